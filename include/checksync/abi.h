@@ -1,0 +1,79 @@
+// checksync/abi.h - the extern "C" surface between instrumented code and the
+// runtime. The LLVM pass emits these structures as constants and calls these
+// functions; the layout is fixed by CHECKSYNC_ABI_VERSION (docs/abi.md).
+#ifndef CHECKSYNC_ABI_H
+#define CHECKSYNC_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CHECKSYNC_ABI_VERSION 1
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What a field (or a root) holds. Values are part of the ABI. */
+enum checksync_field_kind {
+  CHECKSYNC_FIELD_INT = 1,    /* signed integer or enum, elem_size 1/2/4/8 */
+  CHECKSYNC_FIELD_UINT = 2,   /* unsigned integer, bool, char, elem_size 1/2/4/8 */
+  CHECKSYNC_FIELD_FLOAT = 3,  /* IEEE binary32/64, elem_size 4/8 */
+  CHECKSYNC_FIELD_BYTES = 4,  /* opaque trivially copyable bytes (long double) */
+  CHECKSYNC_FIELD_REF = 5,    /* pointer to a persistent type `target` */
+  CHECKSYNC_FIELD_RECORD = 6  /* persistent record `target` by value */
+};
+
+/* One field of a persistent type; arrays are flattened into `count`.
+   Layout (40 bytes): { ptr, i64, i32, i32, i64, ptr }. */
+typedef struct checksync_field_desc {
+  const char *name;
+  uint64_t offset;    /* byte offset inside the record (0 for roots) */
+  uint32_t kind;      /* enum checksync_field_kind */
+  uint32_t elem_size; /* bytes of one element */
+  uint64_t count;     /* 1 for a scalar, N for T[N] (product of extents) */
+  const char *target; /* type key for REF / RECORD, NULL otherwise */
+} checksync_field_desc;
+
+/* One persistent type. `key` is typeid(T).name() (Itanium RTTI name without
+   the _ZTS prefix); it identifies the type across translation units.
+   Layout (48 bytes): { ptr, ptr, i64, i64, i64, ptr }. */
+typedef struct checksync_type_desc {
+  const char *key;
+  const char *name; /* qualified C++ name, for messages and `inspect` */
+  uint64_t size;
+  uint64_t align;
+  uint64_t num_fields;
+  const checksync_field_desc *fields; /* sorted by offset; transient fields omitted */
+} checksync_type_desc;
+
+/* One [[checksync::root]] variable. The field's name is the qualified variable
+   name and its offset is 0. Layout (48 bytes): { ptr, field_desc }. */
+typedef struct checksync_root_desc {
+  void *address;
+  checksync_field_desc field;
+} checksync_root_desc;
+
+/* Everything one translation unit contributes. Registered by a global
+   constructor the pass emits. Layout (40 bytes): { i64, i64, ptr, i64, ptr }. */
+typedef struct checksync_module_desc {
+  uint64_t abi_version;
+  uint64_t num_types;
+  const checksync_type_desc *types;
+  uint64_t num_roots;
+  const checksync_root_desc *roots;
+} checksync_module_desc;
+
+/* Called from global constructors, before main. Idempotent per type key. */
+void checksync_rt_register_module(const checksync_module_desc *module);
+
+/* Allocates `size` bytes (sizeof(T) or n * sizeof(T) for new T[n]) of
+   persistent type `type` in the runtime's heap. Never returns NULL: aborts
+   with a message when out of memory. Freed through the global operator
+   delete, which the runtime replaces. */
+void *checksync_rt_new(const checksync_type_desc *type, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

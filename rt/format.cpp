@@ -1,0 +1,436 @@
+// format.cpp - encoder and validating decoder for checkpoint files.
+//
+// Body (msgpack array of 8):
+//   [0] epoch  [1] kind ("full")  [2] created_ms  [3] program
+//   [4] schema: [[key, name, size, align, [[name, offset, kind, elem_size, count, target|nil]...]]...]
+//   [5] roots:  [[name, kind, elem_size, count, target|nil, value]...]
+//   [6] heap:   [live_objects, live_bytes]
+//   [7] objects: [[id_delta, type, count, values...]...] sorted by id
+// A value is an integer, a float, a bin, nil / an object id (ref), or an array
+// (records: one value per field; arrays: one value per element, bin for bytes).
+#include "format.h"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace checksync::detail {
+namespace {
+
+using Packer = msgpack::packer<msgpack::sbuffer>;
+
+void put_u32(char *p, std::uint32_t v) { std::memcpy(p, &v, 4); }
+void put_u64(char *p, std::uint64_t v) { std::memcpy(p, &v, 8); }
+std::uint32_t get_u32(const char *p) { std::uint32_t v; std::memcpy(&v, p, 4); return v; }
+std::uint64_t get_u64(const char *p) { std::uint64_t v; std::memcpy(&v, p, 8); return v; }
+
+void pack_field_schema(Packer &pk, const Field &f) {
+  pk.pack_array(6);
+  pk.pack(f.name);
+  pk.pack(f.offset);
+  pk.pack(f.kind);
+  pk.pack(f.elem_size);
+  pk.pack(f.count);
+  if (f.target_key.empty())
+    pk.pack_nil();
+  else
+    pk.pack(f.target_key);
+}
+
+void pack_value(Packer &pk, const Field &f, const std::vector<Type> &types, const char *src);
+
+// msgpack-c's pack_float/pack_double turn integral values into integers and
+// lose -0.0; checkpoints must be bit-exact, so write float32/float64 directly.
+void pack_raw_float(Packer &pk, const char *src, std::uint32_t size) {
+  char buf[9];
+  if (size == 4) {
+    std::uint32_t bits;
+    std::memcpy(&bits, src, 4);
+    buf[0] = char(0xca);
+    bits = __builtin_bswap32(bits);
+    std::memcpy(buf + 1, &bits, 4);
+  } else {
+    std::uint64_t bits;
+    std::memcpy(&bits, src, 8);
+    buf[0] = char(0xcb);
+    bits = __builtin_bswap64(bits);
+    std::memcpy(buf + 1, &bits, 8);
+  }
+  pk.pack_bin_body(buf, size + 1); // raw append; the type byte is in buf
+}
+
+void pack_scalar(Packer &pk, const Field &f, const std::vector<Type> &types, const char *src) {
+  switch (f.kind) {
+  case CHECKSYNC_FIELD_INT:
+    switch (f.elem_size) {
+    case 1: { std::int8_t x; std::memcpy(&x, src, 1); pk.pack(std::int64_t(x)); break; }
+    case 2: { std::int16_t x; std::memcpy(&x, src, 2); pk.pack(std::int64_t(x)); break; }
+    case 4: { std::int32_t x; std::memcpy(&x, src, 4); pk.pack(std::int64_t(x)); break; }
+    default: { std::int64_t x; std::memcpy(&x, src, 8); pk.pack(x); break; }
+    }
+    break;
+  case CHECKSYNC_FIELD_UINT: {
+    std::uint64_t x = 0;
+    std::memcpy(&x, src, f.elem_size);
+    pk.pack(x);
+    break;
+  }
+  case CHECKSYNC_FIELD_FLOAT:
+    pack_raw_float(pk, src, f.elem_size);
+    break;
+  case CHECKSYNC_FIELD_BYTES:
+    pk.pack_bin(f.elem_size);
+    pk.pack_bin_body(src, f.elem_size);
+    break;
+  case CHECKSYNC_FIELD_REF: {
+    void *p;
+    std::memcpy(&p, src, sizeof p);
+    if (!p)
+      pk.pack_nil();
+    else
+      pk.pack(header_of(p)->id); // the marker checked every ref
+    break;
+  }
+  case CHECKSYNC_FIELD_RECORD: {
+    const Type &t = types[size_t(f.target)];
+    pk.pack_array(std::uint32_t(t.fields.size()));
+    for (const Field &g : t.fields)
+      pack_value(pk, g, types, src + g.offset);
+    break;
+  }
+  }
+}
+
+void pack_value(Packer &pk, const Field &f, const std::vector<Type> &types, const char *src) {
+  if (f.count == 1) {
+    pack_scalar(pk, f, types, src);
+  } else if (packs_as_bin(f)) {
+    pk.pack_bin(std::uint32_t(f.elem_size * f.count));
+    pk.pack_bin_body(src, std::uint32_t(f.elem_size * f.count));
+  } else {
+    pk.pack_array(std::uint32_t(f.count));
+    for (std::uint64_t e = 0; e < f.count; ++e)
+      pack_scalar(pk, f, types, src + e * f.elem_size);
+  }
+}
+
+} // namespace
+
+std::string encode_full(const ImageInfo &info, const std::vector<Type> &types,
+                        const std::vector<Root> &roots, const MarkResult &marked) {
+  msgpack::sbuffer buf(std::max<std::size_t>(4096, marked.payload_bytes + marked.payload_bytes / 4));
+  char head[kHeaderBytes];
+  std::memcpy(head, kFileMagic, 8);
+  put_u32(head + 8, kFormatVersion);
+  put_u32(head + 12, 0);
+  buf.write(head, sizeof head);
+
+  Packer pk(buf);
+  pk.pack_array(8);
+  pk.pack(info.epoch);
+  pk.pack(info.kind);
+  pk.pack(info.created_ms);
+  pk.pack(info.program);
+
+  pk.pack_array(std::uint32_t(types.size()));
+  for (const Type &t : types) {
+    pk.pack_array(5);
+    pk.pack(t.key);
+    pk.pack(t.name);
+    pk.pack(t.size);
+    pk.pack(t.align);
+    pk.pack_array(std::uint32_t(t.fields.size()));
+    for (const Field &f : t.fields)
+      pack_field_schema(pk, f);
+  }
+
+  pk.pack_array(std::uint32_t(roots.size()));
+  for (const Root &r : roots) {
+    pk.pack_array(6);
+    pk.pack(r.name);
+    pk.pack(r.field.kind);
+    pk.pack(r.field.elem_size);
+    pk.pack(r.field.count);
+    if (r.field.target_key.empty())
+      pk.pack_nil();
+    else
+      pk.pack(r.field.target_key);
+    pack_value(pk, r.field, types, static_cast<const char *>(r.address));
+  }
+
+  pk.pack_array(2);
+  pk.pack(info.live_objects);
+  pk.pack(info.live_bytes);
+
+  pk.pack_array(std::uint32_t(marked.objects.size()));
+  std::uint64_t prev = 0;
+  for (const ObjHeader *h : marked.objects) {
+    const Type &t = types[h->type];
+    pk.pack_array(std::uint32_t(3 + h->count * t.fields.size()));
+    pk.pack(h->id - prev);
+    prev = h->id;
+    pk.pack(h->type);
+    pk.pack(h->count);
+    const char *base = static_cast<const char *>(const_cast<ObjHeader *>(h)->payload());
+    for (std::uint64_t e = 0; e < h->count; ++e)
+      for (const Field &f : t.fields)
+        pack_value(pk, f, types, base + e * t.size + f.offset);
+  }
+
+  std::uint64_t body_len = buf.size() - kHeaderBytes;
+  std::uint64_t sum = XXH3_64bits(buf.data(), buf.size());
+  char tail[kTrailerBytes];
+  put_u64(tail, body_len);
+  put_u64(tail + 8, sum);
+  buf.write(tail, sizeof tail);
+  return std::string(buf.data(), buf.size());
+}
+
+// ---- decoding -------------------------------------------------------------
+
+namespace {
+
+struct Reader {
+  const std::string &what;
+  [[noreturn]] void fail(const std::string &why) const {
+    throw Error(what + ": corrupt checkpoint: " + why);
+  }
+  const msgpack::object *array(const msgpack::object &o, std::size_t n, const char *ctx) const {
+    if (o.type != msgpack::type::ARRAY || (n != SIZE_MAX && o.via.array.size != n))
+      fail(std::string("malformed ") + ctx);
+    return o.via.array.ptr;
+  }
+  std::uint64_t u64(const msgpack::object &o, const char *ctx) const {
+    if (o.type != msgpack::type::POSITIVE_INTEGER)
+      fail(std::string("malformed ") + ctx);
+    return o.via.u64;
+  }
+  std::string str(const msgpack::object &o, const char *ctx) const {
+    if (o.type != msgpack::type::STR)
+      fail(std::string("malformed ") + ctx);
+    return std::string(o.via.str.ptr, o.via.str.size);
+  }
+  std::string opt_str(const msgpack::object &o, const char *ctx) const {
+    return o.type == msgpack::type::NIL ? std::string() : str(o, ctx);
+  }
+  Field field(const msgpack::object &o) const {
+    const msgpack::object *a = array(o, 6, "field schema");
+    Field f;
+    f.name = str(a[0], "field name");
+    f.offset = u64(a[1], "field offset");
+    f.kind = std::uint32_t(u64(a[2], "field kind"));
+    f.elem_size = std::uint32_t(u64(a[3], "field size"));
+    f.count = u64(a[4], "field count");
+    f.target_key = opt_str(a[5], "field target");
+    return f;
+  }
+};
+
+struct ValueChecker {
+  const Reader &rd;
+  const std::vector<Type> &types;
+  const Image &img;
+
+  void scalar(const msgpack::object &v, const Field &f, int depth) const {
+    auto bad = [&] { rd.fail("value of field '" + f.name + "' does not match its kind"); };
+    switch (f.kind) {
+    case CHECKSYNC_FIELD_INT:
+      if (v.type == msgpack::type::POSITIVE_INTEGER) {
+        if (f.elem_size < 8 && v.via.u64 >= (std::uint64_t(1) << (f.elem_size * 8 - 1)))
+          bad();
+      } else if (v.type == msgpack::type::NEGATIVE_INTEGER) {
+        if (f.elem_size < 8 && v.via.i64 < -(std::int64_t(1) << (f.elem_size * 8 - 1)))
+          bad();
+      } else {
+        bad();
+      }
+      break;
+    case CHECKSYNC_FIELD_UINT:
+      if (v.type != msgpack::type::POSITIVE_INTEGER ||
+          (f.elem_size < 8 && v.via.u64 >> (f.elem_size * 8)))
+        bad();
+      break;
+    case CHECKSYNC_FIELD_FLOAT:
+      if (v.type != msgpack::type::FLOAT32 && v.type != msgpack::type::FLOAT64)
+        bad();
+      break;
+    case CHECKSYNC_FIELD_BYTES:
+      if (v.type != msgpack::type::BIN || v.via.bin.size != f.elem_size)
+        bad();
+      break;
+    case CHECKSYNC_FIELD_REF:
+      if (v.type == msgpack::type::NIL)
+        break;
+      if (v.type != msgpack::type::POSITIVE_INTEGER)
+        bad();
+      if (img.find(v.via.u64) < 0)
+        rd.fail("field '" + f.name + "' refers to object #" + std::to_string(v.via.u64) +
+                ", which is not in the checkpoint");
+      break;
+    case CHECKSYNC_FIELD_RECORD: {
+      if (depth > 64)
+        rd.fail("records nested too deeply");
+      const Type &t = types[size_t(f.target)];
+      if (v.type != msgpack::type::ARRAY || v.via.array.size != t.fields.size())
+        bad();
+      for (size_t i = 0; i < t.fields.size(); ++i)
+        value(v.via.array.ptr[i], t.fields[i], depth + 1);
+      break;
+    }
+    }
+  }
+
+  void value(const msgpack::object &v, const Field &f, int depth = 0) const {
+    if (f.count == 1)
+      return scalar(v, f, depth);
+    if (packs_as_bin(f)) {
+      if (v.type != msgpack::type::BIN || v.via.bin.size != f.elem_size * f.count)
+        rd.fail("value of field '" + f.name + "' has the wrong length");
+      return;
+    }
+    if (v.type != msgpack::type::ARRAY || v.via.array.size != f.count)
+      rd.fail("value of field '" + f.name + "' has the wrong length");
+    for (std::uint64_t e = 0; e < f.count; ++e)
+      scalar(v.via.array.ptr[e], f, depth);
+  }
+};
+
+} // namespace
+
+std::int64_t Image::find(std::uint64_t id) const {
+  auto it = std::lower_bound(objects.begin(), objects.end(), id,
+                             [](const DecodedObject &o, std::uint64_t v) { return o.id < v; });
+  return it != objects.end() && it->id == id ? it - objects.begin() : -1;
+}
+
+std::unique_ptr<Image> decode_image(std::string bytes, const std::string &what) {
+  Reader rd{what};
+  auto img = std::make_unique<Image>();
+  img->file_bytes = bytes.size();
+  if (bytes.empty())
+    throw Error(what + ": empty file (an interrupted write?)");
+  if (std::memcmp(bytes.data(), kFileMagic, std::min<std::size_t>(8, bytes.size())) != 0)
+    throw Error(what + ": not a CheckSync checkpoint (bad magic)");
+  if (bytes.size() < kHeaderBytes + kTrailerBytes)
+    throw Error(what + ": truncated checkpoint (" + std::to_string(bytes.size()) + " bytes)");
+  std::uint32_t version = get_u32(bytes.data() + 8);
+  if (version != kFormatVersion)
+    throw Error(what + ": checkpoint format version " + std::to_string(version) +
+                " is not supported (this runtime reads version " +
+                std::to_string(kFormatVersion) + ")");
+  if (bytes.size() < kHeaderBytes + kTrailerBytes)
+    throw Error(what + ": truncated checkpoint (no trailer)");
+  const char *tail = bytes.data() + bytes.size() - kTrailerBytes;
+  std::uint64_t body_len = get_u64(tail);
+  if (body_len != bytes.size() - kHeaderBytes - kTrailerBytes)
+    throw Error(what + ": truncated checkpoint (length " + std::to_string(bytes.size()) +
+                " does not match its trailer)");
+  if (XXH3_64bits(bytes.data(), kHeaderBytes + body_len) != get_u64(tail + 8))
+    throw Error(what + ": corrupt checkpoint (checksum mismatch)");
+
+  img->bytes = std::move(bytes);
+  const char *body = img->bytes.data() + kHeaderBytes;
+  std::size_t off = 0;
+  // Limits: no container may claim more elements than there are bytes.
+  std::size_t lim = std::size_t(body_len);
+  try {
+    img->handle = msgpack::unpack(body, std::size_t(body_len), off,
+                                  [](msgpack::type::object_type, std::size_t, void *) { return true; },
+                                  nullptr, msgpack::unpack_limit(lim, lim, lim, lim, lim, 128));
+  } catch (const std::exception &e) {
+    rd.fail(std::string("undecodable body (") + e.what() + ")");
+  }
+  if (off != body_len)
+    rd.fail("trailing bytes after the body");
+
+  const msgpack::object *top = rd.array(img->handle.get(), 8, "body");
+  ImageInfo &info = img->info;
+  info.epoch = rd.u64(top[0], "epoch");
+  info.kind = rd.str(top[1], "kind");
+  if (info.kind != "full")
+    rd.fail("unknown checkpoint kind '" + info.kind + "'");
+  info.created_ms = rd.u64(top[2], "timestamp");
+  info.program = rd.str(top[3], "program");
+
+  const msgpack::object *ts = rd.array(top[4], SIZE_MAX, "schema");
+  for (std::uint32_t i = 0; i < top[4].via.array.size; ++i) {
+    const msgpack::object *a = rd.array(ts[i], 5, "type schema");
+    Type t;
+    t.key = rd.str(a[0], "type key");
+    t.name = rd.str(a[1], "type name");
+    t.size = rd.u64(a[2], "type size");
+    t.align = rd.u64(a[3], "type align");
+    const msgpack::object *fs = rd.array(a[4], SIZE_MAX, "field list");
+    for (std::uint32_t j = 0; j < a[4].via.array.size; ++j)
+      t.fields.push_back(rd.field(fs[j]));
+    img->types.push_back(std::move(t));
+  }
+
+  const msgpack::object *rs = rd.array(top[5], SIZE_MAX, "roots");
+  for (std::uint32_t i = 0; i < top[5].via.array.size; ++i) {
+    const msgpack::object *a = rd.array(rs[i], 6, "root");
+    DecodedRoot r;
+    r.root.name = rd.str(a[0], "root name");
+    r.root.field.name = r.root.name;
+    r.root.field.kind = std::uint32_t(rd.u64(a[1], "root kind"));
+    r.root.field.elem_size = std::uint32_t(rd.u64(a[2], "root size"));
+    r.root.field.count = rd.u64(a[3], "root count");
+    r.root.field.target_key = rd.opt_str(a[4], "root target");
+    r.value = &a[5];
+    img->roots.push_back(std::move(r));
+  }
+  std::vector<Root> tmp_roots;
+  for (auto &r : img->roots)
+    tmp_roots.push_back(r.root);
+  try {
+    resolve_targets(img->types, &tmp_roots);
+  } catch (const Error &e) {
+    rd.fail(std::string("inconsistent schema: ") + e.what());
+  }
+  for (size_t i = 0; i < tmp_roots.size(); ++i)
+    img->roots[i].root = std::move(tmp_roots[i]);
+
+  const msgpack::object *hs = rd.array(top[6], 2, "heap statistics");
+  info.live_objects = rd.u64(hs[0], "live objects");
+  info.live_bytes = rd.u64(hs[1], "live bytes");
+
+  const msgpack::object *os = rd.array(top[7], SIZE_MAX, "object list");
+  std::uint32_t n = top[7].via.array.size;
+  img->objects.reserve(n);
+  std::uint64_t id = 0;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const msgpack::object *a = rd.array(os[i], SIZE_MAX, "object");
+    std::uint32_t len = os[i].via.array.size;
+    if (len < 3)
+      rd.fail("malformed object");
+    std::uint64_t delta = rd.u64(a[0], "object id");
+    if (delta == 0 || id + delta < id)
+      rd.fail("object ids out of order");
+    id += delta;
+    std::uint64_t type = rd.u64(a[1], "object type");
+    if (type >= img->types.size())
+      rd.fail("object #" + std::to_string(id) + " has an unknown type");
+    std::uint64_t count = rd.u64(a[2], "object count");
+    std::uint64_t nf = img->types[type].fields.size();
+    std::uint64_t size = img->types[type].size ? img->types[type].size : 1;
+    if (count == 0 || count > (std::uint64_t(1) << 44) / size || (nf && count > len) ||
+        (len - 3) != count * nf)
+      rd.fail("object #" + std::to_string(id) + " has the wrong number of values");
+    img->objects.push_back({id, std::uint32_t(type), count, a + 3});
+  }
+
+  ValueChecker vc{rd, img->types, *img};
+  for (auto &r : img->roots)
+    vc.value(*r.value, r.root.field);
+  for (auto &o : img->objects) {
+    const Type &t = img->types[o.type];
+    for (std::uint64_t e = 0; e < o.count; ++e)
+      for (size_t k = 0; k < t.fields.size(); ++k)
+        vc.value(o.values[e * t.fields.size() + k], t.fields[k]);
+  }
+  return img;
+}
+
+} // namespace checksync::detail

@@ -1,0 +1,77 @@
+// format.h - the checkpoint file format (docs/format.md): a fixed header, a
+// msgpack body (schema, roots, objects with refs as object ids) and a trailer
+// with the body length and an XXH3-64 checksum. One place for every magic.
+#ifndef CHECKSYNC_RT_FORMAT_H
+#define CHECKSYNC_RT_FORMAT_H
+
+#include "marker.h"
+#include "types.h"
+
+#include <msgpack.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace checksync::detail {
+
+constexpr char kFileMagic[8] = {'C', 'S', 'Y', 'N', 'C', 'K', 'P', 'T'};
+constexpr std::uint32_t kFormatVersion = 1;
+constexpr std::size_t kHeaderBytes = 16;  // magic, u32 version, u32 flags
+constexpr std::size_t kTrailerBytes = 16; // u64 body length, u64 XXH3-64
+constexpr const char *kFileSuffix = ".csk";
+
+struct ImageInfo {
+  std::uint64_t epoch = 0;
+  std::string kind = "full";
+  std::uint64_t created_ms = 0; // unix time
+  std::string program;          // argv[0] of the writer, informative
+  std::uint64_t live_objects = 0, live_bytes = 0; // whole heap when written
+};
+
+// Encodes a full checkpoint of the marked objects. `types` and `roots` are the
+// program's (registry snapshot); object type indices are indices in `types`.
+std::string encode_full(const ImageInfo &info, const std::vector<Type> &types,
+                        const std::vector<Root> &roots, const MarkResult &marked);
+
+struct DecodedObject {
+  std::uint64_t id;
+  std::uint32_t type; // index in Image::types
+  std::uint64_t count;
+  const msgpack::object *values; // count * fields.size() values
+};
+
+struct DecodedRoot {
+  Root root; // address null
+  const msgpack::object *value;
+};
+
+// A checked, decoded checkpoint. Everything in it was validated: checksum,
+// structure, every value against its field's kind, every ref id.
+struct Image {
+  ImageInfo info;
+  std::vector<Type> types;
+  std::vector<DecodedRoot> roots;
+  std::vector<DecodedObject> objects; // sorted by id
+  std::uint64_t file_bytes = 0;
+  std::string bytes;             // owns the data msgpack references
+  msgpack::object_handle handle; // owns the decoded tree
+  // Index of object `id` in `objects`, or -1.
+  std::int64_t find(std::uint64_t id) const;
+};
+
+// Throws Error with a one-line reason ("checksum mismatch", "truncated", ...).
+// `what` (a file name) prefixes messages.
+std::unique_ptr<Image> decode_image(std::string bytes, const std::string &what);
+
+// Decodes one validated value into memory at `dst` (zeroed by the caller).
+// `addr_of` maps an object id to its new address.
+template <class AddrOf>
+void store_value(const msgpack::object &v, const Field &f, const std::vector<Type> &types,
+                 char *dst, AddrOf &&addr_of);
+
+} // namespace checksync::detail
+
+#include "format_store.inc"
+
+#endif

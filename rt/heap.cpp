@@ -1,0 +1,170 @@
+// heap.cpp - persistent heap on an exclusive mimalloc arena, plus the
+// replacement of the global operator delete family so that every way of
+// deleting a persistent object (delete, delete[], virtual destructors,
+// unique_ptr, uninstrumented code) returns it to this heap.
+#include "heap.h"
+
+#include "registry.h"
+
+#include <mimalloc.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <new>
+
+namespace checksync::detail {
+namespace {
+
+std::once_flag arena_once;
+mi_arena_id_t arena_id;
+std::uintptr_t arena_lo = 0, arena_hi = 0; // [lo, hi), 0/0 until reserved
+
+std::atomic<std::uint64_t> next_id{1};
+std::atomic<std::uint64_t> live_objects{0};
+std::atomic<std::uint64_t> live_bytes{0};
+
+[[noreturn]] void fatal(const char *msg) {
+  std::fprintf(stderr, "checksync: %s\n", msg);
+  std::abort();
+}
+
+// Reserves address space only; mimalloc commits on demand. Size from
+// CHECKSYNC_HEAP_RESERVE_GB (default 64), halved until the OS agrees.
+void reserve_arena() {
+  std::size_t gb = 64;
+  if (const char *s = std::getenv("CHECKSYNC_HEAP_RESERVE_GB"))
+    gb = std::strtoull(s, nullptr, 10);
+  for (std::size_t size = gb << 30; size >= (std::size_t(1) << 28); size /= 2) {
+    if (mi_reserve_os_memory_ex(size, /*commit=*/false, /*allow_large=*/false,
+                                /*exclusive=*/true, &arena_id) == 0) {
+      std::size_t got = 0;
+      void *base = mi_arena_area(arena_id, &got);
+      arena_lo = reinterpret_cast<std::uintptr_t>(base);
+      arena_hi = arena_lo + got;
+      return;
+    }
+  }
+  fatal("cannot reserve address space for the persistent heap");
+}
+
+// mimalloc heaps allocate only from the thread that made them: one per thread.
+// On thread exit mimalloc abandons the heap's pages to other heaps; objects
+// stay valid and stay in the arena.
+mi_heap_t *thread_heap() {
+  thread_local mi_heap_t *heap = nullptr;
+  if (!heap) {
+    std::call_once(arena_once, reserve_arena);
+    heap = mi_heap_new_in_arena(arena_id);
+    if (!heap)
+      fatal("cannot create a heap in the persistent arena");
+  }
+  return heap;
+}
+
+} // namespace
+
+void *heap_alloc(std::uint32_t type, std::uint64_t elem_size, std::uint64_t align,
+                 std::uint64_t count, std::uint64_t id) {
+  mi_heap_t *heap = thread_heap();
+  std::uint64_t bytes = elem_size * count;
+  if (count != 0 && bytes / count != elem_size)
+    fatal("persistent allocation size overflows");
+  void *block = align <= alignof(ObjHeader)
+                    ? mi_heap_malloc(heap, sizeof(ObjHeader) + bytes)
+                    : mi_heap_malloc_aligned_at(heap, sizeof(ObjHeader) + bytes, align,
+                                                sizeof(ObjHeader));
+  if (!block)
+    fatal("out of memory in the persistent heap (raise CHECKSYNC_HEAP_RESERVE_GB)");
+  auto *h = static_cast<ObjHeader *>(block);
+  h->magic = kLiveMagic;
+  h->type = type;
+  h->id = id ? id : next_id.fetch_add(1, std::memory_order_relaxed);
+  h->count = count;
+  h->mark = 0;
+  h->reserved = 0;
+  live_objects.fetch_add(1, std::memory_order_relaxed);
+  live_bytes.fetch_add(bytes, std::memory_order_relaxed);
+  return h->payload();
+}
+
+void heap_free(void *payload) noexcept {
+  auto *h = static_cast<ObjHeader *>(payload) - 1;
+  if (h->magic != kLiveMagic)
+    fatal("delete of a pointer into the persistent heap that is not a live object "
+          "(double delete, or a pointer into the middle of an object)");
+  std::uint64_t bytes = h->count * registry_type_size(h->type);
+  h->magic = kFreedMagic;
+  live_objects.fetch_sub(1, std::memory_order_relaxed);
+  live_bytes.fetch_sub(bytes, std::memory_order_relaxed);
+  mi_free(h);
+}
+
+bool in_heap(const void *p) noexcept {
+  auto a = reinterpret_cast<std::uintptr_t>(p);
+  return a >= arena_lo && a < arena_hi;
+}
+
+ObjHeader *header_of(const void *p) noexcept {
+  auto a = reinterpret_cast<std::uintptr_t>(p);
+  if (a < arena_lo + sizeof(ObjHeader) || a >= arena_hi || a % alignof(ObjHeader))
+    return nullptr;
+  auto *h = reinterpret_cast<ObjHeader *>(a) - 1;
+  return h->magic == kLiveMagic ? h : nullptr;
+}
+
+HeapStats heap_stats() noexcept {
+  return {live_objects.load(std::memory_order_relaxed),
+          live_bytes.load(std::memory_order_relaxed)};
+}
+
+void heap_reserve_ids_through(std::uint64_t max_id) noexcept {
+  std::uint64_t cur = next_id.load();
+  while (cur <= max_id && !next_id.compare_exchange_weak(cur, max_id + 1)) {
+  }
+}
+
+} // namespace checksync::detail
+
+// ---- ABI entry point -------------------------------------------------------
+
+extern "C" void *checksync_rt_new(const checksync_type_desc *type, size_t size) {
+  using namespace checksync::detail;
+  std::uint32_t index = registry_index_of(type);
+  std::uint64_t elem = type->size ? type->size : 1;
+  return heap_alloc(index, elem, type->align, size / elem);
+}
+
+// ---- Global operator delete replacement -------------------------------------
+// Everything not in the persistent arena goes back to the C allocator, which is
+// what the default operator new family allocates from.
+
+namespace {
+inline void release(void *p) noexcept {
+  if (!p)
+    return;
+  if (checksync::detail::in_heap(p))
+    checksync::detail::heap_free(p);
+  else
+    std::free(p);
+}
+} // namespace
+
+void operator delete(void *p) noexcept { release(p); }
+void operator delete[](void *p) noexcept { release(p); }
+void operator delete(void *p, std::size_t) noexcept { release(p); }
+void operator delete[](void *p, std::size_t) noexcept { release(p); }
+void operator delete(void *p, const std::nothrow_t &) noexcept { release(p); }
+void operator delete[](void *p, const std::nothrow_t &) noexcept { release(p); }
+void operator delete(void *p, std::align_val_t) noexcept { release(p); }
+void operator delete[](void *p, std::align_val_t) noexcept { release(p); }
+void operator delete(void *p, std::size_t, std::align_val_t) noexcept { release(p); }
+void operator delete[](void *p, std::size_t, std::align_val_t) noexcept { release(p); }
+void operator delete(void *p, std::align_val_t, const std::nothrow_t &) noexcept {
+  release(p);
+}
+void operator delete[](void *p, std::align_val_t, const std::nothrow_t &) noexcept {
+  release(p);
+}

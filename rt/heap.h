@@ -1,0 +1,55 @@
+// heap.h - the persistent heap: an exclusive mimalloc arena, one mimalloc heap
+// per thread, and a header in front of every persistent object.
+//
+//   block:  [ ObjHeader (32 bytes) ][ payload: count * sizeof(T) ]
+//                                    ^ the pointer user code sees
+//
+// Because the arena is one contiguous range, "is this a persistent object?" is
+// two compares plus a magic check (in_heap / header_of).
+#ifndef CHECKSYNC_RT_HEAP_H
+#define CHECKSYNC_RT_HEAP_H
+
+#include <cstddef>
+#include <cstdint>
+
+namespace checksync::detail {
+
+constexpr std::uint32_t kLiveMagic = 0x4353594e;  // "CSYN"
+constexpr std::uint32_t kFreedMagic = 0x46524545; // "FREE"
+
+struct alignas(16) ObjHeader {
+  std::uint32_t magic;
+  std::uint32_t type;  // index in the runtime registry
+  std::uint64_t id;    // stable across checkpoints and resumes, never 0
+  std::uint64_t count; // elements: 1 for new T, n for new T[n]
+  std::uint32_t mark;  // number of the last marking that reached it
+  std::uint32_t reserved;
+  void *payload() { return this + 1; }
+};
+static_assert(sizeof(ObjHeader) == 32);
+
+// Allocates count elements of `elem_size` bytes aligned to `align` for the
+// type with registry index `type`. id 0 assigns a fresh id. Never returns null:
+// prints a message and aborts when the arena is exhausted.
+void *heap_alloc(std::uint32_t type, std::uint64_t elem_size, std::uint64_t align,
+                 std::uint64_t count, std::uint64_t id = 0);
+// Frees a payload pointer returned by heap_alloc.
+void heap_free(void *payload) noexcept;
+
+// True when p lies in the persistent arena (reserved lazily on first use).
+bool in_heap(const void *p) noexcept;
+// The header of the live object whose payload starts at p, or null.
+ObjHeader *header_of(const void *p) noexcept;
+
+struct HeapStats {
+  std::uint64_t live_objects;
+  std::uint64_t live_bytes; // payload bytes, headers excluded
+};
+HeapStats heap_stats() noexcept;
+
+// Ids: fresh ids are larger than every id seen (resume restores old ids).
+void heap_reserve_ids_through(std::uint64_t max_id) noexcept;
+
+} // namespace checksync::detail
+
+#endif

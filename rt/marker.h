@@ -1,0 +1,30 @@
+// marker.h - finds every persistent object reachable from the roots.
+#ifndef CHECKSYNC_RT_MARKER_H
+#define CHECKSYNC_RT_MARKER_H
+
+#include "heap.h"
+#include "types.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace checksync::detail {
+
+struct MarkResult {
+  std::vector<ObjHeader *> objects; // reachable, sorted by id
+  std::uint64_t payload_bytes = 0;  // sum of count * sizeof(T)
+};
+
+// Marks from `roots`. Every non-null ref must point to the start of a live
+// persistent object of the field's type; otherwise throws Error naming the
+// root or object and field. `mark` must differ from the previous call's.
+MarkResult mark_from_roots(const std::vector<Type> &types, const std::vector<Root> &roots,
+                           std::uint32_t mark);
+
+// Finds the field path of a byte offset inside a type (for error messages).
+std::string field_path(const std::vector<Type> &types, std::int64_t type,
+                       std::uint64_t offset);
+
+} // namespace checksync::detail
+
+#endif

@@ -1,0 +1,23 @@
+// restore.h - rebuilds persistent objects and roots from a decoded checkpoint.
+#ifndef CHECKSYNC_RT_RESTORE_H
+#define CHECKSYNC_RT_RESTORE_H
+
+#include "format.h"
+#include "types.h"
+
+namespace checksync::detail {
+
+// Checks that the checkpoint's schema matches the program's (throws Error
+// naming the first type, field or root that differs) before touching memory.
+void check_schema(const Image &img, const std::vector<Type> &types,
+                  const std::vector<Root> &roots);
+
+// Allocates every object of `img` in the persistent heap with its old id,
+// decodes fields with refs swizzled to the new addresses, then sets the roots.
+// Returns the number of objects restored. Calls check_schema first.
+std::uint64_t restore_image(const Image &img, const std::vector<Type> &types,
+                            const std::vector<Root> &roots);
+
+} // namespace checksync::detail
+
+#endif

@@ -1,0 +1,170 @@
+// store.cpp - atomic, durable checkpoint files in a local directory.
+#include "store.h"
+
+#include "format.h"
+#include "types.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace checksync::detail {
+namespace fs = std::filesystem;
+
+namespace {
+std::string errno_text() { return std::strerror(errno); }
+
+std::string file_name(std::uint64_t epoch) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "ckpt-%020llu%s", (unsigned long long)epoch, kFileSuffix);
+  return buf;
+}
+
+bool parse_name(const std::string &name, std::uint64_t &epoch) {
+  const std::string suffix = kFileSuffix;
+  if (name.size() != 5 + 20 + suffix.size() || name.rfind("ckpt-", 0) != 0 ||
+      name.compare(25, suffix.size(), suffix) != 0)
+    return false;
+  epoch = 0;
+  for (size_t i = 5; i < 25; ++i) {
+    if (name[i] < '0' || name[i] > '9')
+      return false;
+    epoch = epoch * 10 + std::uint64_t(name[i] - '0');
+  }
+  return true;
+}
+
+void fsync_dir(const std::string &dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0)
+    throw Error("cannot open " + dir + ": " + errno_text());
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0)
+    throw Error("fsync " + dir + ": " + std::strerror(err));
+}
+} // namespace
+
+std::vector<StoredCheckpoint> list_checkpoints(const std::string &dir) {
+  std::error_code ec;
+  std::vector<StoredCheckpoint> out;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    std::uint64_t epoch;
+    if (parse_name(it->path().filename().string(), epoch))
+      out.push_back({epoch, it->path().string()});
+  }
+  if (ec)
+    throw Error("cannot read checkpoint directory " + dir + ": " + ec.message());
+  std::sort(out.begin(), out.end(),
+            [](auto &a, auto &b) { return a.epoch < b.epoch; });
+  return out;
+}
+
+std::string newest_checkpoint(const std::string &path) {
+  std::error_code ec;
+  auto st = fs::status(path, ec);
+  if (ec || !fs::exists(st))
+    throw Error(path + ": no such file or directory");
+  if (!fs::is_directory(st))
+    return path;
+  auto list = list_checkpoints(path);
+  if (list.empty())
+    throw Error(path + ": no complete checkpoint in this directory");
+  return list.back().path;
+}
+
+std::string read_whole_file(const std::string &path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    throw Error(path + ": " + errno_text());
+  std::string data;
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && st.st_size > 0)
+    data.reserve(std::size_t(st.st_size));
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      throw Error(path + ": " + std::strerror(err));
+    }
+    if (n == 0)
+      break;
+    data.append(buf, std::size_t(n));
+  }
+  ::close(fd);
+  return data;
+}
+
+DirStore::DirStore(std::string dir, unsigned keep) : dir_(std::move(dir)), keep_(keep) {
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (ec)
+    throw Error("cannot create checkpoint directory " + dir_ + ": " + ec.message());
+  std::string lock = dir_ + "/.lock";
+  lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0)
+    throw Error("cannot open " + lock + ": " + errno_text());
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    throw Error("checkpoint directory " + dir_ +
+                " is in use by another process (lock held on .lock)");
+  }
+}
+
+DirStore::~DirStore() {
+  if (lock_fd_ >= 0)
+    ::close(lock_fd_);
+}
+
+void DirStore::write(std::uint64_t epoch, const std::string &bytes) {
+  std::string final_path = dir_ + "/" + file_name(epoch);
+  std::string tmp = final_path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw Error("cannot create " + tmp + ": " + errno_text());
+  const char *p = bytes.data();
+  std::size_t left = bytes.size();
+  while (left) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      std::string why = n < 0 ? errno_text() : "short write";
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw Error("writing checkpoint " + tmp + ": " + why);
+    }
+    p += n;
+    left -= std::size_t(n);
+  }
+  if (::fsync(fd) != 0) {
+    std::string why = errno_text();
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw Error("fsync " + tmp + ": " + why);
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
+    std::string why = errno_text();
+    ::unlink(tmp.c_str());
+    throw Error("rename " + tmp + ": " + why);
+  }
+  fsync_dir(dir_);
+  auto list = list_checkpoints(dir_);
+  for (size_t i = 0; i + keep_ < list.size(); ++i)
+    ::unlink(list[i].path.c_str());
+}
+
+} // namespace checksync::detail

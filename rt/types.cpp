@@ -1,0 +1,118 @@
+// types.cpp - target resolution and descriptions of persistent types.
+#include "types.h"
+
+#include <unordered_map>
+
+namespace checksync::detail {
+
+const char *kind_name(std::uint32_t kind) {
+  switch (kind) {
+  case CHECKSYNC_FIELD_INT: return "int";
+  case CHECKSYNC_FIELD_UINT: return "uint";
+  case CHECKSYNC_FIELD_FLOAT: return "float";
+  case CHECKSYNC_FIELD_BYTES: return "bytes";
+  case CHECKSYNC_FIELD_REF: return "ref";
+  case CHECKSYNC_FIELD_RECORD: return "record";
+  }
+  return "?";
+}
+
+std::string describe_field(const Field &f, const std::vector<Type> &types) {
+  std::string s;
+  if (f.kind == CHECKSYNC_FIELD_REF || f.kind == CHECKSYNC_FIELD_RECORD) {
+    s = f.kind == CHECKSYNC_FIELD_REF ? "ref " : "record ";
+    s += f.target >= 0 && size_t(f.target) < types.size() ? types[f.target].name
+                                                          : f.target_key;
+  } else {
+    s = kind_name(f.kind) + std::to_string(f.elem_size * 8);
+  }
+  if (f.count != 1)
+    s += "[" + std::to_string(f.count) + "]";
+  s += " at offset " + std::to_string(f.offset);
+  return s;
+}
+
+static void check_field_shape(const Field &f, const std::string &owner) {
+  auto bad = [&](const char *why) {
+    throw Error("type " + owner + " field '" + f.name + "': " + why);
+  };
+  switch (f.kind) {
+  case CHECKSYNC_FIELD_INT:
+  case CHECKSYNC_FIELD_UINT:
+    if (f.elem_size != 1 && f.elem_size != 2 && f.elem_size != 4 && f.elem_size != 8)
+      bad("integer size must be 1, 2, 4 or 8 bytes");
+    break;
+  case CHECKSYNC_FIELD_FLOAT:
+    if (f.elem_size != 4 && f.elem_size != 8)
+      bad("float size must be 4 or 8 bytes");
+    break;
+  case CHECKSYNC_FIELD_BYTES:
+    if (f.elem_size == 0)
+      bad("empty byte field");
+    break;
+  case CHECKSYNC_FIELD_REF:
+    if (f.elem_size != sizeof(void *))
+      bad("ref size must be pointer size");
+    break;
+  case CHECKSYNC_FIELD_RECORD:
+    break;
+  default:
+    bad("unknown field kind");
+  }
+  if (f.count == 0)
+    bad("zero-length array");
+}
+
+void resolve_targets(std::vector<Type> &types, std::vector<Root> *roots) {
+  std::unordered_map<std::string, std::int64_t> by_key;
+  for (size_t i = 0; i < types.size(); ++i)
+    by_key.emplace(types[i].key, std::int64_t(i));
+  auto resolve = [&](Field &f, const std::string &owner) {
+    check_field_shape(f, owner);
+    if (f.kind != CHECKSYNC_FIELD_REF && f.kind != CHECKSYNC_FIELD_RECORD)
+      return;
+    auto it = by_key.find(f.target_key);
+    if (it == by_key.end())
+      throw Error(owner + " field '" + f.name + "' refers to persistent type '" +
+                  f.target_key + "', which no translation unit registered");
+    f.target = it->second;
+  };
+  for (auto &t : types)
+    for (auto &f : t.fields) {
+      resolve(f, t.name);
+      if (f.offset + f.elem_size * f.count > t.size)
+        throw Error("type " + t.name + " field '" + f.name + "' lies outside the object");
+    }
+  if (roots)
+    for (auto &r : *roots)
+      resolve(r.field, "root");
+
+  // ref_offsets: computed depth-first; records nest acyclically by value.
+  std::vector<int> state(types.size(), 0); // 0 new, 1 in progress, 2 done
+  auto compute = [&](auto &self, size_t i) -> void {
+    if (state[i] == 2)
+      return;
+    if (state[i] == 1)
+      throw Error("type " + types[i].name + " contains itself by value");
+    state[i] = 1;
+    std::vector<std::uint64_t> offs;
+    for (auto &f : types[i].fields) {
+      for (std::uint64_t e = 0; e < f.count; ++e) {
+        std::uint64_t base = f.offset + e * f.elem_size;
+        if (f.kind == CHECKSYNC_FIELD_REF) {
+          offs.push_back(base);
+        } else if (f.kind == CHECKSYNC_FIELD_RECORD) {
+          self(self, size_t(f.target));
+          for (auto o : types[size_t(f.target)].ref_offsets)
+            offs.push_back(base + o);
+        }
+      }
+    }
+    types[i].ref_offsets = std::move(offs);
+    state[i] = 2;
+  };
+  for (size_t i = 0; i < types.size(); ++i)
+    compute(compute, i);
+}
+
+} // namespace checksync::detail
