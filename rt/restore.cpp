@@ -9,9 +9,16 @@
 namespace checksync::detail {
 namespace {
 
+// Type names by key, for messages (program and checkpoint agree on names).
+thread_local const std::unordered_map<std::string, std::string> *names = nullptr;
+
 std::string shape(const Field &f) {
+  std::string target = f.target_key;
+  if (names)
+    if (auto it = names->find(f.target_key); it != names->end())
+      target = it->second;
   std::string s = (f.kind == CHECKSYNC_FIELD_REF || f.kind == CHECKSYNC_FIELD_RECORD)
-                      ? std::string(kind_name(f.kind)) + " " + f.target_key
+                      ? std::string(kind_name(f.kind)) + " " + target
                       : kind_name(f.kind) + std::to_string(f.elem_size * 8);
   if (f.count != 1)
     s += "[" + std::to_string(f.count) + "]";
@@ -25,25 +32,26 @@ bool same_field(const Field &a, const Field &b) {
 
 void compare_type(const Type &ck, const Type &pg) {
   const std::string pre = "checkpoint does not match this program: type " + pg.name + ": ";
-  for (const Field &f : ck.fields) {
-    const Field *g = nullptr;
-    for (const Field &h : pg.fields)
-      if (h.name == f.name)
-        g = &h;
-    if (!g)
+  auto find = [](const Type &t, const std::string &name) -> const Field * {
+    for (const Field &f : t.fields)
+      if (f.name == name)
+        return &f;
+    return nullptr;
+  };
+  // Missing and added fields first: they explain the offsets that moved.
+  for (const Field &f : ck.fields)
+    if (!find(pg, f.name))
       throw Error(pre + "field '" + f.name + "' (" + shape(f) +
                   ") is in the checkpoint but not in the program");
-    if (!same_field(f, *g))
-      throw Error(pre + "field '" + f.name + "' is " + shape(f) + " in the checkpoint but " +
-                  shape(*g) + " in the program");
-  }
-  for (const Field &g : pg.fields) {
-    bool found = false;
-    for (const Field &f : ck.fields)
-      found |= f.name == g.name;
-    if (!found)
+  for (const Field &g : pg.fields)
+    if (!find(ck, g.name))
       throw Error(pre + "field '" + g.name + "' (" + shape(g) +
                   ") is in the program but not in the checkpoint");
+  for (const Field &f : ck.fields) {
+    const Field &g = *find(pg, f.name);
+    if (!same_field(f, g))
+      throw Error(pre + "field '" + f.name + "' is " + shape(f) + " in the checkpoint but " +
+                  shape(g) + " in the program");
   }
   if (ck.size != pg.size || ck.align != pg.align)
     throw Error(pre + "size/alignment " + std::to_string(ck.size) + "/" +
@@ -56,8 +64,15 @@ void compare_type(const Type &ck, const Type &pg) {
 void check_schema(const Image &img, const std::vector<Type> &types,
                   const std::vector<Root> &roots) {
   std::unordered_map<std::string, const Type *> by_key;
-  for (const Type &t : types)
+  std::unordered_map<std::string, std::string> name_of;
+  for (const Type &t : img.types)
+    name_of.emplace(t.key, t.name);
+  for (const Type &t : types) {
     by_key.emplace(t.key, &t);
+    name_of[t.key] = t.name;
+  }
+  names = &name_of;
+  struct Reset { ~Reset() { names = nullptr; } } reset;
   for (const Type &ct : img.types) {
     auto it = by_key.find(ct.key);
     if (it == by_key.end())
