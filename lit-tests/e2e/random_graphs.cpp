@@ -24,7 +24,7 @@
 #include <thread>
 #include <vector>
 
-struct [[checksync::persistent]] Leaf;
+struct Leaf;
 struct [[checksync::persistent]] Vertex {
   std::uint64_t label;
   std::int32_t weight[3];

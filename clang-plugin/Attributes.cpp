@@ -1,0 +1,159 @@
+//===- Attributes.cpp - the checksync:: C++11 attributes ------------------===//
+//
+// Defines [[checksync::persistent]], [[checksync::root]] and
+// [[checksync::transient]]. Each checks where it appears
+// (diagAppertainsToDecl) and marks the declaration with an implicit
+// AnnotateAttr ("checksync.persistent", "checksync.root",
+// "checksync.transient") that the rest of the plugin looks for. Rules that
+// need a complete record (a transient field must belong to a persistent
+// record) are checked by the AST consumer (SchemaBuilder.cpp).
+//
+//===----------------------------------------------------------------------===//
+#include "Markers.h"
+
+#include "clang/AST/ASTContext.h"
+#include "clang/AST/Attr.h"
+#include "clang/AST/DeclCXX.h"
+#include "clang/Sema/ParsedAttr.h"
+#include "clang/Sema/Sema.h"
+
+using namespace clang;
+
+namespace checksync::plugin {
+namespace {
+
+/// Common part: no arguments, declarations only, attach the marker.
+class MarkerAttrInfo : public ParsedAttrInfo {
+public:
+  MarkerAttrInfo(llvm::StringLiteral Marker) : Marker(Marker) {
+    NumArgs = 0;
+    OptArgs = 0;
+  }
+
+  AttrHandling handleDeclAttribute(Sema &S, Decl *D,
+                                   const ParsedAttr &Attr) const override {
+    if (Attr.getNumArgs() != 0) {
+      reportError(S.getDiagnostics(), Attr.getLoc(),
+                  "'" + Attr.getNormalizedFullName() +
+                      "' takes no arguments");
+      return AttributeNotApplied;
+    }
+    if (!hasMarker(D, Marker))
+      D->addAttr(AnnotateAttr::CreateImplicit(S.Context, Marker, nullptr, 0,
+                                              Attr.getRange()));
+    return AttributeApplied;
+  }
+
+  bool diagAppertainsToStmt(Sema &S, const ParsedAttr &Attr,
+                            const Stmt *) const override {
+    reportError(S.getDiagnostics(), Attr.getLoc(),
+                "'" + Attr.getNormalizedFullName() +
+                    "' cannot be applied to a statement");
+    return false;
+  }
+
+protected:
+  bool reject(Sema &S, const ParsedAttr &Attr, const llvm::Twine &Msg) const {
+    reportError(S.getDiagnostics(), Attr.getLoc(), Msg.str());
+    return false;
+  }
+
+private:
+  llvm::StringLiteral Marker;
+};
+
+class PersistentAttrInfo : public MarkerAttrInfo {
+public:
+  PersistentAttrInfo() : MarkerAttrInfo(PersistentMarker) {
+    static constexpr Spelling S[] = {
+        {ParsedAttr::AS_CXX11, "checksync::persistent"}};
+    Spellings = S;
+  }
+
+  bool diagAppertainsToDecl(Sema &S, const ParsedAttr &Attr,
+                            const Decl *D) const override {
+    const auto *RD = dyn_cast<CXXRecordDecl>(D);
+    if (!RD)
+      return reject(S, Attr,
+                    "'checksync::persistent' can only be applied to a class "
+                    "or struct definition");
+    if (RD->isUnion())
+      return reject(S, Attr,
+                    "'checksync::persistent' cannot be applied to union '" +
+                        RD->getName() +
+                        "': unions are not supported; use a struct");
+    return true;
+  }
+};
+
+class RootAttrInfo : public MarkerAttrInfo {
+public:
+  RootAttrInfo() : MarkerAttrInfo(RootMarker) {
+    static constexpr Spelling S[] = {{ParsedAttr::AS_CXX11, "checksync::root"}};
+    Spellings = S;
+  }
+
+  bool diagAppertainsToDecl(Sema &S, const ParsedAttr &Attr,
+                            const Decl *D) const override {
+    static constexpr llvm::StringLiteral Rule =
+        "'checksync::root' can only be applied to a namespace-scope variable";
+    const auto *VD = dyn_cast<VarDecl>(D);
+    if (!VD || isa<ParmVarDecl>(VD) || isa<DecompositionDecl>(VD))
+      return reject(S, Attr, Twine(Rule) +
+                                 "; roots are global variables that survive "
+                                 "a resume");
+    std::string Name = VD->getNameAsString();
+    if (VD->isStaticDataMember())
+      return reject(S, Attr,
+                    Twine(Rule) + "; '" + Name +
+                        "' is a static data member: declare a namespace-scope "
+                        "variable instead");
+    if (!VD->getDeclContext()->getRedeclContext()->isFileContext())
+      return reject(S, Attr,
+                    Twine(Rule) + "; '" + Name +
+                        "' is a local variable: declare it at namespace scope");
+    if (VD->getTLSKind() != VarDecl::TLS_None)
+      return reject(S, Attr,
+                    Twine(Rule) + "; '" + Name +
+                        "' is thread_local, and only one instance of a root "
+                        "can be restored: remove thread_local");
+    if (VD->getType()->isReferenceType())
+      return reject(S, Attr,
+                    Twine(Rule) + "; '" + Name +
+                        "' is a reference, which cannot be re-bound on "
+                        "resume: use a pointer");
+    return true;
+  }
+};
+
+class TransientAttrInfo : public MarkerAttrInfo {
+public:
+  TransientAttrInfo() : MarkerAttrInfo(TransientMarker) {
+    static constexpr Spelling S[] = {
+        {ParsedAttr::AS_CXX11, "checksync::transient"}};
+    Spellings = S;
+  }
+
+  bool diagAppertainsToDecl(Sema &S, const ParsedAttr &Attr,
+                            const Decl *D) const override {
+    if (!isa<FieldDecl>(D))
+      return reject(S, Attr,
+                    "'checksync::transient' can only be applied to a "
+                    "non-static data member of a [[checksync::persistent]] "
+                    "class or struct");
+    return true;
+  }
+};
+
+} // namespace
+} // namespace checksync::plugin
+
+static clang::ParsedAttrInfoRegistry::Add<
+    checksync::plugin::PersistentAttrInfo>
+    PersistentAttr("checksync-persistent",
+                   "[[checksync::persistent]]: a checkpointed type");
+static clang::ParsedAttrInfoRegistry::Add<checksync::plugin::RootAttrInfo>
+    RootAttr("checksync-root", "[[checksync::root]]: a checkpoint root");
+static clang::ParsedAttrInfoRegistry::Add<checksync::plugin::TransientAttrInfo>
+    TransientAttr("checksync-transient",
+                  "[[checksync::transient]]: a field left out of checkpoints");

@@ -1,0 +1,105 @@
+//===- NewRewriter.cpp - redirect `new T` of persistent types ------------===//
+//
+// `new T`, `new T{...}`, `new T(args)`, `new T[n]`, `::new T` and every
+// new-expression inside templates (std::make_unique<T>) get their operator new
+// replaced by a per-type function whose assembler label names the type:
+// "checksync.new.<typeid(T).name()>". Nothing else about the expression
+// changes: clang still computes the size (n * sizeof(T) for arrays), runs the
+// constructors and, if one throws, calls the global operator delete (which
+// the runtime replaces). The function is noexcept, malloc-like, non-null and
+// alloc_size(1), so the optimiser keeps what it knew about ::operator new and
+// emits no null check.
+//
+//===----------------------------------------------------------------------===//
+#include "NewRewriter.h"
+
+#include "clang/AST/ASTContext.h"
+#include "clang/AST/Attr.h"
+#include "clang/AST/DeclCXX.h"
+#include "clang/Basic/Diagnostic.h"
+
+using namespace clang;
+
+namespace checksync::plugin {
+
+NewRewriter::NewRewriter(ASTContext &Ctx, Namer &N)
+    : Ctx(Ctx), Diags(Ctx.getDiagnostics()), N(N) {}
+
+FunctionDecl *NewRewriter::allocatorFor(QualType T) {
+  T = T.getCanonicalType().getUnqualifiedType();
+  FunctionDecl *&FD = Allocators[T.getTypePtr()];
+  if (FD)
+    return FD;
+
+  std::string Key = N.typeKey(T);
+  QualType SizeTy = Ctx.getSizeType();
+  FunctionProtoType::ExtProtoInfo EPI;
+  EPI.ExceptionSpec.Type = EST_BasicNoexcept;
+  QualType FnTy = Ctx.getFunctionType(Ctx.VoidPtrTy, {SizeTy}, EPI);
+
+  FD = FunctionDecl::Create(
+      Ctx, Ctx.getTranslationUnitDecl(), SourceLocation(), SourceLocation(),
+      DeclarationName(&Ctx.Idents.get("__checksync_new_" + Key)), FnTy,
+      Ctx.getTrivialTypeSourceInfo(FnTy), SC_Extern,
+      /*UsesFPIntrin=*/false, /*isInlineSpecified=*/false,
+      /*hasWrittenPrototype=*/true);
+  auto *Size = ParmVarDecl::Create(
+      Ctx, FD, SourceLocation(), SourceLocation(), &Ctx.Idents.get("size"),
+      SizeTy, Ctx.getTrivialTypeSourceInfo(SizeTy), SC_None, nullptr);
+  Size->setScopeInfo(0, 0);
+  FD->setParams({Size});
+  FD->setImplicit();
+  FD->addAttr(AsmLabelAttr::CreateImplicit(Ctx, "checksync.new." + Key,
+                                           /*IsLiteralLabel=*/true));
+  FD->addAttr(RestrictAttr::CreateImplicit(Ctx));
+  FD->addAttr(ReturnsNonNullAttr::CreateImplicit(Ctx));
+  FD->addAttr(AllocSizeAttr::CreateImplicit(Ctx, ParamIdx(1, FD), ParamIdx()));
+  return FD;
+}
+
+void NewRewriter::rewrite(CXXNewExpr *E) {
+  if (E->isInstantiationDependent() || E->isTypeDependent() ||
+      E->getAllocatedType()->isDependentType())
+    return;
+  QualType Elem = Ctx.getBaseElementType(E->getAllocatedType());
+  const CXXRecordDecl *RD = persistentRecord(Elem);
+  if (!RD || !E->getOperatorNew())
+    return;
+  if (const auto *L = E->getOperatorNew()->getAttr<AsmLabelAttr>())
+    if (llvm::StringRef(L->getLabel()).starts_with("checksync.new."))
+      return; // already rewritten (the same expression seen twice)
+
+  std::string Name = N.typeName(Elem);
+  SourceLocation Loc = E->getBeginLoc();
+  if (E->getNumPlacementArgs() > 0) {
+    reportError(Diags, Loc,
+                "placement new of persistent type '" + Name +
+                    "' is not tracked; allocate with plain new");
+    return;
+  }
+  if (isa<CXXMethodDecl>(E->getOperatorNew())) {
+    reportError(Diags, Loc,
+                "persistent type '" + Name +
+                    "' declares its own operator new, which CheckSync cannot "
+                    "track; remove it and allocate with plain new");
+    return;
+  }
+  if (E->passAlignment()) {
+    reportError(Diags, Loc,
+                "not supported yet: new of over-aligned persistent type '" +
+                    Name + "' (alignment above the default new alignment)");
+    return;
+  }
+  if (E->isArray() &&
+      (E->doesUsualArrayDeleteWantSize() || Elem.isDestructedType())) {
+    reportError(Diags, Loc,
+                "not supported yet: new[] of persistent type '" + Name +
+                    "' needs an array cookie because the type has a "
+                    "non-trivial destructor; allocate the elements one by "
+                    "one or make the destructor trivial");
+    return;
+  }
+  E->setOperatorNew(allocatorFor(Elem));
+}
+
+} // namespace checksync::plugin

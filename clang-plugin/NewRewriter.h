@@ -1,0 +1,37 @@
+//===- NewRewriter.h - redirect `new T` of persistent types ----*- C++ -*-===//
+#ifndef CHECKSYNC_PLUGIN_NEWREWRITER_H
+#define CHECKSYNC_PLUGIN_NEWREWRITER_H
+
+#include "Markers.h"
+
+#include "clang/AST/ExprCXX.h"
+#include "llvm/ADT/DenseMap.h"
+
+namespace checksync::plugin {
+
+/// Points every new-expression that allocates a persistent type at a
+/// plugin-declared allocation function
+///   void *__checksync_new_<key>(std::size_t) noexcept
+///       asm("checksync.new.<key>") __attribute__((malloc, returns_nonnull,
+///                                                 alloc_size(1)));
+/// which the pass lowers to checksync_rt_new(<type descriptor>, size).
+class NewRewriter {
+public:
+  NewRewriter(clang::ASTContext &Ctx, Namer &N);
+
+  /// Rewrites \p E if it allocates a persistent type; reports the
+  /// allocations that cannot be tracked yet.
+  void rewrite(clang::CXXNewExpr *E);
+
+private:
+  clang::FunctionDecl *allocatorFor(clang::QualType T);
+
+  clang::ASTContext &Ctx;
+  clang::DiagnosticsEngine &Diags;
+  Namer &N;
+  llvm::DenseMap<const clang::Type *, clang::FunctionDecl *> Allocators;
+};
+
+} // namespace checksync::plugin
+
+#endif

@@ -1,0 +1,58 @@
+//===- Schema.h - the schema the plugin hands to the pass ------*- C++ -*-===//
+//
+// Plain data, filled by SchemaBuilder from the AST and written into the IR as
+// !checksync.types / !checksync.roots by SchemaPass (docs/compiler.md).
+//
+//===----------------------------------------------------------------------===//
+#ifndef CHECKSYNC_PLUGIN_SCHEMA_H
+#define CHECKSYNC_PLUGIN_SCHEMA_H
+
+#include "llvm/ADT/StringSet.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace checksync::plugin {
+
+/// One field of a persistent type, or the value of a root.
+struct FieldSchema {
+  std::string Name;    ///< field name, or the root's qualified name
+  uint64_t Offset = 0; ///< bytes from the start of the record (0 for roots)
+  std::string Kind;    ///< "int", "uint", "float", "bytes", "ref", "record"
+  uint64_t ElemSize = 0;
+  uint64_t Count = 1;  ///< product of array extents
+  std::string Target;  ///< type key for "ref" and "record", else empty
+};
+
+struct TypeSchema {
+  std::string Key;  ///< typeid(T).name()
+  std::string Name; ///< qualified C++ name with template arguments
+  uint64_t Size = 0, Align = 0;
+  std::vector<FieldSchema> Fields; ///< sorted by offset, transient omitted
+};
+
+struct RootSchema {
+  std::string Symbol; ///< the IR name of the global variable
+  FieldSchema Value;
+};
+
+/// Everything one translation unit contributes.
+struct Schema {
+  std::vector<TypeSchema> Types;
+  std::vector<RootSchema> Roots;
+  llvm::StringSet<> TypeKeys, RootSymbols;
+
+  void addType(TypeSchema T) {
+    if (TypeKeys.insert(T.Key).second)
+      Types.push_back(std::move(T));
+  }
+  void addRoot(RootSchema R) {
+    if (RootSymbols.insert(R.Symbol).second)
+      Roots.push_back(std::move(R));
+  }
+};
+
+} // namespace checksync::plugin
+
+#endif

@@ -1,0 +1,12 @@
+// A raw pointer to a non-persistent type cannot be checkpointed.
+// RUN: %clangxx -std=c++20 -fsyntax-only -fplugin=%plugin -Xclang -verify %s
+
+struct Plain { int x; };
+struct [[checksync::persistent]] Node {
+  int *p; // expected-error {{field 'p' of persistent type 'Node' has type 'int *': raw pointers to non-persistent types cannot be checkpointed; mark the field [[checksync::transient]]}}
+  Plain *q; // expected-error {{field 'q' of persistent type 'Node' has type 'Plain *': raw pointers to non-persistent types cannot be checkpointed: 'Plain' is not [[checksync::persistent]]; mark 'Plain' [[checksync::persistent]] or the field [[checksync::transient]]}}
+  void *v; // expected-error {{field 'v' of persistent type 'Node' has type 'void *': raw pointers}}
+  Node **pp; // expected-error {{field 'pp' of persistent type 'Node' has type 'Node **': raw pointers}}
+  Node *ok;
+  const Node *ok_const;
+};

@@ -1,0 +1,6 @@
+// References cannot be checkpointed.
+// RUN: %clangxx -std=c++20 -fsyntax-only -fplugin=%plugin -Xclang -verify %s
+
+struct [[checksync::persistent]] Node {
+  int &r; // expected-error {{field 'r' of persistent type 'Node' has type 'int &': references cannot be checkpointed (they cannot be re-bound on resume); mark the field [[checksync::transient]]}}
+};

@@ -1,0 +1,14 @@
+// A root's type follows the field rules.
+// RUN: %clangxx -std=c++20 -fsyntax-only -fplugin=%plugin -Xclang -verify %s
+#include <string>
+
+struct Plain { int x; };
+struct [[checksync::persistent]] Node { int x; };
+[[checksync::root]] Node *ok1;
+[[checksync::root]] long ok2;
+[[checksync::root]] Node ok3;
+[[checksync::root]] int ok4[4];
+
+[[checksync::root]] Plain *bad1; // expected-error {{root 'bad1' has type 'Plain *': raw pointers to non-persistent types cannot be checkpointed: 'Plain' is not [[checksync::persistent]]; a root must hold a pointer to a [[checksync::persistent]] type, a persistent value or plain data}}
+[[checksync::root]] std::string bad2; // expected-error {{root 'bad2' has type 'std::string': standard library types are not supported yet}}
+namespace ns { [[checksync::root]] int *bad3; } // expected-error {{root 'ns::bad3' has type 'int *'}}
