@@ -300,15 +300,16 @@ struct ValueChecker {
 } // namespace
 
 std::int64_t Image::find(std::uint64_t id) const {
+  if (!dense.empty()) {
+    std::uint64_t i = id - dense_base;
+    return id >= dense_base && i < dense.size() ? dense[i] : -1;
+  }
   auto it = std::lower_bound(objects.begin(), objects.end(), id,
                              [](const DecodedObject &o, std::uint64_t v) { return o.id < v; });
   return it != objects.end() && it->id == id ? it - objects.begin() : -1;
 }
 
-std::unique_ptr<Image> decode_image(std::string bytes, const std::string &what) {
-  Reader rd{what};
-  auto img = std::make_unique<Image>();
-  img->file_bytes = bytes.size();
+void check_envelope(const std::string &bytes, const std::string &what) {
   if (bytes.empty())
     throw Error(what + ": empty file (an interrupted write?)");
   if (std::memcmp(bytes.data(), kFileMagic, std::min<std::size_t>(8, bytes.size())) != 0)
@@ -320,8 +321,6 @@ std::unique_ptr<Image> decode_image(std::string bytes, const std::string &what) 
     throw Error(what + ": checkpoint format version " + std::to_string(version) +
                 " is not supported (this runtime reads version " +
                 std::to_string(kFormatVersion) + ")");
-  if (bytes.size() < kHeaderBytes + kTrailerBytes)
-    throw Error(what + ": truncated checkpoint (no trailer)");
   const char *tail = bytes.data() + bytes.size() - kTrailerBytes;
   std::uint64_t body_len = get_u64(tail);
   if (body_len != bytes.size() - kHeaderBytes - kTrailerBytes)
@@ -329,7 +328,14 @@ std::unique_ptr<Image> decode_image(std::string bytes, const std::string &what) 
                 " does not match its trailer)");
   if (XXH3_64bits(bytes.data(), kHeaderBytes + body_len) != get_u64(tail + 8))
     throw Error(what + ": corrupt checkpoint (checksum mismatch)");
+}
 
+std::unique_ptr<Image> decode_image(std::string bytes, const std::string &what) {
+  Reader rd{what};
+  check_envelope(bytes, what);
+  auto img = std::make_unique<Image>();
+  img->file_bytes = bytes.size();
+  std::uint64_t body_len = bytes.size() - kHeaderBytes - kTrailerBytes;
   img->bytes = std::move(bytes);
   const char *body = img->bytes.data() + kHeaderBytes;
   std::size_t off = 0;
@@ -419,6 +425,16 @@ std::unique_ptr<Image> decode_image(std::string bytes, const std::string &what) 
         (len - 3) != count * nf)
       rd.fail("object #" + std::to_string(id) + " has the wrong number of values");
     img->objects.push_back({id, std::uint32_t(type), count, a + 3});
+  }
+
+  if (!img->objects.empty() && img->objects.size() < (std::size_t(1) << 31)) {
+    std::uint64_t lo = img->objects.front().id, span = img->objects.back().id - lo + 1;
+    if (span <= 4 * img->objects.size() + 1024) {
+      img->dense.assign(span, -1);
+      img->dense_base = lo;
+      for (std::size_t i = 0; i < img->objects.size(); ++i)
+        img->dense[img->objects[i].id - lo] = std::int32_t(i);
+    }
   }
 
   ValueChecker vc{rd, img->types, *img};

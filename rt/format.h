@@ -56,9 +56,15 @@ struct Image {
   std::uint64_t file_bytes = 0;
   std::string bytes;             // owns the data msgpack references
   msgpack::object_handle handle; // owns the decoded tree
-  // Index of object `id` in `objects`, or -1.
+  // Index of object `id` in `objects`, or -1. O(1) when ids are dense (the
+  // usual case: ids are allocation order), else a binary search.
   std::int64_t find(std::uint64_t id) const;
+  std::vector<std::int32_t> dense; // index by id - dense_base, -1 = absent
+  std::uint64_t dense_base = 0;
 };
+
+// Checks magic, version, length and checksum only (cheap: no decoding).
+void check_envelope(const std::string &bytes, const std::string &what);
 
 // Throws Error with a one-line reason ("checksum mismatch", "truncated", ...).
 // `what` (a file name) prefixes messages.

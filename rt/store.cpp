@@ -121,6 +121,14 @@ DirStore::DirStore(std::string dir, unsigned keep) : dir_(std::move(dir)), keep_
     throw Error("checkpoint directory " + dir_ +
                 " is in use by another process (lock held on .lock)");
   }
+  // Leftovers of a writer that crashed mid-write: never complete, now ours.
+  for (auto it = fs::directory_iterator(dir_, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.rfind("ckpt-", 0) == 0 && name.size() > 4 &&
+        name.compare(name.size() - 4, 4, ".tmp") == 0)
+      fs::remove(it->path(), ec);
+  }
 }
 
 DirStore::~DirStore() {

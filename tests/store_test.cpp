@@ -39,6 +39,14 @@ TEST(DirStore, TemporaryFilesAreNotCheckpoints) {
   EXPECT_EQ(list_checkpoints(dir).back().epoch, 1u);
 }
 
+TEST(DirStore, OpeningRemovesTornTemporaryFiles) {
+  std::string dir = fresh_dir("torn");
+  fs::create_directories(dir);
+  std::ofstream(dir + "/ckpt-00000000000000000009.csk.tmp") << "torn";
+  DirStore s(dir);
+  EXPECT_FALSE(fs::exists(dir + "/ckpt-00000000000000000009.csk.tmp"));
+}
+
 TEST(DirStore, SecondWriterIsRefused) {
   std::string dir = fresh_dir("lock");
   DirStore s(dir);

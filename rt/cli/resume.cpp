@@ -20,7 +20,9 @@ int run_resume(const ResumeOptions &opts) {
   std::string file;
   try {
     file = newest_checkpoint(opts.from);
-    decode_image(read_whole_file(file), file); // fail here, clearly, not in the program
+    // Fail here, clearly, for a missing/torn/corrupt file; the program's init()
+    // decodes and validates the rest (schema, values) before using anything.
+    check_envelope(read_whole_file(file), file);
   } catch (const Error &e) {
     std::fprintf(stderr, "checksync-rt resume: %s\n", e.what());
     return 2;
