@@ -25,7 +25,7 @@ namespace checksync::plugin {
 NewRewriter::NewRewriter(ASTContext &Ctx, Namer &N)
     : Ctx(Ctx), Diags(Ctx.getDiagnostics()), N(N) {}
 
-FunctionDecl *NewRewriter::allocatorFor(QualType T) {
+FunctionDecl *NewRewriter::allocatorFor(QualType T, QualType AlignTy) {
   T = T.getCanonicalType().getUnqualifiedType();
   FunctionDecl *&FD = Allocators[T.getTypePtr()];
   if (FD)
@@ -35,7 +35,12 @@ FunctionDecl *NewRewriter::allocatorFor(QualType T) {
   QualType SizeTy = Ctx.getSizeType();
   FunctionProtoType::ExtProtoInfo EPI;
   EPI.ExceptionSpec.Type = EST_BasicNoexcept;
-  QualType FnTy = Ctx.getFunctionType(Ctx.VoidPtrTy, {SizeTy}, EPI);
+  // Over-aligned types: clang passes std::align_val_t as well. The runtime
+  // takes the alignment from the type descriptor; the pass drops the argument.
+  SmallVector<QualType, 2> ParamTys{SizeTy};
+  if (!AlignTy.isNull())
+    ParamTys.push_back(AlignTy);
+  QualType FnTy = Ctx.getFunctionType(Ctx.VoidPtrTy, ParamTys, EPI);
 
   FD = FunctionDecl::Create(
       Ctx, Ctx.getTranslationUnitDecl(), SourceLocation(), SourceLocation(),
@@ -47,7 +52,15 @@ FunctionDecl *NewRewriter::allocatorFor(QualType T) {
       Ctx, FD, SourceLocation(), SourceLocation(), &Ctx.Idents.get("size"),
       SizeTy, Ctx.getTrivialTypeSourceInfo(SizeTy), SC_None, nullptr);
   Size->setScopeInfo(0, 0);
-  FD->setParams({Size});
+  SmallVector<ParmVarDecl *, 2> Params{Size};
+  if (!AlignTy.isNull()) {
+    auto *Align = ParmVarDecl::Create(
+        Ctx, FD, SourceLocation(), SourceLocation(), &Ctx.Idents.get("align"),
+        AlignTy, Ctx.getTrivialTypeSourceInfo(AlignTy), SC_None, nullptr);
+    Align->setScopeInfo(0, 1);
+    Params.push_back(Align);
+  }
+  FD->setParams(Params);
   FD->setImplicit();
   FD->addAttr(AsmLabelAttr::CreateImplicit(Ctx, "checksync.new." + Key,
                                            /*IsLiteralLabel=*/true));
@@ -84,12 +97,6 @@ void NewRewriter::rewrite(CXXNewExpr *E) {
                     "track; remove it and allocate with plain new");
     return;
   }
-  if (E->passAlignment()) {
-    reportError(Diags, Loc,
-                "not supported yet: new of over-aligned persistent type '" +
-                    Name + "' (alignment above the default new alignment)");
-    return;
-  }
   if (E->isArray() &&
       (E->doesUsualArrayDeleteWantSize() || Elem.isDestructedType())) {
     reportError(Diags, Loc,
@@ -99,7 +106,12 @@ void NewRewriter::rewrite(CXXNewExpr *E) {
                     "one or make the destructor trivial");
     return;
   }
-  E->setOperatorNew(allocatorFor(Elem));
+  // Whether clang passes the alignment depends only on the type, so one
+  // allocator per type has one signature.
+  QualType AlignTy;
+  if (E->passAlignment() && E->getOperatorNew()->getNumParams() >= 2)
+    AlignTy = E->getOperatorNew()->getParamDecl(1)->getType();
+  E->setOperatorNew(allocatorFor(Elem, AlignTy));
 }
 
 } // namespace checksync::plugin

@@ -24,7 +24,7 @@ public:
   void rewrite(clang::CXXNewExpr *E);
 
 private:
-  clang::FunctionDecl *allocatorFor(clang::QualType T);
+  clang::FunctionDecl *allocatorFor(clang::QualType T, clang::QualType AlignTy);
 
   clang::ASTContext &Ctx;
   clang::DiagnosticsEngine &Diags;

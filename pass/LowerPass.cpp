@@ -352,8 +352,11 @@ void Lowering::lowerNew(Function *F) {
     auto *CB = dyn_cast<CallBase>(U);
     if (!CB || CB->getCalledOperand() != F)
       fail("'" + F->getName() + "' is used other than as a call's callee");
-    if (CB->arg_size() != 1 || !CB->getArgOperand(0)->getType()->isIntegerTy(64))
-      fail("call of '" + F->getName() + "' must take exactly one i64 size");
+    // (i64 size) or, for over-aligned types, (i64 size, i64 align): the
+    // descriptor carries the alignment, so the second argument is dropped.
+    if (CB->arg_size() < 1 || CB->arg_size() > 2 ||
+        !CB->getArgOperand(0)->getType()->isIntegerTy(64))
+      fail("call of '" + F->getName() + "' must take an i64 size (and an alignment)");
     IRBuilder<> B(CB);
     Value *Args[] = {Desc, CB->getArgOperand(0)};
     CallBase *New;

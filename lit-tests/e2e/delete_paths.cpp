@@ -7,6 +7,11 @@
 // RUN: %clangxx %t.o %t.plain.o -o %t %cs_ldflags
 // RUN: rm -rf %t.d && env CHECKSYNC_DIR=%t.d %t
 // RUN: %csrt inspect %t.d | FileCheck %s
+// The same at -O0.
+// RUN: %cs_cxx -O0 -c %s -o %t.O0.o
+// RUN: %clangxx %t.O0.o %t.plain.o -o %t.O0 %cs_ldflags
+// RUN: rm -rf %t.O0.d && env CHECKSYNC_DIR=%t.O0.d %t.O0
+// RUN: %csrt inspect %t.O0.d | FileCheck %s
 // CHECK: heap at checkpoint: 1 live objects
 // CHECK: Blob (size 24): 1 objects
 #ifdef UNINSTRUMENTED
