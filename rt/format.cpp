@@ -6,9 +6,13 @@
 //   [5] roots:  [[name, kind, elem_size, count, target|nil, value]...]
 //   [6] heap:   [live_objects, live_bytes]
 //   [7] objects: [[id_delta, type, count, values...]...] sorted by id
-// A value is an integer, a float, a bin, nil / an object id (ref), or an array
-// (records: one value per field; arrays: one value per element, bin for bytes).
+// A value is an integer, a float, a bin, a ref (nil, an object id, or
+// [id, byte offset] for a pointer inside an object), an array (records: one
+// value per field; arrays: one value per element, bin for bytes), or a library
+// value as its codec wrote it (refs inside it are msgpack ext, see codec_rt.h).
 #include "format.h"
+
+#include "codec_rt.h"
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -18,8 +22,6 @@
 
 namespace checksync::detail {
 namespace {
-
-using Packer = msgpack::packer<msgpack::sbuffer>;
 
 void put_u32(char *p, std::uint32_t v) { std::memcpy(p, &v, 4); }
 void put_u64(char *p, std::uint64_t v) { std::memcpy(p, &v, 8); }
@@ -38,8 +40,6 @@ void pack_field_schema(Packer &pk, const Field &f) {
   else
     pk.pack(f.target_key);
 }
-
-void pack_value(Packer &pk, const Field &f, const std::vector<Type> &types, const char *src);
 
 // msgpack-c's pack_float/pack_double turn integral values into integers and
 // lose -0.0; checkpoints must be bit-exact, so write float32/float64 directly.
@@ -61,7 +61,8 @@ void pack_raw_float(Packer &pk, const char *src, std::uint32_t size) {
   pk.pack_bin_body(buf, size + 1); // raw append; the type byte is in buf
 }
 
-void pack_scalar(Packer &pk, const Field &f, const std::vector<Type> &types, const char *src) {
+void pack_scalar(codec::Writer &w, const Field &f, const char *src) {
+  Packer &pk = w.pk;
   switch (f.kind) {
   case CHECKSYNC_FIELD_INT:
     switch (f.elem_size) {
@@ -87,36 +88,94 @@ void pack_scalar(Packer &pk, const Field &f, const std::vector<Type> &types, con
   case CHECKSYNC_FIELD_REF: {
     void *p;
     std::memcpy(&p, src, sizeof p);
-    if (!p)
-      pk.pack_nil();
-    else
-      pk.pack(header_of(p)->id); // the marker checked every ref
+    pack_field_ref(pk, p);
     break;
   }
-  case CHECKSYNC_FIELD_RECORD: {
-    const Type &t = types[size_t(f.target)];
-    pk.pack_array(std::uint32_t(t.fields.size()));
-    for (const Field &g : t.fields)
-      pack_value(pk, g, types, src + g.offset);
+  case CHECKSYNC_FIELD_RECORD:
+    pack_record(w, w.types[size_t(f.target)], src);
     break;
-  }
-  }
-}
-
-void pack_value(Packer &pk, const Field &f, const std::vector<Type> &types, const char *src) {
-  if (f.count == 1) {
-    pack_scalar(pk, f, types, src);
-  } else if (packs_as_bin(f)) {
-    pk.pack_bin(std::uint32_t(f.elem_size * f.count));
-    pk.pack_bin_body(src, std::uint32_t(f.elem_size * f.count));
-  } else {
-    pk.pack_array(std::uint32_t(f.count));
-    for (std::uint64_t e = 0; e < f.count; ++e)
-      pack_scalar(pk, f, types, src + e * f.elem_size);
+  case CHECKSYNC_FIELD_CODEC:
+    f.codec->encode(src, w);
+    break;
   }
 }
 
 } // namespace
+
+void pack_field_ref(Packer &pk, const void *p) {
+  if (!p) {
+    pk.pack_nil();
+    return;
+  }
+  std::uint64_t off = 0;
+  ObjHeader *h = find_object(p, &off); // the marker checked every ref
+  if (off == 0) {
+    pk.pack(h->id);
+  } else {
+    pk.pack_array(2);
+    pk.pack(h->id);
+    pk.pack(off);
+  }
+}
+
+void pack_codec_ref(Packer &pk, const void *p) {
+  if (!p) {
+    pk.pack_nil();
+    return;
+  }
+  std::uint64_t off = 0;
+  ObjHeader *h = find_object(p, &off);
+  char buf[16];
+  std::uint64_t id = h->id;
+  if (off) {
+    std::memcpy(buf, &id, 8);
+    std::memcpy(buf + 8, &off, 8);
+    pk.pack_ext(16, kExtRefOffset);
+    pk.pack_ext_body(buf, 16);
+    return;
+  }
+  std::uint32_t n = id < (1u << 8) ? 1 : id < (1u << 16) ? 2 : id < (1ull << 32) ? 4 : 8;
+  std::memcpy(buf, &id, n);
+  pk.pack_ext(n, kExtRef);
+  pk.pack_ext_body(buf, n);
+}
+
+bool parse_codec_ref(const msgpack::object &v, std::uint64_t &id, std::uint64_t &off) {
+  if (v.type != msgpack::type::EXT)
+    return false;
+  const char *d = v.via.ext.data();
+  std::uint32_t n = v.via.ext.size;
+  id = off = 0;
+  if (v.via.ext.type() == kExtRef && (n == 1 || n == 2 || n == 4 || n == 8)) {
+    std::memcpy(&id, d, n);
+    return true;
+  }
+  if (v.via.ext.type() == kExtRefOffset && n == 16) {
+    std::memcpy(&id, d, 8);
+    std::memcpy(&off, d + 8, 8);
+    return true;
+  }
+  return false;
+}
+
+void pack_record(codec::Writer &w, const Type &t, const char *src) {
+  w.pk.pack_array(std::uint32_t(t.fields.size()));
+  for (const Field &g : t.fields)
+    pack_value(w, g, src + g.offset);
+}
+
+void pack_value(codec::Writer &w, const Field &f, const char *src) {
+  if (f.count == 1) {
+    pack_scalar(w, f, src);
+  } else if (packs_as_bin(f)) {
+    w.pk.pack_bin(std::uint32_t(f.elem_size * f.count));
+    w.pk.pack_bin_body(src, std::uint32_t(f.elem_size * f.count));
+  } else {
+    w.pk.pack_array(std::uint32_t(f.count));
+    for (std::uint64_t e = 0; e < f.count; ++e)
+      pack_scalar(w, f, src + e * f.elem_size);
+  }
+}
 
 std::string encode_full(const ImageInfo &info, const std::vector<Type> &types,
                         const std::vector<Root> &roots, const MarkResult &marked) {
@@ -128,6 +187,10 @@ std::string encode_full(const ImageInfo &info, const std::vector<Type> &types,
   buf.write(head, sizeof head);
 
   Packer pk(buf);
+  std::unordered_map<std::string, std::uint32_t> by_key;
+  for (std::uint32_t i = 0; i < types.size(); ++i)
+    by_key.emplace(types[i].key, i);
+  codec::Writer w{pk, types, by_key};
   pk.pack_array(8);
   pk.pack(info.epoch);
   pk.pack(info.kind);
@@ -157,7 +220,7 @@ std::string encode_full(const ImageInfo &info, const std::vector<Type> &types,
       pk.pack_nil();
     else
       pk.pack(r.field.target_key);
-    pack_value(pk, r.field, types, static_cast<const char *>(r.address));
+    pack_value(w, r.field, static_cast<const char *>(r.address));
   }
 
   pk.pack_array(2);
@@ -176,7 +239,7 @@ std::string encode_full(const ImageInfo &info, const std::vector<Type> &types,
     const char *base = static_cast<const char *>(const_cast<ObjHeader *>(h)->payload());
     for (std::uint64_t e = 0; e < h->count; ++e)
       for (const Field &f : t.fields)
-        pack_value(pk, f, types, base + e * t.size + f.offset);
+        pack_value(w, f, base + e * t.size + f.offset);
   }
 
   std::uint64_t body_len = buf.size() - kHeaderBytes;
@@ -233,6 +296,15 @@ struct ValueChecker {
   const std::vector<Type> &types;
   const Image &img;
 
+  void check_ref(const Field &f, std::uint64_t id, std::uint64_t off) const {
+    std::int64_t i = img.find(id);
+    if (i < 0)
+      rd.fail("field '" + f.name + "' refers to object #" + std::to_string(id) +
+              ", which is not in the checkpoint");
+    if (off > img.object_bytes(std::size_t(i)))
+      rd.fail("field '" + f.name + "' points past the end of object #" + std::to_string(id));
+  }
+
   void scalar(const msgpack::object &v, const Field &f, int depth) const {
     auto bad = [&] { rd.fail("value of field '" + f.name + "' does not match its kind"); };
     switch (f.kind) {
@@ -260,15 +332,25 @@ struct ValueChecker {
       if (v.type != msgpack::type::BIN || v.via.bin.size != f.elem_size)
         bad();
       break;
-    case CHECKSYNC_FIELD_REF:
+    case CHECKSYNC_FIELD_REF: {
       if (v.type == msgpack::type::NIL)
         break;
-      if (v.type != msgpack::type::POSITIVE_INTEGER)
+      std::uint64_t id = 0, off = 0;
+      if (v.type == msgpack::type::POSITIVE_INTEGER) {
+        id = v.via.u64;
+      } else if (v.type == msgpack::type::ARRAY && v.via.array.size == 2 &&
+                 v.via.array.ptr[0].type == msgpack::type::POSITIVE_INTEGER &&
+                 v.via.array.ptr[1].type == msgpack::type::POSITIVE_INTEGER) {
+        id = v.via.array.ptr[0].via.u64;
+        off = v.via.array.ptr[1].via.u64;
+      } else {
         bad();
-      if (img.find(v.via.u64) < 0)
-        rd.fail("field '" + f.name + "' refers to object #" + std::to_string(v.via.u64) +
-                ", which is not in the checkpoint");
+      }
+      check_ref(f, id, off);
       break;
+    }
+    case CHECKSYNC_FIELD_CODEC:
+      break; // its codec validates it while decoding
     case CHECKSYNC_FIELD_RECORD: {
       if (depth > 64)
         rd.fail("records nested too deeply");
@@ -298,6 +380,16 @@ struct ValueChecker {
 };
 
 } // namespace
+
+void validate_value(const Image &img, const std::vector<Type> &types, const msgpack::object &v,
+                    const Field &f) {
+  Reader rd{"checkpoint"};
+  ValueChecker{rd, types, img}.value(v, f);
+}
+
+std::uint64_t Image::object_bytes(std::size_t index) const {
+  return objects[index].count * types[objects[index].type].size;
+}
 
 std::int64_t Image::find(std::uint64_t id) const {
   if (!dense.empty()) {

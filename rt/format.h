@@ -59,6 +59,7 @@ struct Image {
   // Index of object `id` in `objects`, or -1. O(1) when ids are dense (the
   // usual case: ids are allocation order), else a binary search.
   std::int64_t find(std::uint64_t id) const;
+  std::uint64_t object_bytes(std::size_t index) const; // count * sizeof(T)
   std::vector<std::int32_t> dense; // index by id - dense_base, -1 = absent
   std::uint64_t dense_base = 0;
 };
@@ -70,14 +71,18 @@ void check_envelope(const std::string &bytes, const std::string &what);
 // `what` (a file name) prefixes messages.
 std::unique_ptr<Image> decode_image(std::string bytes, const std::string &what);
 
-// Decodes one validated value into memory at `dst` (zeroed by the caller).
-// `addr_of` maps an object id to its new address.
-template <class AddrOf>
-void store_value(const msgpack::object &v, const Field &f, const std::vector<Type> &types,
-                 char *dst, AddrOf &&addr_of);
+// Validates one value against a field of `types` (used for records inside
+// library values, which the file-level validation cannot see). Throws Error.
+void validate_value(const Image &img, const std::vector<Type> &types, const msgpack::object &v,
+                    const Field &f);
+
+// Arrays of 1-byte integers and of bytes are one msgpack bin.
+inline bool packs_as_bin(const Field &f) {
+  return f.count > 1 && (f.kind == CHECKSYNC_FIELD_BYTES ||
+                         (f.elem_size == 1 && (f.kind == CHECKSYNC_FIELD_INT ||
+                                               f.kind == CHECKSYNC_FIELD_UINT)));
+}
 
 } // namespace checksync::detail
-
-#include "format_store.inc"
 
 #endif

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <mutex>
 #include <new>
+#include <sys/mman.h>
 
 namespace checksync::detail {
 namespace {
@@ -21,6 +22,11 @@ namespace {
 std::once_flag arena_once;
 mi_arena_id_t arena_id;
 std::uintptr_t arena_lo = 0, arena_hi = 0; // [lo, hi), 0/0 until reserved
+
+// Object-start bitmap: bit i set <=> a live header at arena_lo + 16 * i.
+// Reserved with MAP_NORESERVE: the OS backs only the parts that are touched.
+std::atomic<std::uint64_t> *start_bits = nullptr;
+constexpr std::uint64_t kGranule = 16;
 
 std::atomic<std::uint64_t> next_id{1};
 std::atomic<std::uint64_t> live_objects{0};
@@ -42,6 +48,12 @@ void reserve_arena() {
                                 /*exclusive=*/true, &arena_id) == 0) {
       std::size_t got = 0;
       void *base = mi_arena_area(arena_id, &got);
+      std::size_t words = (got / kGranule + 63) / 64;
+      void *bits = ::mmap(nullptr, words * 8, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+      if (bits == MAP_FAILED)
+        fatal("cannot reserve the persistent heap's object map");
+      start_bits = static_cast<std::atomic<std::uint64_t> *>(bits);
       arena_lo = reinterpret_cast<std::uintptr_t>(base);
       arena_hi = arena_lo + got;
       return;
@@ -62,6 +74,15 @@ mi_heap_t *thread_heap() {
       fatal("cannot create a heap in the persistent arena");
   }
   return heap;
+}
+
+void set_start(const ObjHeader *h, bool on) {
+  std::uint64_t i = (reinterpret_cast<std::uintptr_t>(h) - arena_lo) / kGranule;
+  std::uint64_t bit = std::uint64_t(1) << (i % 64);
+  if (on)
+    start_bits[i / 64].fetch_or(bit, std::memory_order_relaxed);
+  else
+    start_bits[i / 64].fetch_and(~bit, std::memory_order_relaxed);
 }
 
 } // namespace
@@ -85,6 +106,7 @@ void *heap_alloc(std::uint32_t type, std::uint64_t elem_size, std::uint64_t alig
   h->count = count;
   h->mark = 0;
   h->reserved = 0;
+  set_start(h, true);
   live_objects.fetch_add(1, std::memory_order_relaxed);
   live_bytes.fetch_add(bytes, std::memory_order_relaxed);
   return h->payload();
@@ -97,6 +119,7 @@ void heap_free(void *payload) noexcept {
           "(double delete, or a pointer into the middle of an object)");
   std::uint64_t bytes = h->count * registry_type_size(h->type);
   h->magic = kFreedMagic;
+  set_start(h, false);
   live_objects.fetch_sub(1, std::memory_order_relaxed);
   live_bytes.fetch_sub(bytes, std::memory_order_relaxed);
   mi_free(h);
@@ -113,6 +136,36 @@ ObjHeader *header_of(const void *p) noexcept {
     return nullptr;
   auto *h = reinterpret_cast<ObjHeader *>(a) - 1;
   return h->magic == kLiveMagic ? h : nullptr;
+}
+
+ObjHeader *find_object(const void *p, std::uint64_t *offset) noexcept {
+  if (ObjHeader *h = header_of(p)) {
+    *offset = 0;
+    return h;
+  }
+  auto a = reinterpret_cast<std::uintptr_t>(p);
+  if (a < arena_lo + sizeof(ObjHeader) || a > arena_hi)
+    return nullptr;
+  // The nearest object start at or below p - header, scanning the bitmap down
+  // (at most 64 MiB of arena: objects larger than that need exact pointers).
+  std::uint64_t i = (a - sizeof(ObjHeader) - arena_lo) / kGranule;
+  std::uint64_t w = i / 64;
+  std::uint64_t word = start_bits[w].load(std::memory_order_relaxed) &
+                       (~std::uint64_t(0) >> (63 - i % 64));
+  for (std::uint64_t scanned = 0; !word; ++scanned) {
+    if (w == 0 || scanned == (std::uint64_t(64) << 20) / kGranule / 64)
+      return nullptr;
+    word = start_bits[--w].load(std::memory_order_relaxed);
+  }
+  std::uint64_t bit = 63 - std::uint64_t(__builtin_clzll(word));
+  auto *h = reinterpret_cast<ObjHeader *>(arena_lo + (w * 64 + bit) * kGranule);
+  if (h->magic != kLiveMagic)
+    return nullptr;
+  std::uint64_t off = a - reinterpret_cast<std::uintptr_t>(h->payload());
+  if (off > h->count * registry_type_size(h->type))
+    return nullptr; // past the end of that object: not inside any
+  *offset = off;
+  return h;
 }
 
 HeapStats heap_stats() noexcept {

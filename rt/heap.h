@@ -40,6 +40,11 @@ void heap_free(void *payload) noexcept;
 bool in_heap(const void *p) noexcept;
 // The header of the live object whose payload starts at p, or null.
 ObjHeader *header_of(const void *p) noexcept;
+// The live object whose payload contains p (or ends at p: one past the end is
+// a valid C++ pointer), or null; *offset = p - payload. Uses the object-start
+// bitmap (one bit per 16 bytes of arena), so interior pointers - a base
+// subobject, an array element, a field - resolve to their object.
+ObjHeader *find_object(const void *p, std::uint64_t *offset) noexcept;
 
 struct HeapStats {
   std::uint64_t live_objects;

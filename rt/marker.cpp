@@ -1,9 +1,15 @@
-// marker.cpp - depth-first marking with an explicit stack over ref_offsets.
+// marker.cpp - depth-first marking with an explicit stack. Raw refs are found
+// through each type's flattened ref_offsets; refs inside library values
+// (containers, smart pointers) through their codec's visit function, which
+// calls back into the marker (the runtime's codec::RefVisitor).
 #include "marker.h"
+
+#include "registry.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 
 namespace checksync::detail {
 
@@ -29,13 +35,24 @@ std::string field_path(const std::vector<Type> &types, std::int64_t type,
   return "+" + std::to_string(offset);
 }
 
-namespace {
+} // namespace checksync::detail
 
-struct Marker {
-  const std::vector<Type> &types;
+namespace checksync::codec {
+
+// The marker. Codec visit functions call visit_ref / visit_record on it.
+class RefVisitor {
+public:
+  using Types = std::vector<detail::Type>;
+  RefVisitor(const Types &types, const std::unordered_map<std::string, std::uint32_t> &by_key,
+             std::uint32_t mark)
+      : types(types), by_key(by_key), mark(mark) {}
+
+  const Types &types;
+  const std::unordered_map<std::string, std::uint32_t> &by_key;
   std::uint32_t mark;
-  MarkResult result;
-  std::vector<ObjHeader *> stack;
+  detail::MarkResult result;
+  std::vector<detail::ObjHeader *> stack;
+  std::function<std::string()> where; // describes the value being scanned
 
   static std::string hex(const void *p) {
     char buf[32];
@@ -43,55 +60,81 @@ struct Marker {
     return buf;
   }
 
-  // `where` is only built on error.
-  template <class Where>
-  void visit(void *p, std::int64_t target, Where where) {
+  // `what` describes the ref; it is only called to build an error message.
+  template <class What> void ref(const void *p, const What &what) {
+    using namespace detail;
     if (!p)
       return;
-    ObjHeader *h = header_of(p);
-    if (!h) {
-      throw Error(where() + " = " + hex(p) +
-                  (in_heap(p) ? " points into the middle of a persistent object or to a "
-                                "freed one (only pointers to whole objects made with new "
-                                "can be checkpointed)"
-                              : " does not point to a persistent object made with new "
-                                "(globals, locals and placement-new objects cannot be "
-                                "referenced from persistent state)"));
-    }
-    if (std::int64_t(h->type) >= std::int64_t(types.size()) ||
-        (target >= 0 && types[h->type].key != types[size_t(target)].key))
-      throw Error(where() + " should point to a " + types[size_t(target)].name +
-                  " but points to a " +
-                  (h->type < types.size() ? types[h->type].name : std::string("?")));
+    std::uint64_t off;
+    ObjHeader *h = find_object(p, &off);
+    if (!h)
+      throw Error(what() + " = " + hex(p) +
+                  (in_heap(p) ? " points to a freed persistent object"
+                              : " does not point into a persistent object made with new "
+                                "(globals, locals, make_shared and placement-new objects "
+                                "cannot be referenced from persistent state)"));
     if (h->mark == mark)
       return;
     h->mark = mark;
     result.objects.push_back(h);
-    result.payload_bytes += h->count * types[h->type].size;
-    if (!types[h->type].ref_offsets.empty())
+    const Type &t = types[h->type];
+    result.payload_bytes += h->count * t.size;
+    if (!t.ref_offsets.empty() || !t.ref_codecs.empty())
       stack.push_back(h);
   }
 
-  void scan(ObjHeader *h) {
-    const Type &t = types[h->type];
-    auto *base = static_cast<char *>(h->payload());
-    for (std::uint64_t e = 0; e < h->count; ++e) {
-      char *elem = base + e * t.size;
-      for (std::uint64_t off : t.ref_offsets) {
-        void *p;
-        std::memcpy(&p, elem + off, sizeof p);
-        visit(p, -1, [&] {
-          return "object #" + std::to_string(h->id) + " (" + t.name + ") field " +
-                 field_path(types, h->type, e * t.size + off);
-        });
-      }
+  // Refs inside one value of type t at p (an object element, a record).
+  template <class What> void scan_value(const detail::Type &t, const char *p, const What &what) {
+    for (std::uint64_t off : t.ref_offsets) {
+      const void *q;
+      std::memcpy(&q, p + off, sizeof q);
+      ref(q, [&] { return what(off); });
     }
+    for (const detail::CodecSlot &c : t.ref_codecs) {
+      auto saved = where;
+      where = [&] { return what(c.offset); };
+      c.codec->visit(p + c.offset, *this);
+      where = saved;
+    }
+  }
+
+  void scan_object(detail::ObjHeader *h) {
+    const detail::Type &t = types[h->type];
+    auto *base = static_cast<const char *>(h->payload());
+    for (std::uint64_t e = 0; e < h->count; ++e)
+      scan_value(t, base + e * t.size, [&](std::uint64_t off) {
+        return "object #" + std::to_string(h->id) + " (" + t.name + ") field " +
+               detail::field_path(types, h->type, e * t.size + off);
+      });
+  }
+
+  const detail::Type &type_of_key(const char *key) {
+    auto it = by_key.find(key);
+    if (it == by_key.end())
+      throw detail::Error(std::string("a library value holds a record of type '") + key +
+                          "', which is not a registered persistent type");
+    return types[it->second];
   }
 };
 
-// Refs inside roots can be typed exactly; inside objects the marker checks the
-// target type lazily via the field path on error only.
-void mark_root(Marker &m, const Root &r) {
+void visit_ref(RefVisitor &vis, const void *p) {
+  vis.ref(p, [&] { return (vis.where ? vis.where() : std::string("a value")) + " element"; });
+}
+
+void visit_record(RefVisitor &vis, const void *obj, const char *key) {
+  const detail::Type &t = vis.type_of_key(key);
+  auto outer = vis.where;
+  vis.scan_value(t, static_cast<const char *>(obj), [&](std::uint64_t) {
+    return (outer ? outer() : std::string("a value")) + " element";
+  });
+}
+
+} // namespace checksync::codec
+
+namespace checksync::detail {
+namespace {
+
+void mark_root(codec::RefVisitor &m, const Root &r) {
   const Field &f = r.field;
   for (std::uint64_t e = 0; e < f.count; ++e) {
     char *elem = static_cast<char *>(r.address) + e * f.elem_size;
@@ -101,14 +144,15 @@ void mark_root(Marker &m, const Root &r) {
     if (f.kind == CHECKSYNC_FIELD_REF) {
       void *p;
       std::memcpy(&p, elem, sizeof p);
-      m.visit(p, f.target, where);
+      m.ref(p, where);
     } else if (f.kind == CHECKSYNC_FIELD_RECORD) {
-      const Type &t = m.types[size_t(f.target)];
-      for (std::uint64_t off : t.ref_offsets) {
-        void *p;
-        std::memcpy(&p, elem + off, sizeof p);
-        m.visit(p, -1, [&] { return where() + "." + field_path(m.types, f.target, off); });
-      }
+      m.scan_value(m.types[size_t(f.target)], elem, [&](std::uint64_t off) {
+        return where() + "." + field_path(m.types, f.target, off);
+      });
+    } else if (f.kind == CHECKSYNC_FIELD_CODEC && f.codec && f.codec->holds_refs) {
+      m.where = where;
+      f.codec->visit(elem, m);
+      m.where = nullptr;
     }
   }
 }
@@ -117,13 +161,16 @@ void mark_root(Marker &m, const Root &r) {
 
 MarkResult mark_from_roots(const std::vector<Type> &types, const std::vector<Root> &roots,
                            std::uint32_t mark) {
-  Marker m{types, mark, {}, {}};
+  std::unordered_map<std::string, std::uint32_t> by_key;
+  for (std::uint32_t i = 0; i < types.size(); ++i)
+    by_key.emplace(types[i].key, i);
+  codec::RefVisitor m(types, by_key, mark);
   for (const Root &r : roots)
     mark_root(m, r);
   while (!m.stack.empty()) {
     ObjHeader *h = m.stack.back();
     m.stack.pop_back();
-    m.scan(h);
+    m.scan_object(h);
   }
   // Sort by id on (id, header) pairs: comparing through the headers would
   // miss the cache on every comparison (it was half the checkpoint time).

@@ -36,7 +36,8 @@ State &state() {
 }
 
 bool same_layout(const Type &a, const Type &b) {
-  if (a.size != b.size || a.align != b.align || a.fields.size() != b.fields.size())
+  if (a.size != b.size || a.align != b.align || a.fields.size() != b.fields.size() ||
+      a.inits.size() != b.inits.size() || a.vptrs.size() != b.vptrs.size())
     return false;
   for (size_t i = 0; i < a.fields.size(); ++i) {
     const Field &x = a.fields[i], &y = b.fields[i];
@@ -83,6 +84,7 @@ Field field_from_desc(const checksync_field_desc &d) {
   f.elem_size = d.elem_size;
   f.count = d.count;
   f.target_key = d.target ? d.target : "";
+  f.codec = static_cast<const codec::Entry *>(d.codec);
   return f;
 }
 
@@ -94,6 +96,10 @@ Type type_from_desc(const checksync_type_desc &d) {
   t.align = d.align ? d.align : 1;
   for (std::uint64_t i = 0; i < d.num_fields; ++i)
     t.fields.push_back(field_from_desc(d.fields[i]));
+  for (std::uint64_t i = 0; i < d.num_inits; ++i)
+    t.inits.push_back(field_from_desc(d.inits[i]));
+  for (std::uint64_t i = 0; i < d.num_vptrs; ++i)
+    t.vptrs.push_back({d.vptrs[i].offset, d.vptrs[i].value});
   return t;
 }
 
@@ -122,6 +128,8 @@ const Snapshot &registry_snapshot() {
     snap->types.assign(s.types.begin(), s.types.end());
     snap->roots = s.roots;
     resolve_targets(snap->types, &snap->roots); // throws Error
+    for (std::uint32_t i = 0; i < snap->types.size(); ++i)
+      snap->by_key.emplace(snap->types[i].key, i);
     s.snapshot = std::move(snap);
   }
   return *s.snapshot;

@@ -10,6 +10,7 @@
 #include "types.h"
 
 #include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 namespace checksync::detail {
@@ -24,6 +25,7 @@ std::uint64_t registry_type_size(std::uint32_t index) noexcept;
 struct Snapshot {
   std::vector<Type> types;
   std::vector<Root> roots;
+  std::unordered_map<std::string, std::uint32_t> by_key;
 };
 const Snapshot &registry_snapshot();
 

@@ -1,6 +1,7 @@
 // restore.cpp - schema check, allocation, decoding and ref swizzling.
 #include "restore.h"
 
+#include "codec_rt.h"
 #include "heap.h"
 
 #include <cstring>
@@ -17,6 +18,9 @@ std::string shape(const Field &f) {
   if (names)
     if (auto it = names->find(f.target_key); it != names->end())
       target = it->second;
+  if (f.kind == CHECKSYNC_FIELD_CODEC)
+    return f.target_key + (f.count != 1 ? "[" + std::to_string(f.count) + "]" : "") +
+           " at offset " + std::to_string(f.offset);
   std::string s = (f.kind == CHECKSYNC_FIELD_REF || f.kind == CHECKSYNC_FIELD_RECORD)
                       ? std::string(kind_name(f.kind)) + " " + target
                       : kind_name(f.kind) + std::to_string(f.elem_size * 8);
@@ -115,20 +119,33 @@ std::uint64_t restore_image(const Image &img, const std::vector<Type> &types,
   for (size_t i = 0; i < img.types.size(); ++i)
     map[i] = index.at(img.types[i].key);
 
-  // Pass 1: allocate everything (new addresses, old ids).
-  std::vector<char *> addr(img.objects.size());
+  RestoreContext cx{img, types, index, {}, {}, {}};
+  current_restore = &cx;
+  struct Reset {
+    ~Reset() { current_restore = nullptr; }
+  } reset;
+
+  // Pass 1: allocate everything (new addresses, old ids); vtable pointers and
+  // transient fields are set up before any field is decoded.
+  cx.addr.resize(img.objects.size());
+  cx.bytes.resize(img.objects.size());
   std::uint64_t max_id = 0;
   for (size_t i = 0; i < img.objects.size(); ++i) {
     const DecodedObject &o = img.objects[i];
     const Type &t = types[map[o.type]];
-    addr[i] = static_cast<char *>(heap_alloc(map[o.type], t.size, t.align, o.count, o.id));
-    std::memset(addr[i], 0, t.size * o.count); // transient fields and padding
+    char *p = static_cast<char *>(heap_alloc(map[o.type], t.size, t.align, o.count, o.id));
+    if (t.needs_setup)
+      for (std::uint64_t e = 0; e < o.count; ++e)
+        setup_raw(t, p + e * t.size);
+    else
+      std::memset(p, 0, t.size * o.count);
+    cx.addr[i] = p;
+    cx.bytes[i] = t.size * o.count;
     max_id = o.id;
   }
   heap_reserve_ids_through(max_id);
-  auto addr_of = [&](std::uint64_t id) -> void * { return addr[size_t(img.find(id))]; };
 
-  // Pass 2: fields, refs swizzled.
+  // Pass 2: fields, refs swizzled, library values rebuilt by their codecs.
   for (size_t i = 0; i < img.objects.size(); ++i) {
     const DecodedObject &o = img.objects[i];
     const Type &t = types[map[o.type]];
@@ -136,15 +153,18 @@ std::uint64_t restore_image(const Image &img, const std::vector<Type> &types,
     for (std::uint64_t e = 0; e < o.count; ++e)
       for (size_t k = 0; k < nf; ++k) {
         const Field &f = t.fields[k];
-        store_value(o.values[e * nf + k], f, types, addr[i] + e * t.size + f.offset, addr_of);
+        store_value(cx, o.values[e * nf + k], f, cx.addr[i] + e * t.size + f.offset,
+                    /*constructed=*/false);
       }
   }
 
   // Roots last: the program sees either its initial values or the whole state.
+  // Roots are live globals: their library values are destroyed and rebuilt.
   for (const DecodedRoot &cr : img.roots)
     for (const Root &r : roots)
       if (r.name == cr.root.name)
-        store_value(*cr.value, r.field, types, static_cast<char *>(r.address), addr_of);
+        store_value(cx, *cr.value, r.field, static_cast<char *>(r.address),
+                    /*constructed=*/true);
   return img.objects.size();
 }
 

@@ -13,6 +13,7 @@ const char *kind_name(std::uint32_t kind) {
   case CHECKSYNC_FIELD_BYTES: return "bytes";
   case CHECKSYNC_FIELD_REF: return "ref";
   case CHECKSYNC_FIELD_RECORD: return "record";
+  case CHECKSYNC_FIELD_CODEC: return "codec";
   }
   return "?";
 }
@@ -23,6 +24,8 @@ std::string describe_field(const Field &f, const std::vector<Type> &types) {
     s = f.kind == CHECKSYNC_FIELD_REF ? "ref " : "record ";
     s += f.target >= 0 && size_t(f.target) < types.size() ? types[f.target].name
                                                           : f.target_key;
+  } else if (f.kind == CHECKSYNC_FIELD_CODEC) {
+    s = f.target_key;
   } else {
     s = kind_name(f.kind) + std::to_string(f.elem_size * 8);
   }
@@ -56,6 +59,10 @@ static void check_field_shape(const Field &f, const std::string &owner) {
     break;
   case CHECKSYNC_FIELD_RECORD:
     break;
+  case CHECKSYNC_FIELD_CODEC:
+    if (f.elem_size == 0)
+      bad("empty library value");
+    break;
   default:
     bad("unknown field kind");
   }
@@ -87,7 +94,7 @@ void resolve_targets(std::vector<Type> &types, std::vector<Root> *roots) {
     for (auto &r : *roots)
       resolve(r.field, "root");
 
-  // ref_offsets: computed depth-first; records nest acyclically by value.
+  // Flattened views, computed depth-first; records nest acyclically by value.
   std::vector<int> state(types.size(), 0); // 0 new, 1 in progress, 2 done
   auto compute = [&](auto &self, size_t i) -> void {
     if (state[i] == 2)
@@ -95,20 +102,43 @@ void resolve_targets(std::vector<Type> &types, std::vector<Root> *roots) {
     if (state[i] == 1)
       throw Error("type " + types[i].name + " contains itself by value");
     state[i] = 1;
-    std::vector<std::uint64_t> offs;
-    for (auto &f : types[i].fields) {
+    Type &t = types[i];
+    std::vector<std::uint64_t> refs;
+    std::vector<CodecSlot> codecs, inits;
+    std::vector<Vptr> vptrs;
+    for (auto &f : t.fields) {
       for (std::uint64_t e = 0; e < f.count; ++e) {
         std::uint64_t base = f.offset + e * f.elem_size;
         if (f.kind == CHECKSYNC_FIELD_REF) {
-          offs.push_back(base);
+          refs.push_back(base);
+        } else if (f.kind == CHECKSYNC_FIELD_CODEC) {
+          if (f.codec && f.codec->holds_refs)
+            codecs.push_back({base, f.codec});
         } else if (f.kind == CHECKSYNC_FIELD_RECORD) {
           self(self, size_t(f.target));
-          for (auto o : types[size_t(f.target)].ref_offsets)
-            offs.push_back(base + o);
+          const Type &n = types[size_t(f.target)];
+          for (auto o : n.ref_offsets)
+            refs.push_back(base + o);
+          for (auto c : n.ref_codecs)
+            codecs.push_back({base + c.offset, c.codec});
+          for (auto c : n.init_slots)
+            inits.push_back({base + c.offset, c.codec});
+          for (auto v : n.all_vptrs)
+            vptrs.push_back({base + v.offset, v.value});
         }
       }
     }
-    types[i].ref_offsets = std::move(offs);
+    for (auto &f : t.inits)
+      for (std::uint64_t e = 0; e < f.count; ++e)
+        if (f.codec)
+          inits.push_back({f.offset + e * f.elem_size, f.codec});
+    for (auto &v : t.vptrs)
+      vptrs.push_back(v); // last: a base's own vptrs are overridden by these
+    t.ref_offsets = std::move(refs);
+    t.ref_codecs = std::move(codecs);
+    t.init_slots = std::move(inits);
+    t.all_vptrs = std::move(vptrs);
+    t.needs_setup = !t.init_slots.empty() || !t.all_vptrs.empty();
     state[i] = 2;
   };
   for (size_t i = 0; i < types.size(); ++i)

@@ -5,6 +5,7 @@
 #define CHECKSYNC_RT_TYPES_H
 
 #include <checksync/abi.h>
+#include <checksync/codec.h>
 
 #include <cstdint>
 #include <stdexcept>
@@ -19,8 +20,21 @@ struct Field {
   std::uint32_t kind = 0; // checksync_field_kind
   std::uint32_t elem_size = 0;
   std::uint64_t count = 1;
-  std::string target_key; // REF / RECORD only
-  std::int64_t target = -1; // index of target_key in the owning type table
+  std::string target_key; // REF / RECORD: type key; CODEC: the type's spelling
+  std::int64_t target = -1; // REF / RECORD: index of target_key in the type table
+  const codec::Entry *codec = nullptr; // CODEC fields and inits (null when decoded
+                                       // from a file: files carry no code)
+};
+
+// A library value (or transient field needing construction) at an offset.
+struct CodecSlot {
+  std::uint64_t offset;
+  const codec::Entry *codec;
+};
+
+struct Vptr {
+  std::uint64_t offset;
+  const void *value;
 };
 
 struct Type {
@@ -29,9 +43,15 @@ struct Type {
   std::uint64_t size = 0;
   std::uint64_t align = 1;
   std::vector<Field> fields;
-  // Offsets of every pointer-to-persistent inside one element, nested records
-  // and arrays flattened; filled by resolve_targets(). Marking walks only these.
-  std::vector<std::uint64_t> ref_offsets;
+  std::vector<Field> inits; // transient fields constructed on resume
+  std::vector<Vptr> vptrs;  // the complete object's own vtable pointers
+
+  // Filled by resolve_targets(), nested records and arrays flattened:
+  std::vector<std::uint64_t> ref_offsets; // every raw ref: marking walks these
+  std::vector<CodecSlot> ref_codecs;      // library values that may hold refs
+  std::vector<CodecSlot> init_slots;      // transient values to construct
+  std::vector<Vptr> all_vptrs;            // members' vptrs, then own (bases override)
+  bool needs_setup = false;               // init_slots or all_vptrs non-empty
 };
 
 struct Root {

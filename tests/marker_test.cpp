@@ -63,20 +63,36 @@ TEST(Marker, RefToNonPersistentMemoryIsAnErrorNamingTheField) {
   } catch (const Error &e) {
     std::string msg = e.what();
     EXPECT_NE(msg.find("field other"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("does not point to a persistent object"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("does not point into a persistent object"), std::string::npos) << msg;
   }
   cstest::root_node = nullptr;
   delete a;
 }
 
-TEST(Marker, InteriorPointerIsAnError) {
+TEST(Marker, InteriorPointersMarkTheirObject) {
   Node *a = cstest::new_node(1), *b = cstest::new_node(2);
-  a->next = reinterpret_cast<Node *>(&b->weight);
+  a->next = reinterpret_cast<Node *>(&b->weight); // e.g. a base subobject
+  cstest::root_node = a;
+  MarkResult r = mark();
+  ASSERT_EQ(r.objects.size(), 2u);
+  std::uint64_t off = 99;
+  EXPECT_EQ(find_object(&b->weight, &off), header_of(b));
+  EXPECT_EQ(off, offsetof(Node, weight));
+  EXPECT_EQ(find_object(b + 1, &off), header_of(b)); // one past the end
+  EXPECT_EQ(off, sizeof(Node));
+  cstest::root_node = nullptr;
+  delete a;
+  delete b;
+}
+
+TEST(Marker, PointerToAFreedObjectIsAnError) {
+  Node *a = cstest::new_node(1), *b = cstest::new_node(2);
+  a->next = b;
+  delete b;
   cstest::root_node = a;
   EXPECT_THROW(mark(), Error);
   cstest::root_node = nullptr;
   delete a;
-  delete b;
 }
 
 TEST(Marker, FieldPathNamesNestedAndArrayFields) {

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CHECKSYNC_ABI_VERSION 1
+#define CHECKSYNC_ABI_VERSION 2
 
 #ifdef __cplusplus
 extern "C" {
@@ -20,34 +20,53 @@ enum checksync_field_kind {
   CHECKSYNC_FIELD_FLOAT = 3,  /* IEEE binary32/64, elem_size 4/8 */
   CHECKSYNC_FIELD_BYTES = 4,  /* opaque trivially copyable bytes (long double) */
   CHECKSYNC_FIELD_REF = 5,    /* pointer to a persistent type `target` */
-  CHECKSYNC_FIELD_RECORD = 6  /* persistent record `target` by value */
+  CHECKSYNC_FIELD_RECORD = 6, /* persistent record `target` by value (also a base class) */
+  CHECKSYNC_FIELD_CODEC = 7   /* library type (std::string, containers, smart pointers...)
+                                 encoded by `codec`; `target` is the type's spelling */
 };
 
 /* One field of a persistent type; arrays are flattened into `count`.
-   Layout (40 bytes): { ptr, i64, i32, i32, i64, ptr }. */
+   Layout (48 bytes): { ptr, i64, i32, i32, i64, ptr, ptr }. */
 typedef struct checksync_field_desc {
   const char *name;
   uint64_t offset;    /* byte offset inside the record (0 for roots) */
   uint32_t kind;      /* enum checksync_field_kind */
   uint32_t elem_size; /* bytes of one element */
   uint64_t count;     /* 1 for a scalar, N for T[N] (product of extents) */
-  const char *target; /* type key for REF / RECORD, NULL otherwise */
+  const char *target; /* type key for REF / RECORD, type spelling for CODEC, else NULL */
+  const void *codec;  /* const checksync::codec::Entry * for CODEC fields and
+                         for `inits`; NULL otherwise */
 } checksync_field_desc;
+
+/* A vtable pointer to store at `offset` of a restored object.
+   Layout (16 bytes): { i64, ptr }. */
+typedef struct checksync_vptr_desc {
+  uint64_t offset;
+  const void *value; /* address point inside the class's vtable group */
+} checksync_vptr_desc;
 
 /* One persistent type. `key` is typeid(T).name() (Itanium RTTI name without
    the _ZTS prefix); it identifies the type across translation units.
-   Layout (48 bytes): { ptr, ptr, i64, i64, i64, ptr }. */
+   Layout (80 bytes): { ptr, ptr, i64, i64, i64, ptr, i64, ptr, i64, ptr }. */
 typedef struct checksync_type_desc {
   const char *key;
   const char *name; /* qualified C++ name, for messages and `inspect` */
   uint64_t size;
   uint64_t align;
   uint64_t num_fields;
-  const checksync_field_desc *fields; /* sorted by offset; transient fields omitted */
+  const checksync_field_desc *fields; /* sorted by offset; transient fields omitted;
+                                         non-virtual persistent bases are RECORD
+                                         fields named after the base */
+  uint64_t num_inits;
+  const checksync_field_desc *inits; /* transient fields whose type needs construction:
+                                        codec->construct at offset, count times */
+  uint64_t num_vptrs;
+  const checksync_vptr_desc *vptrs; /* every vtable pointer of the complete object,
+                                       including base subobjects, NOT members */
 } checksync_type_desc;
 
 /* One [[checksync::root]] variable. The field's name is the qualified variable
-   name and its offset is 0. Layout (48 bytes): { ptr, field_desc }. */
+   name and its offset is 0. Layout (56 bytes): { ptr, field_desc }. */
 typedef struct checksync_root_desc {
   void *address;
   checksync_field_desc field;

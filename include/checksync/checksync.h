@@ -6,6 +6,8 @@
 #ifndef CHECKSYNC_CHECKSYNC_H
 #define CHECKSYNC_CHECKSYNC_H
 
+#include <checksync/codec.h>
+
 #include <cstdint>
 #include <stdexcept>
 

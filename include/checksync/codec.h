@@ -1,0 +1,482 @@
+// checksync/codec.h - how library-typed fields are checkpointed.
+//
+// The CheckSync plugin instantiates checksync::codec::entry<T> for the type T
+// of every library-typed field of a persistent record (std::string,
+// containers, optionals, smart pointers, ...), and transient_entry<T> for
+// transient fields that need construction. The runtime calls the functions in
+// the Entry to encode a value (its logical content: characters, elements,
+// entries - never its bytes), to decode it into fresh storage, and to find the
+// refs to persistent objects it holds.
+//
+// Encoding (msgpack, see docs/format.md): arithmetic as numbers, strings as
+// str, sequences and sets as arrays, maps as maps, optional as an array of 0
+// or 1 value, pair/tuple/array as arrays, durations and time points as their
+// count, pointers and smart pointers as refs (msgpack ext: object id), a
+// persistent record by value as the array of its fields.
+//
+// Users may specialise checksync::codec::codec<T> for their own library-like
+// types; the specialisation must provide encode/decode/visit/construct/destroy
+// with the signatures of the primary template.
+#ifndef CHECKSYNC_CODEC_H
+#define CHECKSYNC_CODEC_H
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <limits>
+#include <map>
+#include <memory>
+#include <new>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <typeinfo>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+namespace checksync::codec {
+
+class Writer;     // runtime: a msgpack writer that turns pointers into object ids
+class Value;      // runtime: one decoded msgpack value
+class RefVisitor; // runtime: the marker
+
+// ---- Implemented by the runtime ----------------------------------------------
+void put_nil(Writer &w);
+void put_bool(Writer &w, bool v);
+void put_int(Writer &w, std::int64_t v);
+void put_uint(Writer &w, std::uint64_t v);
+void put_float(Writer &w, float v);
+void put_double(Writer &w, double v);
+void put_bytes(Writer &w, const void *p, std::size_t n);
+void put_str(Writer &w, const char *p, std::size_t n);
+void put_array(Writer &w, std::size_t n);
+void put_map(Writer &w, std::size_t n);
+// p: null, or anywhere inside (or one past) a persistent object made with new.
+void put_ref(Writer &w, const void *p);
+// A persistent record by value; key = typeid(T).name().
+void put_record(Writer &w, const void *obj, const char *key);
+
+bool is_nil(const Value &v);
+bool get_bool(const Value &v);
+std::int64_t get_int(const Value &v);
+std::uint64_t get_uint(const Value &v);
+double get_double(const Value &v);
+void get_bytes(const Value &v, void *dst, std::size_t n);
+std::string_view get_str(const Value &v);
+std::size_t get_array(const Value &v); // element count; fails if not an array
+const Value &at(const Value &v, std::size_t i);
+std::size_t get_map(const Value &v); // entry count; fails if not a map
+const Value &key_at(const Value &v, std::size_t i);
+const Value &value_at(const Value &v, std::size_t i);
+void *get_ref(const Value &v); // the restored address (null for nil)
+// Decodes a persistent record into raw storage (vtable pointers, transient
+// fields and library fields constructed).
+void get_record(const Value &v, void *dst, const char *key);
+// Shared ownership on resume: every shared_ptr to one object shares one owner.
+std::shared_ptr<void> *shared_owner(const void *obj);
+[[noreturn]] void fail(const char *why);
+
+void visit_ref(RefVisitor &vis, const void *p);
+void visit_record(RefVisitor &vis, const void *obj, const char *key);
+
+// ---- Which types may hold refs (marking skips the others) ---------------------
+template <class T> struct holds_refs : std::bool_constant<std::is_class_v<T>> {};
+template <class T> struct holds_refs<T *> : std::true_type {};
+template <class C, class T, class A>
+struct holds_refs<std::basic_string<C, T, A>> : std::false_type {};
+template <class R, class P> struct holds_refs<std::chrono::duration<R, P>> : std::false_type {};
+template <class C, class D>
+struct holds_refs<std::chrono::time_point<C, D>> : std::false_type {};
+template <class T, class A> struct holds_refs<std::vector<T, A>> : holds_refs<T> {};
+template <class T, class A> struct holds_refs<std::deque<T, A>> : holds_refs<T> {};
+template <class T, std::size_t N> struct holds_refs<std::array<T, N>> : holds_refs<T> {};
+template <class T> struct holds_refs<std::optional<T>> : holds_refs<T> {};
+template <class K, class C, class A> struct holds_refs<std::set<K, C, A>> : holds_refs<K> {};
+template <class K, class H, class E, class A>
+struct holds_refs<std::unordered_set<K, H, E, A>> : holds_refs<K> {};
+template <class K, class V, class C, class A>
+struct holds_refs<std::map<K, V, C, A>> : std::bool_constant<holds_refs<K>::value || holds_refs<V>::value> {};
+template <class K, class V, class H, class E, class A>
+struct holds_refs<std::unordered_map<K, V, H, E, A>>
+    : std::bool_constant<holds_refs<K>::value || holds_refs<V>::value> {};
+template <class A, class B>
+struct holds_refs<std::pair<A, B>> : std::bool_constant<holds_refs<A>::value || holds_refs<B>::value> {};
+template <class... Ts>
+struct holds_refs<std::tuple<Ts...>> : std::bool_constant<(holds_refs<Ts>::value || ...)> {};
+template <class T> inline constexpr bool holds_refs_v = holds_refs<std::remove_cv_t<T>>::value;
+
+// ---- Values -------------------------------------------------------------------
+// encode/decode/visit overloads live in this namespace; calls are found by
+// argument-dependent lookup on Writer/Value/RefVisitor, so nesting works in
+// any order. decode_into constructs a T in raw storage.
+
+template <class T>
+  requires std::is_arithmetic_v<T> || std::is_enum_v<T>
+void encode(Writer &w, const T &v) {
+  if constexpr (std::is_same_v<T, bool>) {
+    put_bool(w, v);
+  } else if constexpr (std::is_enum_v<T>) {
+    encode(w, static_cast<std::underlying_type_t<T>>(v));
+  } else if constexpr (std::is_same_v<T, float>) {
+    put_float(w, v);
+  } else if constexpr (std::is_same_v<T, double>) {
+    put_double(w, v);
+  } else if constexpr (std::is_floating_point_v<T>) {
+    put_bytes(w, &v, sizeof v);
+  } else if constexpr (std::is_signed_v<T>) {
+    put_int(w, static_cast<std::int64_t>(v));
+  } else {
+    put_uint(w, static_cast<std::uint64_t>(v));
+  }
+}
+
+template <class T>
+  requires std::is_arithmetic_v<T> || std::is_enum_v<T>
+void decode_into(const Value &v, T *dst) {
+  if constexpr (std::is_same_v<T, bool>) {
+    ::new (dst) bool(get_bool(v));
+  } else if constexpr (std::is_enum_v<T>) {
+    std::underlying_type_t<T> u;
+    decode_into(v, &u);
+    ::new (dst) T(static_cast<T>(u));
+  } else if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+    ::new (dst) T(static_cast<T>(get_double(v)));
+  } else if constexpr (std::is_floating_point_v<T>) {
+    get_bytes(v, dst, sizeof(T));
+  } else if constexpr (std::is_signed_v<T>) {
+    std::int64_t x = get_int(v);
+    if (x < std::int64_t(std::numeric_limits<T>::min()) ||
+        x > std::int64_t(std::numeric_limits<T>::max()))
+      fail("integer out of range for its field");
+    ::new (dst) T(static_cast<T>(x));
+  } else {
+    std::uint64_t x = get_uint(v);
+    if (x > std::uint64_t(std::numeric_limits<T>::max()))
+      fail("integer out of range for its field");
+    ::new (dst) T(static_cast<T>(x));
+  }
+}
+
+template <class T>
+  requires std::is_arithmetic_v<T> || std::is_enum_v<T>
+void visit(RefVisitor &, const T &) {}
+
+// Pointers to persistent types: refs.
+template <class T> void encode(Writer &w, T *const &p) { put_ref(w, p); }
+template <class T> void decode_into(const Value &v, T **dst) {
+  ::new (dst) T *(static_cast<T *>(get_ref(v)));
+}
+template <class T> void visit(RefVisitor &vis, T *const &p) { visit_ref(vis, p); }
+
+// A persistent record by value (the plugin only lets persistent records here).
+template <class T>
+  requires std::is_class_v<T>
+void encode(Writer &w, const T &v) {
+  put_record(w, &v, typeid(T).name());
+}
+template <class T>
+  requires std::is_class_v<T>
+void decode_into(const Value &v, T *dst) {
+  get_record(v, dst, typeid(T).name());
+}
+template <class T>
+  requires std::is_class_v<T>
+void visit(RefVisitor &vis, const T &v) {
+  visit_record(vis, &v, typeid(T).name());
+}
+
+// Helpers: decode one element into a temporary, hand it over, destroy it.
+template <class T, class F> void with_decoded(const Value &v, F &&use) {
+  alignas(T) unsigned char buf[sizeof(T)];
+  T *tmp = reinterpret_cast<T *>(buf);
+  decode_into(v, tmp);
+  use(std::move(*tmp));
+  tmp->~T();
+}
+template <class Seq> void encode_seq(Writer &w, const Seq &s, std::size_t n) {
+  put_array(w, n);
+  for (const auto &e : s)
+    encode(w, e);
+}
+template <class Seq> void visit_seq(RefVisitor &vis, const Seq &s) {
+  if constexpr (holds_refs_v<typename Seq::value_type>)
+    for (const auto &e : s)
+      visit(vis, e);
+}
+
+// std::basic_string
+template <class C, class Tr>
+void encode(Writer &w, const std::basic_string<C, Tr> &s) {
+  if constexpr (sizeof(C) == 1)
+    put_str(w, reinterpret_cast<const char *>(s.data()), s.size());
+  else
+    encode_seq(w, s, s.size());
+}
+template <class C, class Tr>
+void decode_into(const Value &v, std::basic_string<C, Tr> *dst) {
+  if constexpr (sizeof(C) == 1) {
+    std::string_view sv = get_str(v);
+    ::new (dst) std::basic_string<C, Tr>(reinterpret_cast<const C *>(sv.data()), sv.size());
+  } else {
+    auto *s = ::new (dst) std::basic_string<C, Tr>();
+    std::size_t n = get_array(v);
+    s->reserve(n);
+    for (std::size_t i = 0; i < n; ++i)
+      with_decoded<C>(at(v, i), [&](C &&c) { s->push_back(c); });
+  }
+}
+template <class C, class Tr> void visit(RefVisitor &, const std::basic_string<C, Tr> &) {}
+
+// std::vector, std::deque
+template <class T> void encode(Writer &w, const std::vector<T> &s) { encode_seq(w, s, s.size()); }
+inline void encode(Writer &w, const std::vector<bool> &s) {
+  put_array(w, s.size());
+  for (bool b : s)
+    put_bool(w, b);
+}
+template <class T> void decode_into(const Value &v, std::vector<T> *dst) {
+  auto *s = ::new (dst) std::vector<T>();
+  std::size_t n = get_array(v);
+  s->reserve(n);
+  for (std::size_t i = 0; i < n; ++i)
+    with_decoded<T>(at(v, i), [&](T &&e) { s->push_back(std::move(e)); });
+}
+template <class T> void visit(RefVisitor &vis, const std::vector<T> &s) { visit_seq(vis, s); }
+inline void visit(RefVisitor &, const std::vector<bool> &) {}
+
+template <class T> void encode(Writer &w, const std::deque<T> &s) { encode_seq(w, s, s.size()); }
+template <class T> void decode_into(const Value &v, std::deque<T> *dst) {
+  auto *s = ::new (dst) std::deque<T>();
+  std::size_t n = get_array(v);
+  for (std::size_t i = 0; i < n; ++i)
+    with_decoded<T>(at(v, i), [&](T &&e) { s->push_back(std::move(e)); });
+}
+template <class T> void visit(RefVisitor &vis, const std::deque<T> &s) { visit_seq(vis, s); }
+
+// std::array
+template <class T, std::size_t N> void encode(Writer &w, const std::array<T, N> &s) {
+  encode_seq(w, s, N);
+}
+template <class T, std::size_t N> void decode_into(const Value &v, std::array<T, N> *dst) {
+  if (get_array(v) != N)
+    fail("std::array with the wrong number of elements");
+  for (std::size_t i = 0; i < N; ++i)
+    decode_into(at(v, i), dst->data() + i); // std::array<T,N> is its elements
+}
+template <class T, std::size_t N> void visit(RefVisitor &vis, const std::array<T, N> &s) {
+  visit_seq(vis, s);
+}
+
+// std::set, std::unordered_set
+template <class K> void encode(Writer &w, const std::set<K> &s) { encode_seq(w, s, s.size()); }
+template <class K> void decode_into(const Value &v, std::set<K> *dst) {
+  auto *s = ::new (dst) std::set<K>();
+  std::size_t n = get_array(v);
+  for (std::size_t i = 0; i < n; ++i)
+    with_decoded<K>(at(v, i), [&](K &&k) { s->insert(s->end(), std::move(k)); });
+}
+template <class K> void visit(RefVisitor &vis, const std::set<K> &s) { visit_seq(vis, s); }
+
+template <class K> void encode(Writer &w, const std::unordered_set<K> &s) {
+  encode_seq(w, s, s.size());
+}
+template <class K> void decode_into(const Value &v, std::unordered_set<K> *dst) {
+  auto *s = ::new (dst) std::unordered_set<K>();
+  std::size_t n = get_array(v);
+  s->reserve(n);
+  for (std::size_t i = 0; i < n; ++i)
+    with_decoded<K>(at(v, i), [&](K &&k) { s->insert(std::move(k)); });
+}
+template <class K> void visit(RefVisitor &vis, const std::unordered_set<K> &s) {
+  visit_seq(vis, s);
+}
+
+// std::map, std::unordered_map
+template <class M> void encode_map(Writer &w, const M &m) {
+  put_map(w, m.size());
+  for (const auto &[k, v] : m) {
+    encode(w, k);
+    encode(w, v);
+  }
+}
+template <class K, class V, class M> void decode_map(const Value &v, M *m) {
+  std::size_t n = get_map(v);
+  for (std::size_t i = 0; i < n; ++i)
+    with_decoded<K>(key_at(v, i), [&](K &&k) {
+      with_decoded<V>(value_at(v, i), [&](V &&val) { m->emplace(std::move(k), std::move(val)); });
+    });
+}
+template <class K, class V, class M> void visit_map(RefVisitor &vis, const M &m) {
+  if constexpr (holds_refs_v<K> || holds_refs_v<V>)
+    for (const auto &[k, v] : m) {
+      visit(vis, k);
+      visit(vis, v);
+    }
+}
+template <class K, class V> void encode(Writer &w, const std::map<K, V> &m) { encode_map(w, m); }
+template <class K, class V> void decode_into(const Value &v, std::map<K, V> *dst) {
+  decode_map<K, V>(v, ::new (dst) std::map<K, V>());
+}
+template <class K, class V> void visit(RefVisitor &vis, const std::map<K, V> &m) {
+  visit_map<K, V>(vis, m);
+}
+template <class K, class V> void encode(Writer &w, const std::unordered_map<K, V> &m) {
+  encode_map(w, m);
+}
+template <class K, class V> void decode_into(const Value &v, std::unordered_map<K, V> *dst) {
+  auto *m = ::new (dst) std::unordered_map<K, V>();
+  m->reserve(get_map(v));
+  decode_map<K, V>(v, m);
+}
+template <class K, class V> void visit(RefVisitor &vis, const std::unordered_map<K, V> &m) {
+  visit_map<K, V>(vis, m);
+}
+
+// std::optional: an array of 0 or 1 value (so optional<T*>{nullptr} != nullopt).
+template <class T> void encode(Writer &w, const std::optional<T> &o) {
+  put_array(w, o ? 1 : 0);
+  if (o)
+    encode(w, *o);
+}
+template <class T> void decode_into(const Value &v, std::optional<T> *dst) {
+  std::size_t n = get_array(v);
+  if (n > 1)
+    fail("std::optional with more than one value");
+  auto *o = ::new (dst) std::optional<T>();
+  if (n)
+    with_decoded<T>(at(v, 0), [&](T &&x) { o->emplace(std::move(x)); });
+}
+template <class T> void visit(RefVisitor &vis, const std::optional<T> &o) {
+  if constexpr (holds_refs_v<T>)
+    if (o)
+      visit(vis, *o);
+}
+
+// std::pair, std::tuple: arrays.
+template <class A, class B> void encode(Writer &w, const std::pair<A, B> &p) {
+  put_array(w, 2);
+  encode(w, p.first);
+  encode(w, p.second);
+}
+template <class A, class B> void decode_into(const Value &v, std::pair<A, B> *dst) {
+  if (get_array(v) != 2)
+    fail("std::pair without two values");
+  with_decoded<A>(at(v, 0), [&](A &&a) {
+    with_decoded<B>(at(v, 1), [&](B &&b) { ::new (dst) std::pair<A, B>(std::move(a), std::move(b)); });
+  });
+}
+template <class A, class B> void visit(RefVisitor &vis, const std::pair<A, B> &p) {
+  visit(vis, p.first);
+  visit(vis, p.second);
+}
+template <class... Ts> void encode(Writer &w, const std::tuple<Ts...> &t) {
+  put_array(w, sizeof...(Ts));
+  std::apply([&](const auto &...e) { (encode(w, e), ...); }, t);
+}
+template <class... Ts> void decode_into(const Value &v, std::tuple<Ts...> *dst) {
+  if (get_array(v) != sizeof...(Ts))
+    fail("std::tuple with the wrong number of values");
+  auto *t = ::new (dst) std::tuple<Ts...>();
+  std::size_t i = 0;
+  std::apply([&](auto &...e) {
+    ((with_decoded<std::remove_reference_t<decltype(e)>>(
+          at(v, i++), [&](auto &&x) { e = std::move(x); })),
+     ...);
+  }, *t);
+}
+template <class... Ts> void visit(RefVisitor &vis, const std::tuple<Ts...> &t) {
+  std::apply([&](const auto &...e) { (visit(vis, e), ...); }, t);
+}
+
+// std::chrono: the count.
+template <class R, class P> void encode(Writer &w, const std::chrono::duration<R, P> &d) {
+  encode(w, d.count());
+}
+template <class R, class P> void decode_into(const Value &v, std::chrono::duration<R, P> *dst) {
+  with_decoded<R>(v, [&](R &&r) { ::new (dst) std::chrono::duration<R, P>(r); });
+}
+template <class R, class P> void visit(RefVisitor &, const std::chrono::duration<R, P> &) {}
+template <class C, class D> void encode(Writer &w, const std::chrono::time_point<C, D> &t) {
+  encode(w, t.time_since_epoch());
+}
+template <class C, class D> void decode_into(const Value &v, std::chrono::time_point<C, D> *dst) {
+  with_decoded<D>(v, [&](D &&d) { ::new (dst) std::chrono::time_point<C, D>(d); });
+}
+template <class C, class D> void visit(RefVisitor &, const std::chrono::time_point<C, D> &) {}
+
+// std::unique_ptr<P> (default deleter): a ref it owns.
+template <class T> void encode(Writer &w, const std::unique_ptr<T> &p) { put_ref(w, p.get()); }
+template <class T> void decode_into(const Value &v, std::unique_ptr<T> *dst) {
+  using E = std::remove_extent_t<T>;
+  ::new (dst) std::unique_ptr<T>(static_cast<E *>(get_ref(v)));
+}
+template <class T> void visit(RefVisitor &vis, const std::unique_ptr<T> &p) {
+  visit_ref(vis, p.get());
+}
+
+// std::shared_ptr<P>: a ref; on resume all shared_ptrs to one object share
+// one control block (created by the first one decoded).
+template <class T> void encode(Writer &w, const std::shared_ptr<T> &p) { put_ref(w, p.get()); }
+template <class T> void decode_into(const Value &v, std::shared_ptr<T> *dst) {
+  using E = std::remove_extent_t<T>;
+  E *p = static_cast<E *>(get_ref(v));
+  if (!p) {
+    ::new (dst) std::shared_ptr<T>();
+    return;
+  }
+  std::shared_ptr<void> *owner = shared_owner(p);
+  if (!*owner)
+    *owner = std::shared_ptr<T>(p);
+  ::new (dst) std::shared_ptr<T>(*owner, p); // aliasing: shares the owner
+}
+template <class T> void visit(RefVisitor &vis, const std::shared_ptr<T> &p) {
+  visit_ref(vis, p.get());
+}
+
+// ---- Entries ------------------------------------------------------------------
+struct Entry {
+  void (*encode)(const void *obj, Writer &w);
+  void (*decode)(const Value &v, void *raw); // constructs a T in raw storage
+  void (*visit)(const void *obj, RefVisitor &vis);
+  void (*construct)(void *raw);              // value-initialises a T
+  void (*destroy)(void *obj);
+  bool holds_refs;
+};
+
+template <class T> struct codec {
+  static void encode(const void *obj, Writer &w) {
+    checksync::codec::encode(w, *static_cast<const T *>(obj));
+  }
+  static void decode(const Value &v, void *raw) { decode_into(v, static_cast<T *>(raw)); }
+  static void visit(const void *obj, RefVisitor &vis) {
+    checksync::codec::visit(vis, *static_cast<const T *>(obj));
+  }
+  static void construct(void *raw) { ::new (raw) T(); }
+  static void destroy(void *obj) { static_cast<T *>(obj)->~T(); }
+};
+
+// Instantiated by the plugin for each library-typed field type.
+template <class T>
+inline constexpr Entry entry{&codec<T>::encode, &codec<T>::decode, &codec<T>::visit,
+                             &codec<T>::construct, &codec<T>::destroy, holds_refs_v<T>};
+
+// Instantiated by the plugin for transient fields that need construction:
+// only construct/destroy, so any default-constructible type works.
+template <class T> struct transient_codec {
+  static void construct(void *raw) { ::new (raw) T(); }
+  static void destroy(void *obj) { static_cast<T *>(obj)->~T(); }
+};
+template <class T>
+inline constexpr Entry transient_entry{nullptr, nullptr, nullptr, &transient_codec<T>::construct,
+                                       &transient_codec<T>::destroy, false};
+
+} // namespace checksync::codec
+
+#endif

@@ -1,0 +1,244 @@
+// codec_rt.cpp - what codec.h declares: encoding primitives for codecs, value
+// accessors that validate while decoding, ref resolution, and decoding of
+// field values (shared by restore and by records inside library values).
+#include "codec_rt.h"
+
+#include "format.h"
+
+#include <cstring>
+
+namespace checksync::codec {
+using detail::Error;
+
+void put_nil(Writer &w) { w.pk.pack_nil(); }
+void put_bool(Writer &w, bool v) { v ? w.pk.pack_true() : w.pk.pack_false(); }
+void put_int(Writer &w, std::int64_t v) { w.pk.pack(v); }
+void put_uint(Writer &w, std::uint64_t v) { w.pk.pack(v); }
+void put_float(Writer &w, float v) {
+  detail::Field f;
+  f.kind = CHECKSYNC_FIELD_FLOAT;
+  f.elem_size = 4;
+  detail::pack_value(w, f, reinterpret_cast<const char *>(&v));
+}
+void put_double(Writer &w, double v) {
+  detail::Field f;
+  f.kind = CHECKSYNC_FIELD_FLOAT;
+  f.elem_size = 8;
+  detail::pack_value(w, f, reinterpret_cast<const char *>(&v));
+}
+void put_bytes(Writer &w, const void *p, std::size_t n) {
+  w.pk.pack_bin(std::uint32_t(n));
+  w.pk.pack_bin_body(static_cast<const char *>(p), std::uint32_t(n));
+}
+void put_str(Writer &w, const char *p, std::size_t n) {
+  w.pk.pack_str(std::uint32_t(n));
+  w.pk.pack_str_body(p, std::uint32_t(n));
+}
+void put_array(Writer &w, std::size_t n) { w.pk.pack_array(std::uint32_t(n)); }
+void put_map(Writer &w, std::size_t n) { w.pk.pack_map(std::uint32_t(n)); }
+void put_ref(Writer &w, const void *p) { detail::pack_codec_ref(w.pk, p); }
+void put_record(Writer &w, const void *obj, const char *key) {
+  auto it = w.by_key.find(key);
+  if (it == w.by_key.end())
+    throw Error(std::string("a library value holds a record of type '") + key +
+                "', which is not a registered persistent type");
+  detail::pack_record(w, w.types[it->second], static_cast<const char *>(obj));
+}
+
+[[noreturn]] void fail(const char *why) {
+  throw Error(std::string("corrupt checkpoint: library value: ") + why);
+}
+
+namespace {
+const msgpack::object &obj(const Value &v) { return v.o; }
+} // namespace
+
+bool is_nil(const Value &v) { return obj(v).type == msgpack::type::NIL; }
+bool get_bool(const Value &v) {
+  if (obj(v).type != msgpack::type::BOOLEAN)
+    fail("expected a boolean");
+  return obj(v).via.boolean;
+}
+std::int64_t get_int(const Value &v) {
+  const msgpack::object &o = obj(v);
+  if (o.type == msgpack::type::NEGATIVE_INTEGER)
+    return o.via.i64;
+  if (o.type == msgpack::type::POSITIVE_INTEGER && o.via.u64 <= std::uint64_t(INT64_MAX))
+    return std::int64_t(o.via.u64);
+  fail("expected a signed integer");
+}
+std::uint64_t get_uint(const Value &v) {
+  if (obj(v).type != msgpack::type::POSITIVE_INTEGER)
+    fail("expected an unsigned integer");
+  return obj(v).via.u64;
+}
+double get_double(const Value &v) {
+  const msgpack::object &o = obj(v);
+  if (o.type != msgpack::type::FLOAT32 && o.type != msgpack::type::FLOAT64)
+    fail("expected a floating-point number");
+  return o.via.f64;
+}
+void get_bytes(const Value &v, void *dst, std::size_t n) {
+  if (obj(v).type != msgpack::type::BIN || obj(v).via.bin.size != n)
+    fail("expected bytes of the right length");
+  std::memcpy(dst, obj(v).via.bin.ptr, n);
+}
+std::string_view get_str(const Value &v) {
+  if (obj(v).type != msgpack::type::STR)
+    fail("expected a string");
+  return {obj(v).via.str.ptr, obj(v).via.str.size};
+}
+std::size_t get_array(const Value &v) {
+  if (obj(v).type != msgpack::type::ARRAY)
+    fail("expected an array");
+  return obj(v).via.array.size;
+}
+const Value &at(const Value &v, std::size_t i) {
+  if (i >= get_array(v))
+    fail("array index out of range");
+  return as_value(obj(v).via.array.ptr[i]);
+}
+std::size_t get_map(const Value &v) {
+  if (obj(v).type != msgpack::type::MAP)
+    fail("expected a map");
+  return obj(v).via.map.size;
+}
+const Value &key_at(const Value &v, std::size_t i) {
+  if (i >= get_map(v))
+    fail("map index out of range");
+  return as_value(obj(v).via.map.ptr[i].key);
+}
+const Value &value_at(const Value &v, std::size_t i) {
+  if (i >= get_map(v))
+    fail("map index out of range");
+  return as_value(obj(v).via.map.ptr[i].val);
+}
+
+void *get_ref(const Value &v) {
+  if (is_nil(v))
+    return nullptr;
+  std::uint64_t id, off;
+  if (!detail::parse_codec_ref(obj(v), id, off))
+    fail("expected a ref");
+  if (!detail::current_restore)
+    fail("ref decoded outside a restore");
+  return detail::current_restore->address(id, off);
+}
+
+void get_record(const Value &v, void *dst, const char *key) {
+  detail::RestoreContext *cx = detail::current_restore;
+  if (!cx)
+    fail("record decoded outside a restore");
+  auto it = cx->by_key.find(key);
+  if (it == cx->by_key.end())
+    throw Error(std::string("a library value holds a record of type '") + key +
+                "', which is not a persistent type of this program");
+  const detail::Type &t = cx->types[it->second];
+  detail::Field f;
+  f.name = t.name;
+  f.kind = CHECKSYNC_FIELD_RECORD;
+  f.elem_size = std::uint32_t(t.size);
+  f.target = it->second;
+  detail::validate_value(cx->img, cx->types, v.o, f);
+  char *raw = static_cast<char *>(dst);
+  detail::setup_raw(t, raw);
+  detail::store_value(*cx, v.o, f, raw, /*constructed=*/false);
+}
+
+std::shared_ptr<void> *shared_owner(const void *p) {
+  if (!detail::current_restore)
+    fail("shared_ptr decoded outside a restore");
+  // Keyed by the object, not the pointer: a shared_ptr to a base subobject and
+  // one to the whole object share one owner.
+  std::uint64_t off;
+  const void *key = p;
+  if (detail::ObjHeader *h = detail::find_object(p, &off))
+    key = h;
+  return &detail::current_restore->owners[key];
+}
+
+} // namespace checksync::codec
+
+namespace checksync::detail {
+
+thread_local RestoreContext *current_restore = nullptr;
+
+void *RestoreContext::address(std::uint64_t id, std::uint64_t off) const {
+  std::int64_t i = img.find(id);
+  if (i < 0)
+    throw Error("corrupt checkpoint: ref to object #" + std::to_string(id) +
+                ", which is not in the checkpoint");
+  if (off > bytes[size_t(i)])
+    throw Error("corrupt checkpoint: ref past the end of object #" + std::to_string(id));
+  return addr[size_t(i)] + off;
+}
+
+void setup_raw(const Type &t, char *dst) {
+  std::memset(dst, 0, t.size); // padding, trivially constructible transients
+  for (const CodecSlot &s : t.init_slots)
+    s.codec->construct(dst + s.offset);
+  for (const Vptr &v : t.all_vptrs)
+    std::memcpy(dst + v.offset, &v.value, sizeof v.value);
+}
+
+namespace {
+
+void store_scalar(RestoreContext &cx, const msgpack::object &v, const Field &f, char *dst,
+                  bool constructed) {
+  switch (f.kind) {
+  case CHECKSYNC_FIELD_INT:
+  case CHECKSYNC_FIELD_UINT: {
+    std::uint64_t bits = v.type == msgpack::type::NEGATIVE_INTEGER ? std::uint64_t(v.via.i64)
+                                                                  : v.via.u64;
+    std::memcpy(dst, &bits, f.elem_size); // little-endian: low bytes first
+    break;
+  }
+  case CHECKSYNC_FIELD_FLOAT:
+    if (f.elem_size == 4) {
+      float x = float(v.via.f64);
+      std::memcpy(dst, &x, 4);
+    } else {
+      std::memcpy(dst, &v.via.f64, 8);
+    }
+    break;
+  case CHECKSYNC_FIELD_BYTES:
+    std::memcpy(dst, v.via.bin.ptr, f.elem_size);
+    break;
+  case CHECKSYNC_FIELD_REF: {
+    void *p = nullptr;
+    if (v.type == msgpack::type::POSITIVE_INTEGER)
+      p = cx.address(v.via.u64, 0);
+    else if (v.type == msgpack::type::ARRAY)
+      p = cx.address(v.via.array.ptr[0].via.u64, v.via.array.ptr[1].via.u64);
+    std::memcpy(dst, &p, sizeof p);
+    break;
+  }
+  case CHECKSYNC_FIELD_RECORD: {
+    const Type &t = cx.types[size_t(f.target)];
+    for (size_t i = 0; i < t.fields.size(); ++i)
+      store_value(cx, v.via.array.ptr[i], t.fields[i], dst + t.fields[i].offset, constructed);
+    break;
+  }
+  case CHECKSYNC_FIELD_CODEC:
+    if (constructed)
+      f.codec->destroy(dst);
+    f.codec->decode(codec::as_value(v), dst);
+    break;
+  }
+}
+
+} // namespace
+
+void store_value(RestoreContext &cx, const msgpack::object &v, const Field &f, char *dst,
+                 bool constructed) {
+  if (f.count == 1) {
+    store_scalar(cx, v, f, dst, constructed);
+  } else if (packs_as_bin(f)) {
+    std::memcpy(dst, v.via.bin.ptr, f.elem_size * f.count);
+  } else {
+    for (std::uint64_t e = 0; e < f.count; ++e)
+      store_scalar(cx, v.via.array.ptr[e], f, dst + e * f.elem_size, constructed);
+  }
+}
+
+} // namespace checksync::detail

@@ -1,0 +1,78 @@
+// codec_rt.h - the runtime side of checksync/codec.h: the Writer that codecs
+// encode into, the Value they decode from, and the restore context that
+// resolves object ids while decoding.
+#ifndef CHECKSYNC_RT_CODEC_RT_H
+#define CHECKSYNC_RT_CODEC_RT_H
+
+#include "heap.h"
+#include "types.h"
+
+#include <msgpack.hpp>
+
+#include <memory>
+#include <unordered_map>
+
+namespace checksync::detail {
+using Packer = msgpack::packer<msgpack::sbuffer>;
+struct Image;
+} // namespace checksync::detail
+
+namespace checksync::codec {
+
+class Writer {
+public:
+  detail::Packer &pk;
+  const std::vector<detail::Type> &types;
+  const std::unordered_map<std::string, std::uint32_t> &by_key;
+};
+
+// A msgpack::object seen through the codec API (pointer-interconvertible).
+class Value {
+public:
+  msgpack::object o;
+};
+inline const Value &as_value(const msgpack::object &o) {
+  return *reinterpret_cast<const Value *>(&o);
+}
+
+} // namespace checksync::codec
+
+namespace checksync::detail {
+
+// msgpack ext types used inside library values.
+constexpr std::int8_t kExtRef = 1;       // payload: object id, little-endian, 1/2/4/8 bytes
+constexpr std::int8_t kExtRefOffset = 2; // payload: u64 id, u64 byte offset
+
+// Writes a ref inside a library value (ext) or in a REF field (int / [id, off]).
+void pack_codec_ref(Packer &pk, const void *p);
+void pack_field_ref(Packer &pk, const void *p);
+// One field value / one record (as the array of its fields).
+void pack_value(codec::Writer &w, const Field &f, const char *src);
+void pack_record(codec::Writer &w, const Type &t, const char *src);
+
+// Parses a ref inside a library value. Returns false if v is not one.
+bool parse_codec_ref(const msgpack::object &v, std::uint64_t &id, std::uint64_t &off);
+
+// Decoding state of one restore (single-threaded: init()).
+struct RestoreContext {
+  const Image &img;
+  const std::vector<Type> &types; // the program's
+  const std::unordered_map<std::string, std::uint32_t> &by_key;
+  std::vector<char *> addr; // by object index in img
+  std::vector<std::uint64_t> bytes; // payload bytes by object index
+  std::unordered_map<const void *, std::shared_ptr<void>> owners;
+  void *address(std::uint64_t id, std::uint64_t off) const; // throws Error
+};
+extern thread_local RestoreContext *current_restore;
+
+// Prepares raw storage for a value of type t: zero, transient fields
+// constructed, vtable pointers set.
+void setup_raw(const Type &t, char *dst);
+// Decodes a field value into dst. `constructed`: dst holds live library values
+// (a root) that must be destroyed first.
+void store_value(RestoreContext &cx, const msgpack::object &v, const Field &f, char *dst,
+                 bool constructed);
+
+} // namespace checksync::detail
+
+#endif
