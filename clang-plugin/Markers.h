@@ -38,6 +38,10 @@ bool isPersistent(const clang::RecordDecl *RD);
 /// The persistent record \p T names (cv and sugar ignored), or null.
 const clang::CXXRecordDecl *persistentRecord(clang::QualType T);
 
+/// "std::vector", "std::chrono::duration" (inline namespaces skipped) for a
+/// declaration in namespace std, else "".
+std::string stdName(const clang::NamedDecl *D);
+
 /// Emits error \p Msg at \p Loc.
 void reportError(clang::DiagnosticsEngine &Diags, clang::SourceLocation Loc,
                  llvm::StringRef Msg);
@@ -57,6 +61,11 @@ public:
   std::string spelled(clang::QualType T);
   /// The IR symbol name of a global variable.
   std::string symbolName(const clang::VarDecl *VD);
+  /// The library type \p T spelled for humans: canonical, fully qualified,
+  /// default template arguments dropped, std::string for basic_string<char>.
+  std::string librarySpelling(clang::QualType T);
+  /// The mangled name of \p RD's vtable (_ZTV...).
+  std::string vtableName(const clang::CXXRecordDecl *RD);
 
 private:
   clang::ASTContext &Ctx;

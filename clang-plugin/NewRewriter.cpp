@@ -16,6 +16,9 @@
 #include "clang/AST/ASTContext.h"
 #include "clang/AST/Attr.h"
 #include "clang/AST/DeclCXX.h"
+#include "clang/AST/DeclTemplate.h"
+#include "clang/Basic/SourceManager.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "clang/Basic/Diagnostic.h"
 
 using namespace clang;
@@ -85,6 +88,13 @@ void NewRewriter::rewrite(CXXNewExpr *E) {
   std::string Name = N.typeName(Elem);
   SourceLocation Loc = E->getBeginLoc();
   if (E->getNumPlacementArgs() > 0) {
+    // The standard library constructs values in storage it owns
+    // (std::construct_at for containers, make_shared's control block):
+    // such objects are encoded inside their owner, or make_shared is
+    // reported at the call.
+    const SourceManager &SM = Ctx.getSourceManager();
+    if (SM.isInSystemHeader(SM.getExpansionLoc(Loc)))
+      return;
     reportError(Diags, Loc,
                 "placement new of persistent type '" + Name +
                     "' is not tracked; allocate with plain new");
@@ -112,6 +122,42 @@ void NewRewriter::rewrite(CXXNewExpr *E) {
   if (E->passAlignment() && E->getOperatorNew()->getNumParams() >= 2)
     AlignTy = E->getOperatorNew()->getParamDecl(1)->getType();
   E->setOperatorNew(allocatorFor(Elem, AlignTy));
+}
+
+void NewRewriter::checkCall(const CallExpr *E) {
+  if (E->isTypeDependent() || E->isValueDependent())
+    return;
+  const FunctionDecl *FD = E->getDirectCallee();
+  if (!FD || !FD->getIdentifier() || !FD->isInStdNamespace() ||
+      !FD->getPrimaryTemplate())
+    return;
+  llvm::StringRef Fn = FD->getName();
+  if (!llvm::StringSwitch<bool>(Fn)
+           .Cases("make_shared", "allocate_shared",
+                  "make_shared_for_overwrite",
+                  "allocate_shared_for_overwrite", true)
+           .Default(false))
+    return;
+  const TemplateArgumentList *Args = FD->getTemplateSpecializationArgs();
+  if (!Args || Args->size() == 0 ||
+      Args->get(0).getKind() != TemplateArgument::Type)
+    return;
+  QualType T = Ctx.getBaseElementType(Args->get(0).getAsType());
+  if (!persistentRecord(T))
+    return;
+  // The library's own forwarding calls (make_shared -> allocate_shared).
+  SourceLocation Loc = E->getBeginLoc();
+  if (Ctx.getSourceManager().isInSystemHeader(
+          Ctx.getSourceManager().getExpansionLoc(Loc)))
+    return;
+  if (!Reported.insert(E).second)
+    return;
+  std::string Name = N.typeName(T);
+  reportError(Diags, Loc,
+              "std::" + Fn.str() + "<" + Name + "> places '" + Name +
+                  "' inside the shared_ptr control block, where CheckSync "
+                  "cannot track it; use std::shared_ptr<" +
+                  Name + ">(new " + Name + "(...))");
 }
 
 } // namespace checksync::plugin

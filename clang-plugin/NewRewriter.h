@@ -6,6 +6,7 @@
 
 #include "clang/AST/ExprCXX.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 
 namespace checksync::plugin {
 
@@ -23,6 +24,10 @@ public:
   /// allocations that cannot be tracked yet.
   void rewrite(clang::CXXNewExpr *E);
 
+  /// Reports std::make_shared / std::allocate_shared of a persistent type:
+  /// the object would live inside the control block, untracked.
+  void checkCall(const clang::CallExpr *E);
+
 private:
   clang::FunctionDecl *allocatorFor(clang::QualType T, clang::QualType AlignTy);
 
@@ -30,6 +35,7 @@ private:
   clang::DiagnosticsEngine &Diags;
   Namer &N;
   llvm::DenseMap<const clang::Type *, clang::FunctionDecl *> Allocators;
+  llvm::DenseSet<const clang::CallExpr *> Reported;
 };
 
 } // namespace checksync::plugin

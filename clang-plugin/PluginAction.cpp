@@ -14,6 +14,7 @@
 // happens before the code for it is generated.
 //
 //===----------------------------------------------------------------------===//
+#include "CodecInstantiator.h"
 #include "LowerPass.h"
 #include "Markers.h"
 #include "NewRewriter.h"
@@ -25,6 +26,7 @@
 #include "clang/AST/RecursiveASTVisitor.h"
 #include "clang/Frontend/CompilerInstance.h"
 #include "clang/Frontend/FrontendPluginRegistry.h"
+#include "clang/Sema/SemaConsumer.h"
 #include "llvm/Passes/PassBuilder.h"
 
 using namespace clang;
@@ -42,6 +44,10 @@ public:
     NR.rewrite(E);
     return true;
   }
+  bool VisitCallExpr(CallExpr *E) {
+    NR.checkCall(E);
+    return true;
+  }
   bool VisitVarDecl(VarDecl *VD) {
     if (VD->isFileVarDecl())
       SB.handleVar(VD);
@@ -53,13 +59,14 @@ private:
   SchemaBuilder &SB;
 };
 
-class Consumer : public ASTConsumer {
+class Consumer : public SemaConsumer {
 public:
   explicit Consumer(std::shared_ptr<Schema> S) : S(std::move(S)) {}
 
   void Initialize(ASTContext &Ctx) override {
     N = std::make_unique<Namer>(Ctx);
-    SB = std::make_unique<SchemaBuilder>(Ctx, *N, *S);
+    Codecs = std::make_unique<CodecInstantiator>(Ctx, *N);
+    SB = std::make_unique<SchemaBuilder>(Ctx, *N, *S, *Codecs);
     NR = std::make_unique<NewRewriter>(Ctx, *N);
   }
 
@@ -75,7 +82,22 @@ public:
   void HandleCXXStaticMemberVarInstantiation(VarDecl *D) override {
     visit(D);
   }
-  void HandleTranslationUnit(ASTContext &) override { SB->finish(); }
+  /// Codec entries and vtables are requested through Sema.
+  void InitializeSema(Sema &Sema) override {
+    Codecs->setSema(Sema);
+    SB->setSema(Sema);
+  }
+  void ForgetSema() override {
+    Codecs->clearSema();
+    SB->clearSema();
+  }
+
+  /// Runs before CodeGen's: deferred codec entries instantiated here still
+  /// reach the code generator.
+  void HandleTranslationUnit(ASTContext &) override {
+    SB->finish();
+    Codecs->finish(*S);
+  }
 
   void HandleTagDeclDefinition(TagDecl *D) override {
     if (const auto *RD = dyn_cast<CXXRecordDecl>(D))
@@ -90,6 +112,7 @@ private:
 
   std::shared_ptr<Schema> S;
   std::unique_ptr<Namer> N;
+  std::unique_ptr<CodecInstantiator> Codecs;
   std::unique_ptr<SchemaBuilder> SB;
   std::unique_ptr<NewRewriter> NR;
 };

@@ -19,17 +19,33 @@ namespace checksync::plugin {
 struct FieldSchema {
   std::string Name;    ///< field name, or the root's qualified name
   uint64_t Offset = 0; ///< bytes from the start of the record (0 for roots)
-  std::string Kind;    ///< "int", "uint", "float", "bytes", "ref", "record"
+  std::string Kind;    ///< "int", "uint", "float", "bytes", "ref", "record",
+                       ///< "codec"
   uint64_t ElemSize = 0;
   uint64_t Count = 1;  ///< product of array extents
-  std::string Target;  ///< type key for "ref" and "record", else empty
+  std::string Target;  ///< type key for "ref" and "record", the type's
+                       ///< spelling for "codec", else empty
+  std::string Codec;   ///< mangled name of the instantiated
+                       ///< checksync::codec::entry<T> (or transient_entry<T>
+                       ///< for inits), else empty
+};
+
+/// A vtable pointer of a complete object: store
+/// `@VTable + ByteOffset` at `Offset`.
+struct VPtrSchema {
+  uint64_t Offset = 0;
+  std::string VTable; ///< mangled vtable symbol (_ZTV...)
+  uint64_t ByteOffset = 0;
 };
 
 struct TypeSchema {
   std::string Key;  ///< typeid(T).name()
   std::string Name; ///< qualified C++ name with template arguments
   uint64_t Size = 0, Align = 0;
-  std::vector<FieldSchema> Fields; ///< sorted by offset, transient omitted
+  std::vector<FieldSchema> Fields; ///< sorted by offset, transient omitted;
+                                   ///< persistent bases are "record" fields
+  std::vector<FieldSchema> Inits;  ///< transient fields that need construction
+  std::vector<VPtrSchema> VPtrs;   ///< every vptr of a complete object
 };
 
 struct RootSchema {

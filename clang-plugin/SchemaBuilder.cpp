@@ -1,12 +1,15 @@
 //===- SchemaBuilder.cpp - validate persistent records and roots ---------===//
 //
 // The rules (docs/compiler.md lists every diagnostic):
-//  * a persistent record is a non-polymorphic class without bases;
+//  * a persistent record may be polymorphic and may have non-virtual bases;
+//    bases holding data must be persistent and become "record" fields named
+//    after the base; every vtable pointer of a complete object is recorded;
 //  * each non-transient field is an arithmetic or enum value, a pointer to a
-//    persistent type ("ref"), a persistent record by value ("record") or a
-//    fixed-size array of those;
-//  * a transient field may have any type that needs no construction (resume
-//    zero-fills it);
+//    persistent type ("ref"), a persistent record by value ("record"), a
+//    supported standard library type ("codec", LibraryTypes.cpp), a union
+//    without pointers ("bytes") or a fixed-size array of those;
+//  * a transient field may have any non-reference type; if it needs
+//    construction, resume constructs it through transient_entry<T> ("inits");
 //  * a root is a non-const namespace-scope variable of one of those kinds.
 // Everything else is an error naming the record/variable, the field, the
 // type, why, and what to do instead.
@@ -17,31 +20,28 @@
 #include "clang/AST/ASTContext.h"
 #include "clang/AST/Attr.h"
 #include "clang/AST/RecordLayout.h"
+#include "clang/AST/VTableBuilder.h"
 #include "clang/Basic/Diagnostic.h"
+#include "clang/Basic/TargetInfo.h"
+#include "clang/Sema/Sema.h"
+
+#include <map>
 
 using namespace clang;
 
 namespace checksync::plugin {
 
-/// Why a type cannot be checkpointed and what to suggest.
-struct SchemaBuilder::Problem {
-  enum HintKind {
-    MarkTransient,      ///< "mark the field [[checksync::transient]]"
-    MarkTypeOrTransient ///< "mark 'T' persistent or the field transient"
-  };
-  std::string Why;
-  HintKind Hint = MarkTransient;
-  std::string Other; ///< the type to mark, for MarkTypeOrTransient
-};
+static constexpr llvm::StringLiteral TransientHint =
+    "mark the field [[checksync::transient]]";
 
-struct SchemaBuilder::Classified {
-  std::optional<FieldSchema> Field; ///< name and offset left empty
-  Problem P;
-  clang::QualType PendingPointee; ///< set for a ref to an incomplete type
-};
+static std::string markTypeOrTransient(const std::string &Type) {
+  return "mark '" + Type +
+         "' [[checksync::persistent]] or the field [[checksync::transient]]";
+}
 
-SchemaBuilder::SchemaBuilder(ASTContext &Ctx, Namer &N, Schema &S)
-    : Ctx(Ctx), Diags(Ctx.getDiagnostics()), N(N), S(S) {}
+SchemaBuilder::SchemaBuilder(ASTContext &Ctx, Namer &N, Schema &S,
+                             CodecInstantiator &Codecs)
+    : Ctx(Ctx), Diags(Ctx.getDiagnostics()), N(N), S(S), Codecs(Codecs) {}
 
 namespace {
 
@@ -69,14 +69,64 @@ bool isCharacterType(const BuiltinType *BT) {
   }
 }
 
+/// Whether a value of \p T holds a pointer, reference or member pointer.
+bool containsPointers(QualType T) {
+  QualType C = T.getCanonicalType();
+  if (const auto *AT = dyn_cast<ArrayType>(C.getTypePtr()))
+    return containsPointers(AT->getElementType());
+  if (C->isPointerType() || C->isReferenceType() || C->isMemberPointerType())
+    return true;
+  if (const auto *RD = C->getAsCXXRecordDecl()) {
+    if (!RD->hasDefinition())
+      return false;
+    for (const FieldDecl *FD : RD->fields())
+      if (containsPointers(FD->getType()))
+        return true;
+    for (const CXXBaseSpecifier &B : RD->bases())
+      if (containsPointers(B.getType()))
+        return true;
+  }
+  return false;
+}
+
+/// A class whose objects hold no data members (an empty class or an
+/// interface that only contributes vtable pointers).
+bool holdsNoData(const CXXRecordDecl *RD) {
+  if (!RD || !RD->hasDefinition() || !RD->field_empty())
+    return false;
+  for (const CXXBaseSpecifier &B : RD->bases())
+    if (!holdsNoData(B.getType()->getAsCXXRecordDecl()))
+      return false;
+  return true;
+}
+
 } // namespace
+
+SchemaBuilder::Classified SchemaBuilder::classifyUnion(QualType C,
+                                                       uint64_t Bytes) {
+  Classified R;
+  if (!C.isTriviallyCopyableType(Ctx)) {
+    R.P = {"unions with non-trivial members are not supported (the active "
+           "member is unknown)",
+           TransientHint.str()};
+    return R;
+  }
+  if (containsPointers(C)) {
+    R.P = {"union '" + N.typeName(C) +
+               "' holds pointers, which cannot be swizzled on resume because "
+               "its active member is unknown",
+           "store the pointers outside the union or " + TransientHint.str()};
+    return R;
+  }
+  R.Field = scalar("bytes", Bytes); // plain data: copied as opaque bytes
+  return R;
+}
 
 SchemaBuilder::Classified SchemaBuilder::classify(QualType T) {
   QualType C = T.getCanonicalType().getUnqualifiedType();
   Classified R;
-  auto fail = [&](std::string Why, Problem::HintKind Hint = Problem::MarkTransient,
-                  std::string Other = "") {
-    R.P = Problem{std::move(Why), Hint, std::move(Other)};
+  auto fail = [&](std::string Why, std::string Hint = TransientHint.str()) {
+    R.P = Problem{std::move(Why), std::move(Hint)};
     return R;
   };
   uint64_t Bytes = C->isIncompleteType() || C->isDependentType()
@@ -149,16 +199,16 @@ SchemaBuilder::Classified SchemaBuilder::classify(QualType T) {
         // as in mutually recursive types. Decide at the end of the TU.
         R.Field = scalar("ref", 8);
         R.Field->Target = N.typeKey(P);
-        R.PendingPointee = P;
+        R.Pending.push_back({P, /*ByValue=*/false});
         return R;
       }
-      if (RD->isInStdNamespace())
+      if (!stdName(RD).empty())
         return fail("pointers to standard library types are not supported "
                     "yet");
       return fail("raw pointers to non-persistent types cannot be "
                   "checkpointed: '" +
                       N.typeName(P) + "' is not [[checksync::persistent]]",
-                  Problem::MarkTypeOrTransient, N.typeName(P));
+                  markTypeOrTransient(N.typeName(P)));
     }
     return fail("raw pointers to non-persistent types cannot be "
                 "checkpointed");
@@ -171,9 +221,17 @@ SchemaBuilder::Classified SchemaBuilder::classify(QualType T) {
 
   if (const auto *RD = C->getAsCXXRecordDecl()) {
     if (RD->isUnion())
-      return fail("unions are not supported (the active member is unknown)");
-    if (RD->isInStdNamespace())
-      return fail("standard library types are not supported yet");
+      return classifyUnion(C, Bytes);
+    if (!stdName(RD).empty()) {
+      if (std::optional<Problem> P = checkLibrary(C, R.Pending)) {
+        R.Pending.clear();
+        return fail(P->Why, P->Hint);
+      }
+      R.Field = scalar("codec", Bytes);
+      R.Field->Target = N.librarySpelling(C);
+      R.CodecType = C;
+      return R;
+    }
     if (isPersistent(RD)) {
       R.Field = scalar("record", Bytes);
       R.Field->Target = N.typeKey(C);
@@ -186,7 +244,7 @@ SchemaBuilder::Classified SchemaBuilder::classify(QualType T) {
     return fail("'" + N.typeName(C) +
                     "' is not [[checksync::persistent]], so its layout is "
                     "unknown",
-                Problem::MarkTypeOrTransient, N.typeName(C));
+                markTypeOrTransient(N.typeName(C)));
   }
   if (C->isAtomicType())
     return fail("_Atomic types are not supported yet");
@@ -199,51 +257,152 @@ std::optional<FieldSchema> SchemaBuilder::fieldFor(QualType T,
                                                    bool IsRoot) {
   Classified C = classify(T);
   if (C.Field) {
-    if (!C.PendingPointee.isNull())
-      Pending.push_back({C.PendingPointee, Loc, Subject, N.spelled(T), IsRoot});
+    for (const PendingType &P : C.Pending)
+      Pending.push_back({P, Loc, Subject, N.spelled(T), IsRoot});
+    if (!C.CodecType.isNull()) {
+      C.Field->Codec = Codecs.entryFor(C.CodecType, /*Transient=*/false, Loc);
+      if (C.Field->Codec.empty())
+        return std::nullopt; // instantiation failed; clang said why
+    }
     return C.Field;
   }
   std::string Msg = Subject + " has type '" + N.spelled(T) + "': " + C.P.Why;
-  if (IsRoot) {
+  if (IsRoot)
     Msg += "; a root must hold a pointer to a [[checksync::persistent]] type, "
-           "a persistent value or plain data";
-  } else if (C.P.Hint == Problem::MarkTypeOrTransient) {
-    Msg += "; mark '" + C.P.Other +
-           "' [[checksync::persistent]] or the field [[checksync::transient]]";
-  } else {
-    Msg += "; mark the field [[checksync::transient]]";
-  }
+           "a persistent value, a supported library type or plain data";
+  else
+    Msg += "; " + C.P.Hint;
   reportError(Diags, Loc, Msg);
   return std::nullopt;
 }
 
 void SchemaBuilder::finish() {
   for (const PendingRef &P : Pending) {
-    const auto *RD = P.Pointee->getAsCXXRecordDecl();
+    const auto *RD = P.P.Type->getAsCXXRecordDecl();
     if (RD && isPersistent(RD))
       continue;
-    std::string Msg = P.Subject + " has type '" + P.Spelled +
-                      "': raw pointers to non-persistent types cannot be "
-                      "checkpointed: '" + N.typeName(P.Pointee) +
-                      "' is not [[checksync::persistent]] (it is never defined "
-                      "with the attribute in this translation unit)";
-    Msg += P.IsRoot ? "; mark '" + N.typeName(P.Pointee) + "' [[checksync::persistent]]"
-                    : "; mark '" + N.typeName(P.Pointee) +
-                          "' [[checksync::persistent]] or the field "
-                          "[[checksync::transient]]";
+    std::string Type = N.typeName(P.P.Type);
+    std::string Msg = P.Subject + " has type '" + P.Spelled + "': " +
+                      (P.P.ByValue ? "" : "raw pointers to non-persistent "
+                                          "types cannot be checkpointed: ") +
+                      "'" + Type +
+                      "' is not [[checksync::persistent]] (it is never "
+                      "defined with the attribute in this translation unit)";
+    Msg += P.IsRoot ? "; mark '" + Type + "' [[checksync::persistent]]"
+                    : "; " + markTypeOrTransient(Type);
     reportError(Diags, P.Loc, Msg);
   }
   Pending.clear();
 }
 
-bool SchemaBuilder::needsConstruction(QualType T) {
-  QualType E = Ctx.getBaseElementType(T.getCanonicalType());
-  if (E->isReferenceType())
-    return true;
-  if (const auto *RD = E->getAsCXXRecordDecl())
-    return RD->hasDefinition() && (!RD->hasTrivialDefaultConstructor() ||
-                                   !RD->hasTrivialDestructor());
-  return false;
+bool SchemaBuilder::handleBases(const CXXRecordDecl *RD,
+                                const std::string &Name, TypeSchema &T) {
+  if (RD->getNumVBases() > 0) {
+    reportError(Diags, RD->getLocation(),
+                "persistent type '" + Name +
+                    "' has a virtual base class: virtual inheritance is not "
+                    "supported; use non-virtual inheritance");
+    return false;
+  }
+  const ASTRecordLayout &Layout = Ctx.getASTRecordLayout(RD);
+  bool OK = true;
+  for (const CXXBaseSpecifier &B : RD->bases()) {
+    const CXXRecordDecl *BD = B.getType()->getAsCXXRecordDecl();
+    if (!BD)
+      continue;
+    std::string BaseName = N.typeName(B.getType());
+    bool Persistent = isPersistent(BD);
+    if (!Persistent && !holdsNoData(BD)) {
+      reportError(Diags, B.getBeginLoc(),
+                  "persistent type '" + Name + "' has base class '" +
+                      BaseName +
+                      "', which is not [[checksync::persistent]], so its "
+                      "fields cannot be checkpointed; mark '" +
+                      BaseName + "' [[checksync::persistent]]");
+      OK = false;
+      continue;
+    }
+    if (holdsNoData(BD))
+      continue; // nothing to store; its vptr (if any) is in T.VPtrs
+    FieldSchema F = scalar("record", Ctx.getTypeSizeInChars(B.getType())
+                                         .getQuantity());
+    F.Name = BaseName;
+    F.Offset = Layout.getBaseClassOffset(BD).getQuantity();
+    F.Target = N.typeKey(B.getType());
+    T.Fields.push_back(std::move(F));
+  }
+  return OK;
+}
+
+bool SchemaBuilder::handleTransient(const FieldDecl *FD,
+                                    const std::string &Name, uint64_t Offset,
+                                    TypeSchema &T) {
+  QualType FT = FD->getType();
+  std::string Subject = "transient field '" + FD->getNameAsString() +
+                        "' of type '" + N.spelled(FT) +
+                        "' in persistent type '" + Name + "'";
+  if (FT->isReferenceType()) {
+    reportError(Diags, FD->getLocation(),
+                Subject + " is a reference, which cannot be value-initialised "
+                          "on resume; use a pointer");
+    return false;
+  }
+  QualType E = Ctx.getBaseElementType(FT).getCanonicalType()
+                   .getUnqualifiedType();
+  const auto *RD = E->getAsCXXRecordDecl();
+  if (!RD || !RD->hasDefinition() ||
+      (RD->hasTrivialDefaultConstructor() && RD->hasTrivialDestructor()))
+    return true; // resume zero-fills it
+  if (!RD->hasDefaultConstructor()) {
+    reportError(Diags, FD->getLocation(),
+                Subject + " has no default constructor, but resume "
+                          "value-initialises transient fields; add a default "
+                          "constructor or hold it through a pointer");
+    return false;
+  }
+  std::string Entry = Codecs.entryFor(E, /*Transient=*/true,
+                                      FD->getLocation());
+  if (Entry.empty())
+    return false;
+  uint64_t ElemSize = Ctx.getTypeSizeInChars(E).getQuantity();
+  FieldSchema I = scalar("codec", ElemSize);
+  I.Name = FD->getNameAsString();
+  I.Offset = Offset;
+  I.Count = ElemSize ? Ctx.getTypeSizeInChars(FT).getQuantity() / ElemSize : 1;
+  I.Target = N.librarySpelling(E);
+  I.Codec = std::move(Entry);
+  T.Inits.push_back(std::move(I));
+  return true;
+}
+
+void SchemaBuilder::addVPtrs(const CXXRecordDecl *RD, TypeSchema &T) {
+  if (!RD->isDynamicClass())
+    return;
+  if (SemaRef) {
+    // The descriptor refers to the vtable: make sure this TU emits it (or
+    // references the one emitted with the key function).
+    Sema::ContextRAII TUContext(*SemaRef, Ctx.getTranslationUnitDecl());
+    SemaRef->MarkVTableUsed(RD->getLocation(), const_cast<CXXRecordDecl *>(RD),
+                            /*DefinitionRequired=*/true);
+  }
+  auto *VTC = dyn_cast<ItaniumVTableContext>(Ctx.getVTableContext());
+  if (!VTC) {
+    reportError(Diags, RD->getLocation(),
+                "polymorphic persistent type '" + T.Name +
+                    "' needs the Itanium C++ ABI");
+    return;
+  }
+  const VTableLayout &L = VTC->getVTableLayout(RD);
+  uint64_t PtrBytes =
+      Ctx.getTargetInfo().getPointerWidth(LangAS::Default) / 8;
+  std::string Symbol = N.vtableName(RD);
+  std::map<uint64_t, uint64_t> ByOffset; // primary bases share one vptr
+  for (const auto &[Base, AP] : L.getAddressPoints())
+    ByOffset.emplace(Base.getBaseOffset().getQuantity(),
+                     (L.getVTableOffset(AP.VTableIndex) + AP.AddressPointIndex) *
+                         PtrBytes);
+  for (auto [Offset, ByteOffset] : ByOffset)
+    T.VPtrs.push_back({Offset, Symbol, ByteOffset});
 }
 
 void SchemaBuilder::handleRecord(const CXXRecordDecl *RD) {
@@ -266,28 +425,13 @@ void SchemaBuilder::handleRecord(const CXXRecordDecl *RD) {
   }
 
   std::string Name = N.typeName(RT);
-  if (RD->isPolymorphic()) {
-    reportError(Diags, RD->getLocation(),
-                "persistent type '" + Name +
-                    "' is polymorphic: polymorphic persistent types are not "
-                    "supported yet; remove the virtual functions");
-    return;
-  }
-  if (RD->getNumBases() + RD->getNumVBases() > 0) {
-    reportError(Diags, RD->getLocation(),
-                "persistent type '" + Name +
-                    "' has a base class: inheritance is not supported yet; "
-                    "make the base a member instead");
-    return;
-  }
-
   const ASTRecordLayout &Layout = Ctx.getASTRecordLayout(RD);
   TypeSchema T;
   T.Key = N.typeKey(RT);
   T.Name = Name;
   T.Size = Layout.getSize().getQuantity();
   T.Align = Layout.getAlignment().getQuantity();
-  bool OK = true;
+  bool OK = handleBases(RD, Name, T);
   for (const FieldDecl *FD : RD->fields()) {
     std::string FieldName = FD->getNameAsString();
     if (FieldName.empty())
@@ -295,16 +439,11 @@ void SchemaBuilder::handleRecord(const CXXRecordDecl *RD) {
                                                : "(anonymous struct)";
     std::string Subject =
         "field '" + FieldName + "' of persistent type '" + Name + "'";
+    uint64_t Offset =
+        Ctx.toCharUnitsFromBits(Layout.getFieldOffset(FD->getFieldIndex()))
+            .getQuantity();
     if (hasMarker(FD, TransientMarker)) {
-      if (needsConstruction(FD->getType())) {
-        reportError(Diags, FD->getLocation(),
-                    "not supported yet: transient field '" + FieldName +
-                        "' of type '" + N.spelled(FD->getType()) +
-                        "' in persistent type '" + Name +
-                        "' needs construction on resume; use a pointer or a "
-                        "trivially constructible type");
-        OK = false;
-      }
+      OK &= handleTransient(FD, Name, Offset, T);
       continue;
     }
     if (FD->isBitField()) {
@@ -322,13 +461,13 @@ void SchemaBuilder::handleRecord(const CXXRecordDecl *RD) {
       continue;
     }
     F->Name = FD->getNameAsString();
-    F->Offset =
-        Ctx.toCharUnitsFromBits(Layout.getFieldOffset(FD->getFieldIndex()))
-            .getQuantity();
+    F->Offset = Offset;
     T.Fields.push_back(std::move(*F));
   }
   if (!OK)
     return;
+  if (!RD->isAbstract()) // an abstract class is never a complete object
+    addVPtrs(RD, T);
   llvm::stable_sort(T.Fields, [](const FieldSchema &A, const FieldSchema &B) {
     return A.Offset < B.Offset;
   });

@@ -2,6 +2,7 @@
 #ifndef CHECKSYNC_PLUGIN_SCHEMABUILDER_H
 #define CHECKSYNC_PLUGIN_SCHEMABUILDER_H
 
+#include "CodecInstantiator.h"
 #include "Markers.h"
 #include "Schema.h"
 
@@ -11,6 +12,10 @@
 #include <string>
 #include <vector>
 
+namespace clang {
+class Sema;
+} // namespace clang
+
 namespace checksync::plugin {
 
 /// Checks [[checksync::persistent]] records and [[checksync::root]] variables
@@ -18,7 +23,11 @@ namespace checksync::plugin {
 /// and records the layout of the valid ones in a Schema.
 class SchemaBuilder {
 public:
-  SchemaBuilder(clang::ASTContext &Ctx, Namer &N, Schema &S);
+  SchemaBuilder(clang::ASTContext &Ctx, Namer &N, Schema &S,
+                CodecInstantiator &Codecs);
+
+  void setSema(clang::Sema &S) { SemaRef = &S; }
+  void clearSema() { SemaRef = nullptr; }
 
   /// Called for every completed record definition (persistent or not: a
   /// transient field in a non-persistent record is an error).
@@ -27,21 +36,51 @@ public:
   /// Called for every variable; acts on root definitions.
   void handleVar(clang::VarDecl *VD);
 
-  /// End of the translation unit: checks pointers to types that were only
+  /// End of the translation unit: checks types that were only
   /// forward-declared when a persistent record or root used them.
   void finish();
 
 private:
-  struct Problem;
-  struct Classified;
+  struct Problem {
+    std::string Why;
+    std::string Hint; ///< what to do instead (for fields)
+  };
+  /// A record type that must turn out persistent by the end of the TU.
+  struct PendingType {
+    clang::QualType Type;
+    bool ByValue; ///< held by value (in a container), not through a pointer
+  };
+  struct Classified {
+    std::optional<FieldSchema> Field; ///< name and offset left empty
+    Problem P;
+    std::vector<PendingType> Pending;
+    clang::QualType CodecType; ///< the library type, for "codec" fields
+  };
+
   Classified classify(clang::QualType T);
+  Classified classifyUnion(clang::QualType C, uint64_t Bytes);
   std::optional<FieldSchema> fieldFor(clang::QualType T,
                                       clang::SourceLocation Loc,
                                       const std::string &Subject, bool IsRoot);
-  bool needsConstruction(clang::QualType T);
+
+  // LibraryTypes.cpp
+  std::optional<Problem> checkLibrary(clang::QualType C,
+                                      std::vector<PendingType> &Pending);
+  std::optional<Problem> checkElement(clang::QualType E,
+                                      const std::string &Outer,
+                                      std::vector<PendingType> &Pending);
+  std::optional<Problem> checkPointee(clang::QualType P,
+                                      const std::string &What,
+                                      std::vector<PendingType> &Pending);
+
+  bool handleBases(const clang::CXXRecordDecl *RD, const std::string &Name,
+                   TypeSchema &T);
+  bool handleTransient(const clang::FieldDecl *FD, const std::string &Name,
+                       uint64_t Offset, TypeSchema &T);
+  void addVPtrs(const clang::CXXRecordDecl *RD, TypeSchema &T);
 
   struct PendingRef {
-    clang::QualType Pointee;
+    PendingType P;
     clang::SourceLocation Loc;
     std::string Subject, Spelled;
     bool IsRoot;
@@ -52,6 +91,8 @@ private:
   clang::DiagnosticsEngine &Diags;
   Namer &N;
   Schema &S;
+  CodecInstantiator &Codecs;
+  clang::Sema *SemaRef = nullptr;
 };
 
 } // namespace checksync::plugin

@@ -1,9 +1,12 @@
 //===- SchemaPass.cpp - write the plugin's schema into the IR ------------===//
 //
 //   !checksync.types = !{!0, ...}
-//   !0 = !{!"4Node", !"app::Node", i64 32, i64 8, !1}   ; key name size align fields
+//   !0 = !{!"4Node", !"app::Node", i64 32, i64 8, !1, !4, !5}
+//          ; key name size align fields inits vptrs
 //   !1 = !{!2, ...}
 //   !2 = !{!"key", i64 0, !"int", i64 8, i64 1, !""}    ; name offset kind elem count target
+//   !6 = !{!"s", i64 8, !"codec", i64 32, i64 1, !"std::string", !"_ZN9checksync5codec5entryI...EE"}
+//   !7 = !{i64 0, !"_ZTV4Node", i64 16}                 ; vptr offset, vtable, address point
 //   !checksync.roots = !{!3}
 //   !3 = !{ptr @head, !"head", !"ref", i64 8, i64 1, !"4Node"}
 //
@@ -33,6 +36,8 @@ public:
   /// kind, elem_size, count, target
   void kindOps(const FieldSchema &F, SmallVectorImpl<Metadata *> &Ops) {
     Ops.append({str(F.Kind), i64(F.ElemSize), i64(F.Count), str(F.Target)});
+    if (!F.Codec.empty())
+      Ops.push_back(str(F.Codec));
   }
   MDNode *field(const FieldSchema &F) {
     SmallVector<Metadata *, 6> Ops{str(F.Name), i64(F.Offset)};
@@ -40,11 +45,17 @@ public:
     return MDNode::get(Ctx, Ops);
   }
   MDNode *type(const TypeSchema &T) {
-    SmallVector<Metadata *, 8> Fields;
+    SmallVector<Metadata *, 8> Fields, Inits, VPtrs;
     for (const FieldSchema &F : T.Fields)
       Fields.push_back(field(F));
+    for (const FieldSchema &F : T.Inits)
+      Inits.push_back(field(F));
+    for (const VPtrSchema &V : T.VPtrs)
+      VPtrs.push_back(
+          MDNode::get(Ctx, {i64(V.Offset), str(V.VTable), i64(V.ByteOffset)}));
     return MDNode::get(Ctx, {str(T.Key), str(T.Name), i64(T.Size),
-                             i64(T.Align), MDNode::get(Ctx, Fields)});
+                             i64(T.Align), MDNode::get(Ctx, Fields),
+                             MDNode::get(Ctx, Inits), MDNode::get(Ctx, VPtrs)});
   }
   MDNode *root(GlobalValue *GV, const FieldSchema &F) {
     SmallVector<Metadata *, 6> Ops{ValueAsMetadata::get(GV), str(F.Name)};

@@ -11,8 +11,13 @@
 //   consumes:
 //     1. one `checksync_type_desc` per type (private constants, addressable as
 //        @"checksync.type.<key>"), their field arrays and name strings;
+//        Library-typed ("codec") fields point at the plugin-instantiated
+//        `checksync::codec::entry<T>` constant; transient fields that need
+//        construction go into the type's `inits` array (pointing at
+//        `transient_entry<T>`); polymorphic types get a `vptrs` array of
+//        {offset, vtable address point};
 //     2. the root table and a `checksync_module_desc` (@checksync.module,
-//        abi_version 1);
+//        abi_version 2);
 //     3. every call/invoke of @"checksync.new.<key>"(size) becomes
 //        `call noalias nonnull ptr @checksync_rt_new(ptr @"checksync.type.<key>",
 //        i64 size)`; the placeholder declarations are erased;
@@ -23,19 +28,21 @@
 //        removed, so they do not block optimisation;
 //     6. the schema metadata is dropped and !checksync.lowered added: running
 //        the pass again does nothing.
-//   A placeholder whose key has no type in the metadata is a fatal error.
+//   A placeholder whose key has no type in the metadata is a fatal error, and
+//   so is a codec field whose `checksync::codec::entry<T>` global is missing.
 //   Types referenced only as ref/record targets need not be in the module:
 //   the runtime resolves keys across translation units.
 //
 // THE IR IT PRODUCES (one type "4Node", one root @head)
-//   %checksync.field_desc  = type { ptr, i64, i32, i32, i64, ptr }
-//   %checksync.type_desc   = type { ptr, ptr, i64, i64, i64, ptr }
+//   %checksync.field_desc  = type { ptr, i64, i32, i32, i64, ptr, ptr }
+//   %checksync.vptr_desc   = type { i64, ptr }
+//   %checksync.type_desc   = type { ptr, ptr, i64, i64, i64, ptr, i64, ptr, i64, ptr }
 //   %checksync.root_desc   = type { ptr, %checksync.field_desc }
 //   %checksync.module_desc = type { i64, i64, ptr, i64, ptr }
 //   @checksync.fields.4Node = private unnamed_addr constant [2 x %checksync.field_desc] ...
 //   @checksync.types  = private constant [1 x %checksync.type_desc] ...
 //   @checksync.roots  = private constant [1 x %checksync.root_desc] [{ ptr @head, ... }]
-//   @checksync.module = private constant %checksync.module_desc { i64 1, i64 1, ... }
+//   @checksync.module = private constant %checksync.module_desc { i64 2, i64 1, ... }
 //   @checksync.type.4Node = private alias %checksync.type_desc, ptr @checksync.types
 //   define internal void @checksync.register() {
 //     call void @checksync_rt_register_module(ptr @checksync.module)
@@ -80,6 +87,7 @@ std::optional<unsigned> kindValue(StringRef Kind) {
       .Case("bytes", 4)
       .Case("ref", 5)
       .Case("record", 6)
+      .Case("codec", 7)
       .Default(std::nullopt);
 }
 
@@ -90,18 +98,30 @@ struct FieldInfo {
   uint64_t ElemSize = 0;
   uint64_t Count = 0;
   std::string Target;
+  std::string Codec; ///< symbol of the codec entry global, or empty
+};
+
+struct VPtrInfo {
+  uint64_t Offset = 0;  ///< of the vptr inside the complete object
+  std::string VTable;   ///< vtable symbol
+  uint64_t ByteOffset = 0; ///< of the address point inside the vtable
 };
 
 struct TypeInfo {
   std::string Key, Name;
   uint64_t Size = 0, Align = 0;
   std::vector<FieldInfo> Fields;
+  std::vector<FieldInfo> Inits;
+  std::vector<VPtrInfo> VPtrs;
 };
 
 struct RootInfo {
   GlobalValue *Address = nullptr;
   FieldInfo Field;
 };
+
+/// CHECKSYNC_ABI_VERSION of include/checksync/abi.h.
+constexpr uint64_t AbiVersion = 2;
 
 [[noreturn]] void fail(const Twine &Msg) {
   report_fatal_error("checksync-lower: " + Msg, /*gen_crash_diag=*/false);
@@ -125,7 +145,8 @@ uint64_t mdInt(const MDNode *N, unsigned I, StringRef What) {
   fail("malformed " + What + ": operand " + Twine(I) + " is not an integer");
 }
 
-/// Reads {kind, elem_size, count, target} starting at operand \p First.
+/// Reads {kind, elem_size, count, target[, codec]} starting at operand
+/// \p First.
 void readKind(const MDNode *N, unsigned First, FieldInfo &F, StringRef What) {
   StringRef Kind = mdString(N, First, What);
   std::optional<unsigned> K = kindValue(Kind);
@@ -137,10 +158,41 @@ void readKind(const MDNode *N, unsigned First, FieldInfo &F, StringRef What) {
   F.Target = mdString(N, First + 3, What).str();
   if ((F.Kind == 5 || F.Kind == 6) && F.Target.empty())
     fail("malformed " + What + ": ref/record field without a target key");
+  if (N->getNumOperands() > First + 4)
+    F.Codec = mdString(N, First + 4, What).str();
+  if (F.Kind == 7 && F.Codec.empty())
+    fail("malformed " + What + ": codec field without a codec entry symbol");
 }
 
-// !{!"key", !"qualified name", i64 size, i64 align, !{fields...}}
-// field: !{!"name", i64 offset, !"kind", i64 elem_size, i64 count, !"target"}
+FieldInfo readField(const MDNode *FN, StringRef What) {
+  FieldInfo F;
+  F.Name = mdString(FN, 0, What).str();
+  F.Offset = mdInt(FN, 1, What);
+  readKind(FN, 2, F, (What + " field '" + F.Name + "'").str());
+  return F;
+}
+
+/// Operand \p I of a type tuple as a list of nodes; an absent operand is an
+/// empty list (metadata written before ABI v2).
+ArrayRef<MDOperand> mdList(const MDNode *N, unsigned I, StringRef What,
+                           StringRef ListName) {
+  if (I >= N->getNumOperands())
+    return {};
+  auto *L = dyn_cast_or_null<MDNode>(N->getOperand(I));
+  if (!L)
+    fail("malformed " + What + ": operand " + Twine(I) + " is not " + ListName);
+  for (const MDOperand &Op : L->operands())
+    if (!isa_and_nonnull<MDNode>(Op))
+      fail("malformed " + What + ": an entry of " + ListName +
+           " is not a node");
+  return L->operands();
+}
+
+// !{!"key", !"qualified name", i64 size, i64 align, !{fields...},
+//   !{inits...}, !{vptrs...}}
+// field, init: !{!"name", i64 offset, !"kind", i64 elem_size, i64 count,
+//                !"target"[, !"codec entry symbol"]}
+// vptr: !{i64 offset, !"vtable symbol", i64 byte offset of the address point}
 TypeInfo readType(const MDNode *N) {
   TypeInfo T;
   T.Key = mdString(N, 0, "checksync.types entry").str();
@@ -148,29 +200,39 @@ TypeInfo readType(const MDNode *N) {
   T.Name = mdString(N, 1, What).str();
   T.Size = mdInt(N, 2, What);
   T.Align = mdInt(N, 3, What);
-  auto *Fields = N->getNumOperands() > 4
-                     ? dyn_cast_or_null<MDNode>(N->getOperand(4))
-                     : nullptr;
-  if (!Fields)
+  if (N->getNumOperands() <= 4)
     fail("malformed " + What + ": operand 4 is not a field list");
-  for (const MDOperand &Op : Fields->operands()) {
-    auto *FN = dyn_cast_or_null<MDNode>(Op);
-    if (!FN)
-      fail("malformed " + What + ": field is not a node");
-    FieldInfo F;
-    F.Name = mdString(FN, 0, What).str();
-    F.Offset = mdInt(FN, 1, What);
-    readKind(FN, 2, F, What + " field '" + F.Name + "'");
-    T.Fields.push_back(std::move(F));
+  for (const MDOperand &Op : mdList(N, 4, What, "a field list"))
+    T.Fields.push_back(readField(cast<MDNode>(Op), What));
+  for (const MDOperand &Op : mdList(N, 5, What, "an init list")) {
+    FieldInfo F = readField(cast<MDNode>(Op), What + " init");
+    if (F.Codec.empty())
+      fail("malformed " + What + ": init '" + F.Name +
+           "' without a codec entry symbol");
+    T.Inits.push_back(std::move(F));
   }
-  llvm::stable_sort(T.Fields, [](const FieldInfo &A, const FieldInfo &B) {
+  for (const MDOperand &Op : mdList(N, 6, What, "a vptr list")) {
+    auto *VN = cast<MDNode>(Op);
+    VPtrInfo V;
+    V.Offset = mdInt(VN, 0, What + " vptr");
+    V.VTable = mdString(VN, 1, What + " vptr").str();
+    V.ByteOffset = mdInt(VN, 2, What + " vptr");
+    if (V.VTable.empty())
+      fail("malformed " + What + ": vptr without a vtable symbol");
+    T.VPtrs.push_back(std::move(V));
+  }
+  auto ByOffset = [](const auto &A, const auto &B) {
     return A.Offset < B.Offset;
-  });
+  };
+  llvm::stable_sort(T.Fields, ByOffset);
+  llvm::stable_sort(T.Inits, ByOffset);
+  llvm::stable_sort(T.VPtrs, ByOffset);
   return T;
 }
 
 // !{ptr @global, !"qualified name", !"kind", i64 elem_size, i64 count,
-//   !"target"}; the operand is null if the global was deleted.
+//   !"target"[, !"codec entry symbol"]}; the operand is null if the global was
+// deleted.
 std::optional<RootInfo> readRoot(const MDNode *N) {
   if (N->getNumOperands() < 1)
     fail("malformed checksync.roots entry");
@@ -191,8 +253,10 @@ public:
       : M(M), Ctx(M.getContext()), Ptr(PointerType::getUnqual(Ctx)),
         I32(Type::getInt32Ty(Ctx)), I64(Type::getInt64Ty(Ctx)) {
     FieldTy = namedStruct("checksync.field_desc",
-                          {Ptr, I64, I32, I32, I64, Ptr});
-    TypeTy = namedStruct("checksync.type_desc", {Ptr, Ptr, I64, I64, I64, Ptr});
+                          {Ptr, I64, I32, I32, I64, Ptr, Ptr});
+    VPtrTy = namedStruct("checksync.vptr_desc", {I64, Ptr});
+    TypeTy = namedStruct("checksync.type_desc",
+                         {Ptr, Ptr, I64, I64, I64, Ptr, I64, Ptr, I64, Ptr});
     RootTy = namedStruct("checksync.root_desc", {Ptr, FieldTy});
     ModuleTy =
         namedStruct("checksync.module_desc", {I64, I64, Ptr, I64, Ptr});
@@ -208,7 +272,10 @@ private:
     return StructType::create(Ctx, Elems, Name);
   }
   Constant *str(StringRef S);
-  Constant *field(const FieldInfo &F);
+  Constant *field(const FieldInfo &F, const Twine &Owner);
+  Constant *codecEntry(const FieldInfo &F, const Twine &Owner);
+  Constant *vptr(const VPtrInfo &V);
+  Constant *array(StringRef Name, Type *ElemTy, ArrayRef<Constant *> Elems);
   GlobalVariable *constArray(StringRef Name, Type *ElemTy,
                              ArrayRef<Constant *> Elems, bool UnnamedAddr);
   void emitTypes(ArrayRef<TypeInfo> Types);
@@ -220,7 +287,7 @@ private:
   LLVMContext &Ctx;
   PointerType *Ptr;
   IntegerType *I32, *I64;
-  StructType *FieldTy, *TypeTy, *RootTy, *ModuleTy;
+  StructType *FieldTy, *VPtrTy, *TypeTy, *RootTy, *ModuleTy;
   StringMap<Constant *> Strings;
   GlobalVariable *TypeArray = nullptr;
   StringMap<Constant *> TypeDescs; // key -> @checksync.type.<key>
@@ -240,14 +307,46 @@ Constant *Lowering::str(StringRef S) {
   return GV;
 }
 
-Constant *Lowering::field(const FieldInfo &F) {
+Constant *Lowering::codecEntry(const FieldInfo &F, const Twine &Owner) {
+  if (F.Codec.empty())
+    return Constant::getNullValue(Ptr);
+  GlobalValue *GV = M.getNamedValue(F.Codec);
+  if (!GV)
+    fail("codec entry '" + F.Codec + "' of " + Owner + " field '" + F.Name +
+         "' is not in the module (the clang plugin instantiates "
+         "checksync::codec::entry<T> from <checksync/codec.h>)");
+  return GV;
+}
+
+Constant *Lowering::field(const FieldInfo &F, const Twine &Owner) {
   Constant *Target = F.Target.empty() ? Constant::getNullValue(Ptr)
                                       : str(F.Target);
   return ConstantStruct::get(
       FieldTy, {str(F.Name), ConstantInt::get(I64, F.Offset),
                 ConstantInt::get(I32, F.Kind),
                 ConstantInt::get(I32, F.ElemSize),
-                ConstantInt::get(I64, F.Count), Target});
+                ConstantInt::get(I64, F.Count), Target, codecEntry(F, Owner)});
+}
+
+/// {offset, @vtable + byte offset}. The vtable may be defined in another
+/// translation unit (key function): then it is declared here.
+Constant *Lowering::vptr(const VPtrInfo &V) {
+  GlobalValue *VT = M.getNamedValue(V.VTable);
+  if (!VT)
+    VT = new GlobalVariable(M, ArrayType::get(Ptr, 0), /*isConstant=*/true,
+                            GlobalValue::ExternalLinkage, nullptr, V.VTable);
+  Constant *AddrPoint = ConstantExpr::getGetElementPtr(
+      Type::getInt8Ty(Ctx), VT, ConstantInt::get(I64, V.ByteOffset));
+  return ConstantStruct::get(VPtrTy,
+                             {ConstantInt::get(I64, V.Offset), AddrPoint});
+}
+
+/// A private constant array, or null when there are no elements.
+Constant *Lowering::array(StringRef Name, Type *ElemTy,
+                          ArrayRef<Constant *> Elems) {
+  if (Elems.empty())
+    return Constant::getNullValue(Ptr);
+  return constArray(Name, ElemTy, Elems, /*UnnamedAddr=*/true);
 }
 
 GlobalVariable *Lowering::constArray(StringRef Name, Type *ElemTy,
@@ -268,17 +367,23 @@ void Lowering::emitTypes(ArrayRef<TypeInfo> Types) {
     return;
   std::vector<Constant *> Descs;
   for (const TypeInfo &T : Types) {
-    std::vector<Constant *> Fields;
+    std::string Owner = "type '" + T.Key + "'";
+    std::vector<Constant *> Fields, Inits, VPtrs;
     for (const FieldInfo &F : T.Fields)
-      Fields.push_back(field(F));
-    Constant *FieldArray = Constant::getNullValue(Ptr);
-    if (!Fields.empty())
-      FieldArray = constArray("checksync.fields." + T.Key, FieldTy, Fields,
-                              /*UnnamedAddr=*/true);
+      Fields.push_back(field(F, Owner));
+    for (const FieldInfo &F : T.Inits)
+      Inits.push_back(field(F, Owner + " transient"));
+    for (const VPtrInfo &V : T.VPtrs)
+      VPtrs.push_back(vptr(V));
+    Constant *FieldArray = array("checksync.fields." + T.Key, FieldTy, Fields);
+    Constant *InitArray = array("checksync.inits." + T.Key, FieldTy, Inits);
+    Constant *VPtrArray = array("checksync.vptrs." + T.Key, VPtrTy, VPtrs);
     Descs.push_back(ConstantStruct::get(
-        TypeTy, {str(T.Key), str(T.Name), ConstantInt::get(I64, T.Size),
-                 ConstantInt::get(I64, T.Align),
-                 ConstantInt::get(I64, T.Fields.size()), FieldArray}));
+        TypeTy,
+        {str(T.Key), str(T.Name), ConstantInt::get(I64, T.Size),
+         ConstantInt::get(I64, T.Align), ConstantInt::get(I64, Fields.size()),
+         FieldArray, ConstantInt::get(I64, Inits.size()), InitArray,
+         ConstantInt::get(I64, VPtrs.size()), VPtrArray}));
   }
   // The module descriptor needs the types contiguous; each one is also
   // reachable by name through a private alias.
@@ -299,14 +404,15 @@ GlobalVariable *Lowering::emitModule(ArrayRef<RootInfo> Roots,
   if (!Roots.empty()) {
     std::vector<Constant *> Elems;
     for (const RootInfo &R : Roots)
-      Elems.push_back(ConstantStruct::get(RootTy, {R.Address, field(R.Field)}));
+      Elems.push_back(
+          ConstantStruct::get(RootTy, {R.Address, field(R.Field, "root")}));
     RootArray = constArray("checksync.roots", RootTy, Elems,
                            /*UnnamedAddr=*/false);
   }
   Constant *Types =
       TypeArray ? cast<Constant>(TypeArray) : Constant::getNullValue(Ptr);
   auto *Init = ConstantStruct::get(
-      ModuleTy, {ConstantInt::get(I64, 1), ConstantInt::get(I64, NumTypes),
+      ModuleTy, {ConstantInt::get(I64, AbiVersion), ConstantInt::get(I64, NumTypes),
                  Types, ConstantInt::get(I64, Roots.size()), RootArray});
   auto *G = new GlobalVariable(M, ModuleTy, /*isConstant=*/true,
                                GlobalValue::PrivateLinkage, Init,
@@ -490,6 +596,6 @@ PreservedAnalyses LowerPass::run(Module &M, ModuleAnalysisManager &) {
     Roots->eraseFromParent();
   LLVMContext &Ctx = M.getContext();
   M.getOrInsertNamedMetadata(LoweredMDName)
-      ->addOperand(MDNode::get(Ctx, MDString::get(Ctx, "v1")));
+      ->addOperand(MDNode::get(Ctx, MDString::get(Ctx, "v2")));
   return PreservedAnalyses::none();
 }

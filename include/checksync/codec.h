@@ -432,8 +432,9 @@ template <class T> void decode_into(const Value &v, std::shared_ptr<T> *dst) {
     return;
   }
   std::shared_ptr<void> *owner = shared_owner(p);
+  using M = std::remove_cv_t<E>; // shared_ptr<const P>: the owner holds a P
   if (!*owner)
-    *owner = std::shared_ptr<T>(p);
+    *owner = std::shared_ptr<M>(const_cast<M *>(p));
   ::new (dst) std::shared_ptr<T>(*owner, p); // aliasing: shares the owner
 }
 template <class T> void visit(RefVisitor &vis, const std::shared_ptr<T> &p) {

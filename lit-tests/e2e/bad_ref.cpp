@@ -1,14 +1,18 @@
 // A ref to something that is not a persistent object made with new (a local,
-// an interior pointer) makes checkpoint() throw checksync::error naming the
-// object and field; no checkpoint is written.
+// a freed object) makes checkpoint() throw checksync::error naming the object
+// and field; no checkpoint is written. A pointer into an array made with
+// new T[n] is fine (written as object id + offset).
 //
 // RUN: %cs_cxx %s -o %t %cs_ldflags
 // RUN: rm -rf %t.d && env CHECKSYNC_DIR=%t.d %t | FileCheck %s
-// CHECK: error: checkpoint failed: object #{{[0-9]+}} (Link) field next = 0x{{[0-9a-f]+}} does not point to a persistent object made with new
-// CHECK: error: checkpoint failed: root head = 0x{{[0-9a-f]+}} points into the middle of a persistent object or to a freed one
-// CHECK: good epoch 1
-// RUN: %csrt inspect %t.d | FileCheck %s --check-prefix=ONE
+// CHECK: error: checkpoint failed: object #{{[0-9]+}} (Link) field next = 0x{{[0-9a-f]+}} does not point into a persistent object made with new
+// CHECK: error: checkpoint failed: root head = 0x{{[0-9a-f]+}} points to a freed persistent object
+// CHECK: good epoch 1 value 3
+// RUN: %csrt inspect --objects %t.d | FileCheck %s --check-prefix=ONE
 // ONE: epochs 1
+// ONE: head = #{{[0-9]+}}+32
+// RUN: %csrt resume --from %t.d -- %t resumed | FileCheck %s --check-prefix=RESUMED
+// RESUMED: resumed value 3
 #include <checksync/checksync.h>
 
 #include <cstdio>
@@ -19,8 +23,12 @@ struct [[checksync::persistent]] Link {
 };
 [[checksync::root]] Link *head = nullptr;
 
-int main() {
+int main(int argc, char **) {
   checksync::init();
+  if (checksync::resumed()) {
+    std::printf("resumed value %ld\n", head->value);
+    return 0;
+  }
   Link local{};
   head = new Link{};
   head->next = &local;
@@ -30,16 +38,20 @@ int main() {
     std::printf("error: %s\n", e.what());
   }
   head->next = nullptr;
-  Link *arr = new Link[4];
+  Link *gone = new Link{};
+  delete gone;
   Link *saved = head;
-  head = &arr[2];
+  head = gone;
   try {
     checksync::checkpoint();
   } catch (const checksync::error &e) {
     std::printf("error: %s\n", e.what());
   }
-  head = saved;
+  delete saved;
+  Link *arr = new Link[4];
+  arr[2].value = 3;
+  head = &arr[2]; // inside an array object: id + offset 32
   std::uint64_t e = checksync::checkpoint();
   checksync::wait_durable(e);
-  std::printf("good epoch %llu\n", (unsigned long long)e);
+  std::printf("good epoch %llu value %ld\n", (unsigned long long)e, head->value);
 }

@@ -1,8 +1,18 @@
-// Unions, named or anonymous, are not supported.
+// A union is stored as opaque bytes when it holds no pointers; a union with
+// pointers (or non-trivial members) is an error, named or anonymous.
 // RUN: %clangxx -std=c++20 -fsyntax-only -fplugin=%plugin -Xclang -verify %s
+#include <string>
 
 union U { int i; float f; };
+union P { int *p; long l; };
+struct Inner { void *q; };
+union Deep { Inner in; int x; };
+union NT { std::string s; int x; NT() {} ~NT() {} };
 struct [[checksync::persistent]] Node {
-  U u; // expected-error {{field 'u' of persistent type 'Node' has type 'U': unions are not supported (the active member is unknown); mark the field [[checksync::transient]]}}
-  union { int a; float b; }; // expected-error {{field '(anonymous union)' of persistent type 'Node' has type 'Node::(anonymous)': unions are not supported}}
+  U ok;      // bytes
+  U ok_arr[2];
+  P p; // expected-error {{field 'p' of persistent type 'Node' has type 'P': union 'P' holds pointers, which cannot be swizzled on resume because its active member is unknown; store the pointers outside the union or mark the field [[checksync::transient]]}}
+  Deep d; // expected-error {{field 'd' of persistent type 'Node' has type 'Deep': union 'Deep' holds pointers}}
+  union { int a; char *b; }; // expected-error {{field '(anonymous union)' of persistent type 'Node' has type 'Node::(anonymous)': union 'Node::(anonymous)' holds pointers}}
+  NT nt; // expected-error {{field 'nt' of persistent type 'Node' has type 'NT': unions with non-trivial members are not supported (the active member is unknown); mark the field [[checksync::transient]]}}
 };

@@ -11,6 +11,7 @@ namespace checksync::cli {
 struct InspectOptions {
   std::string path;
   bool json = false;
+  bool objects = false; // every object, field by field
 };
 int run_inspect(const InspectOptions &opts);
 

@@ -2,6 +2,7 @@
 // (default) and tools (--json).
 #include "commands.h"
 
+#include "codec_rt.h"
 #include "format.h"
 #include "store.h"
 
@@ -32,19 +33,93 @@ std::string json_str(const std::string &s) {
   return o + "\"";
 }
 
-// Renders a validated value; refs as "#id" (text) or {"ref": id} (json).
+std::string quote(const char *p, std::size_t n, bool json) {
+  if (json)
+    return json_str(std::string(p, n));
+  std::string o = "\"";
+  for (std::size_t i = 0; i < n; ++i) {
+    unsigned char c = p[i];
+    if (c == '"' || c == '\\') {
+      o += '\\';
+      o += char(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\x%02x", c);
+      o += b;
+    } else {
+      o += char(c);
+    }
+  }
+  return o + "\"";
+}
+
+void render_ref(std::ostream &os, std::uint64_t id, std::uint64_t off, bool json) {
+  if (json)
+    os << "{\"ref\": " << id << (off ? ", \"offset\": " + std::to_string(off) : "") << "}";
+  else
+    os << "#" << id << (off ? "+" + std::to_string(off) : "");
+}
+
+// A library value as its codec wrote it: no schema, refs are ext values.
+void render_generic(std::ostream &os, const msgpack::object &v, bool json) {
+  switch (v.type) {
+  case msgpack::type::NIL: os << "null"; return;
+  case msgpack::type::BOOLEAN: os << (v.via.boolean ? "true" : "false"); return;
+  case msgpack::type::POSITIVE_INTEGER: os << v.via.u64; return;
+  case msgpack::type::NEGATIVE_INTEGER: os << v.via.i64; return;
+  case msgpack::type::FLOAT32:
+  case msgpack::type::FLOAT64: os << v.via.f64; return;
+  case msgpack::type::STR: os << quote(v.via.str.ptr, v.via.str.size, json); return;
+  case msgpack::type::BIN: {
+    static const char *hex = "0123456789abcdef";
+    os << (json ? "\"" : "0x");
+    for (std::uint32_t i = 0; i < v.via.bin.size; ++i)
+      os << hex[(unsigned char)v.via.bin.ptr[i] >> 4] << hex[v.via.bin.ptr[i] & 15];
+    if (json)
+      os << "\"";
+    return;
+  }
+  case msgpack::type::ARRAY:
+    os << "[";
+    for (std::uint32_t i = 0; i < v.via.array.size; ++i) {
+      os << (i ? ", " : "");
+      render_generic(os, v.via.array.ptr[i], json);
+    }
+    os << "]";
+    return;
+  case msgpack::type::MAP:
+    os << (json ? "[" : "{");
+    for (std::uint32_t i = 0; i < v.via.map.size; ++i) {
+      os << (i ? ", " : "") << (json ? "[" : "");
+      render_generic(os, v.via.map.ptr[i].key, json);
+      os << (json ? ", " : ": ");
+      render_generic(os, v.via.map.ptr[i].val, json);
+      os << (json ? "]" : "");
+    }
+    os << (json ? "]" : "}");
+    return;
+  case msgpack::type::EXT: {
+    std::uint64_t id, off;
+    if (parse_codec_ref(v, id, off))
+      render_ref(os, id, off, json);
+    else
+      os << "\"ext\"";
+    return;
+  }
+  default:
+    os << "\"?\"";
+  }
+}
+
+// Renders a validated value of a schema field; refs as "#id" (text) or
+// {"ref": id} (json).
 void render(std::ostream &os, const msgpack::object &v, const Field &f,
             const std::vector<Type> &types, bool json, bool element = false) {
+  if (f.kind == CHECKSYNC_FIELD_CODEC && (element || f.count == 1))
+    return render_generic(os, v, json);
   if (!element && f.count != 1) {
-    if (v.type == msgpack::type::BIN) {
-      os << (json ? "\"" : "0x");
-      static const char *hex = "0123456789abcdef";
-      for (std::uint32_t i = 0; i < v.via.bin.size; ++i)
-        os << hex[(unsigned char)v.via.bin.ptr[i] >> 4] << hex[v.via.bin.ptr[i] & 15];
-      if (json)
-        os << "\"";
-      return;
-    }
+    if (v.type == msgpack::type::BIN)
+      return render_generic(os, v, json);
     os << "[";
     for (std::uint32_t i = 0; i < v.via.array.size; ++i) {
       if (i)
@@ -54,24 +129,11 @@ void render(std::ostream &os, const msgpack::object &v, const Field &f,
     os << "]";
     return;
   }
-  switch (v.type) {
-  case msgpack::type::NIL:
-    os << "null";
-    return;
-  case msgpack::type::POSITIVE_INTEGER:
-    if (f.kind == CHECKSYNC_FIELD_REF)
-      os << (json ? "{\"ref\": " : "#") << v.via.u64 << (json ? "}" : "");
-    else
-      os << v.via.u64;
-    return;
-  case msgpack::type::NEGATIVE_INTEGER:
-    os << v.via.i64;
-    return;
-  case msgpack::type::FLOAT32:
-  case msgpack::type::FLOAT64:
-    os << v.via.f64;
-    return;
-  case msgpack::type::ARRAY: { // a record
+  if (f.kind == CHECKSYNC_FIELD_REF && v.type == msgpack::type::POSITIVE_INTEGER)
+    return render_ref(os, v.via.u64, 0, json);
+  if (f.kind == CHECKSYNC_FIELD_REF && v.type == msgpack::type::ARRAY)
+    return render_ref(os, v.via.array.ptr[0].via.u64, v.via.array.ptr[1].via.u64, json);
+  if (v.type == msgpack::type::ARRAY && f.kind == CHECKSYNC_FIELD_RECORD) {
     const Type &t = types[size_t(f.target)];
     os << "{";
     for (size_t i = 0; i < t.fields.size(); ++i) {
@@ -82,9 +144,7 @@ void render(std::ostream &os, const msgpack::object &v, const Field &f,
     os << "}";
     return;
   }
-  default:
-    os << "\"?\"";
-  }
+  render_generic(os, v, json);
 }
 
 std::string time_text(std::uint64_t ms) {
@@ -155,7 +215,27 @@ int run_inspect(const InspectOptions &opts) {
       render(os, *r.value, r.root.field, img->types, true);
       os << "}";
     }
-    os << "\n  ]\n}\n";
+    os << "\n  ]";
+    if (opts.objects) {
+      os << ",\n  \"object_list\": [";
+      for (size_t i = 0; i < img->objects.size(); ++i) {
+        const DecodedObject &o = img->objects[i];
+        const Type &t = img->types[o.type];
+        os << (i ? "," : "") << "\n    {\"id\": " << o.id << ", \"type\": " << json_str(t.name)
+           << ", \"count\": " << o.count << ", \"elements\": [";
+        for (std::uint64_t e = 0; e < o.count; ++e) {
+          os << (e ? ", " : "") << "{";
+          for (size_t k = 0; k < t.fields.size(); ++k) {
+            os << (k ? ", " : "") << json_str(t.fields[k].name) << ": ";
+            render(os, o.values[e * t.fields.size() + k], t.fields[k], img->types, true);
+          }
+          os << "}";
+        }
+        os << "]}";
+      }
+      os << "\n  ]";
+    }
+    os << "\n}\n";
   } else {
     if (!stored.empty()) {
       os << "directory " << opts.path << ": " << stored.size() << " checkpoint(s), epochs";
@@ -180,6 +260,25 @@ int run_inspect(const InspectOptions &opts) {
       os << "  " << r.root.name << " = ";
       render(os, *r.value, r.root.field, img->types, false);
       os << "\n";
+    }
+    if (opts.objects) {
+      os << "objects:\n";
+      for (const DecodedObject &o : img->objects) {
+        const Type &t = img->types[o.type];
+        os << "  #" << o.id << " " << t.name;
+        if (o.count != 1)
+          os << "[" << o.count << "]";
+        os << "\n";
+        for (std::uint64_t e = 0; e < o.count; ++e)
+          for (size_t k = 0; k < t.fields.size(); ++k) {
+            os << "    ";
+            if (o.count != 1)
+              os << "[" << e << "].";
+            os << t.fields[k].name << " = ";
+            render(os, o.values[e * t.fields.size() + k], t.fields[k], img->types, false);
+            os << "\n";
+          }
+      }
     }
   }
   std::fputs(os.str().c_str(), stdout);

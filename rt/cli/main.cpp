@@ -24,6 +24,9 @@ int main(int argc, char **argv) {
                  "unreachable objects that were not written");
   inspect->add_option("path", io.path, "Checkpoint directory or file")->required();
   inspect->add_flag("--json", io.json, "Machine-readable output");
+  inspect->add_flag("--objects", io.objects,
+                    "Also print every object field by field (names from the schema, refs "
+                    "as #id, or #id+offset for a pointer inside an object)");
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,362 @@
+//===- LibraryTypes.cpp - which standard library types have a codec ------===//
+//
+// A field of a standard library type is checkpointed by the codec of
+// <checksync/codec.h> (checksync::codec::entry<T>). Before anything is
+// instantiated, the type is checked here, structurally and recursively:
+//   * strings of char, wchar_t, char8/16/32_t; vector, deque, array, map,
+//     unordered_map, set, unordered_set, optional, pair, tuple,
+//     unique_ptr<P> / unique_ptr<P[]> and shared_ptr<P> of a persistent P,
+//     chrono::duration and chrono::time_point;
+//   * with the default traits, allocator, comparator, hasher, key_equal and
+//     deleter (the codec rebuilds containers with those);
+//   * whose elements are arithmetic, enums, pointers to persistent types,
+//     persistent records by value or supported library types.
+// Everything else gets an error that says what and why, with a hint.
+//
+//===----------------------------------------------------------------------===//
+#include "SchemaBuilder.h"
+
+#include "clang/AST/ASTContext.h"
+#include "clang/AST/DeclTemplate.h"
+#include "llvm/ADT/StringSwitch.h"
+
+using namespace clang;
+
+namespace checksync::plugin {
+
+namespace {
+
+/// The specialisation \p T names if it is `Name<...>` (e.g. "std::less").
+const ClassTemplateSpecializationDecl *stdSpec(QualType T,
+                                               llvm::StringRef Name) {
+  const auto *Spec = dyn_cast_or_null<ClassTemplateSpecializationDecl>(
+      T.getCanonicalType()->getAsCXXRecordDecl());
+  return Spec && stdName(Spec) == Name ? Spec : nullptr;
+}
+
+QualType typeArg(const ClassTemplateSpecializationDecl *Spec, unsigned I) {
+  const TemplateArgumentList &Args = Spec->getTemplateArgs();
+  if (I >= Args.size() || Args[I].getKind() != TemplateArgument::Type)
+    return QualType();
+  return Args[I].getAsType().getCanonicalType();
+}
+
+enum class ResourceKind { None, Code, Thread, Sync, Atomic, Weak };
+
+ResourceKind resourceKind(llvm::StringRef Name) {
+  return llvm::StringSwitch<ResourceKind>(Name)
+      .Cases("std::function", "std::move_only_function",
+             "std::copyable_function", "std::packaged_task",
+             ResourceKind::Code)
+      .Cases("std::thread", "std::jthread", ResourceKind::Thread)
+      .Cases("std::mutex", "std::recursive_mutex", "std::timed_mutex",
+             "std::recursive_timed_mutex", "std::shared_mutex",
+             "std::shared_timed_mutex", ResourceKind::Sync)
+      .Cases("std::condition_variable", "std::condition_variable_any",
+             "std::counting_semaphore", "std::latch", "std::barrier",
+             "std::once_flag", ResourceKind::Sync)
+      .Cases("std::unique_lock", "std::shared_lock", "std::lock_guard",
+             "std::scoped_lock", "std::promise", "std::future",
+             ResourceKind::Sync)
+      .Cases("std::shared_future", "std::stop_source", "std::stop_token",
+             ResourceKind::Sync)
+      .Cases("std::atomic", "std::atomic_ref", "std::atomic_flag",
+             ResourceKind::Atomic)
+      .Case("std::weak_ptr", ResourceKind::Weak)
+      .Default(ResourceKind::None);
+}
+
+bool isStringCharType(QualType C) {
+  const auto *BT = C->getAs<BuiltinType>();
+  if (!BT)
+    return false;
+  switch (BT->getKind()) {
+  case BuiltinType::Char_S:
+  case BuiltinType::Char_U:
+  case BuiltinType::WChar_S:
+  case BuiltinType::WChar_U:
+  case BuiltinType::Char8:
+  case BuiltinType::Char16:
+  case BuiltinType::Char32:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/// Arithmetic types the codec encodes (as numbers, or long double as bytes).
+bool isCodecArithmetic(QualType C) {
+  const auto *BT = C->getAs<BuiltinType>();
+  if (!BT)
+    return false;
+  switch (BT->getKind()) {
+  case BuiltinType::Float:
+  case BuiltinType::Double:
+  case BuiltinType::LongDouble:
+    return true;
+  case BuiltinType::Int128:
+  case BuiltinType::UInt128:
+    return false;
+  default:
+    return BT->isInteger();
+  }
+}
+
+} // namespace
+
+std::optional<SchemaBuilder::Problem>
+SchemaBuilder::checkPointee(QualType P, const std::string &What,
+                            std::vector<PendingType> &Pending) {
+  P = P.getCanonicalType().getUnqualifiedType();
+  const auto *RD = P->getAsCXXRecordDecl();
+  if (RD && isPersistent(RD))
+    return std::nullopt;
+  if (RD && !RD->hasDefinition()) {
+    Pending.push_back({P, /*ByValue=*/false});
+    return std::nullopt;
+  }
+  std::string Type = N.librarySpelling(P);
+  if (RD && stdName(RD).empty())
+    return Problem{What + ": '" + Type + "' is not [[checksync::persistent]]",
+                   "mark '" + Type + "' [[checksync::persistent]] or the "
+                   "field [[checksync::transient]]"};
+  return Problem{What + ": '" + Type + "' is not a [[checksync::persistent]] "
+                        "type",
+                 "mark the field [[checksync::transient]]"};
+}
+
+std::optional<SchemaBuilder::Problem>
+SchemaBuilder::checkElement(QualType E, const std::string &Outer,
+                            std::vector<PendingType> &Pending) {
+  QualType C = E.getCanonicalType().getUnqualifiedType();
+  std::string Spelled = N.librarySpelling(C);
+  std::string What = "element type '" + Spelled + "' of '" + Outer + "'";
+  if (isCodecArithmetic(C) || C->isEnumeralType())
+    return std::nullopt;
+  if (const auto *PT = C->getAs<PointerType>()) {
+    QualType P = PT->getPointeeType();
+    if (P->isFunctionType())
+      return Problem{What + " is a function pointer, which cannot be "
+                            "checkpointed",
+                     "mark the field [[checksync::transient]]"};
+    return checkPointee(P, What + " is a raw pointer to a non-persistent "
+                                  "type",
+                        Pending);
+  }
+  if (const auto *RD = C->getAsCXXRecordDecl()) {
+    if (RD->isUnion())
+      return Problem{What + " is a union, which the codec cannot encode",
+                     "mark the field [[checksync::transient]]"};
+    if (!stdName(RD).empty())
+      return checkLibrary(C, Pending);
+    if (isPersistent(RD))
+      return std::nullopt;
+    if (!RD->hasDefinition()) {
+      Pending.push_back({C, /*ByValue=*/true});
+      return std::nullopt;
+    }
+    return Problem{What + " is not [[checksync::persistent]], so its layout "
+                          "is unknown",
+                   "mark '" + Spelled + "' [[checksync::persistent]] or the "
+                   "field [[checksync::transient]]"};
+  }
+  return Problem{What + " is not supported by the codec",
+                 "mark the field [[checksync::transient]]"};
+}
+
+std::optional<SchemaBuilder::Problem>
+SchemaBuilder::checkLibrary(QualType C, std::vector<PendingType> &Pending) {
+  C = C.getCanonicalType().getUnqualifiedType();
+  const auto *RD = C->getAsCXXRecordDecl();
+  std::string Name = stdName(RD);
+  std::string Spelled = N.librarySpelling(C);
+  static constexpr llvm::StringLiteral Transient =
+      "mark the field [[checksync::transient]]";
+
+  switch (resourceKind(Name)) {
+  case ResourceKind::Code:
+    return Problem{"'" + Name + "' holds code and captured state, which "
+                                "cannot be checkpointed",
+                   Transient.str() + " and set it again after resume"};
+  case ResourceKind::Thread:
+    return Problem{"'" + Name + "' is a running thread, a resource that does "
+                                "not survive a resume",
+                   "suggest [[checksync::transient]]: mark the field and "
+                   "start the thread again after resume"};
+  case ResourceKind::Sync:
+    return Problem{"'" + Name + "' is a synchronisation resource, which "
+                                "cannot be checkpointed",
+                   "suggest [[checksync::transient]]: resume value-"
+                   "initialises transient fields"};
+  case ResourceKind::Atomic:
+    return Problem{"'" + Name + "' is a resource shared between threads, "
+                                "which the codec does not encode",
+                   "suggest [[checksync::transient]], or hold a plain value"};
+  case ResourceKind::Weak:
+    return Problem{"std::weak_ptr is not supported: the codec keeps only "
+                   "owning references",
+                   "hold a std::shared_ptr or a raw pointer to the persistent "
+                   "type, or mark the field [[checksync::transient]]"};
+  case ResourceKind::None:
+    break;
+  }
+
+  const auto *Spec = dyn_cast<ClassTemplateSpecializationDecl>(RD);
+  auto arg = [&](unsigned I) { return Spec ? typeArg(Spec, I) : QualType(); };
+  // Template argument \p I must be the default `Expected<...>`.
+  auto requireDefault = [&](unsigned I, llvm::StringRef Expected,
+                            llvm::ArrayRef<QualType> ExpectedArgs,
+                            llvm::StringRef Role) -> std::optional<Problem> {
+    QualType A = arg(I);
+    const ClassTemplateSpecializationDecl *AS =
+        A.isNull() ? nullptr : stdSpec(A, Expected);
+    bool OK = AS != nullptr;
+    for (unsigned J = 0; OK && J < ExpectedArgs.size(); ++J) {
+      QualType Got = typeArg(AS, J);
+      OK = !Got.isNull() && Ctx.hasSameType(Got, ExpectedArgs[J]);
+    }
+    if (OK)
+      return std::nullopt;
+    std::string ExpectedSpelling = Expected.str() + "<";
+    for (unsigned J = 0; J < ExpectedArgs.size(); ++J)
+      ExpectedSpelling +=
+          (J ? ", " : "") + N.librarySpelling(ExpectedArgs[J]);
+    ExpectedSpelling += ">";
+    return Problem{
+        "template argument " + std::to_string(I + 1) + " of '" + Spelled +
+            "' is '" + (A.isNull() ? "?" : N.librarySpelling(A)) +
+            "', not the default " + ExpectedSpelling +
+            ": the codec cannot rebuild a custom " + Role.str(),
+        "use the default " + Role.str() + " or " + Transient.str()};
+  };
+  auto element = [&](unsigned I) -> std::optional<Problem> {
+    QualType A = arg(I);
+    if (A.isNull())
+      return Problem{"'" + Spelled + "' is not supported by the codec",
+                     Transient.str()};
+    return checkElement(A, Spelled, Pending);
+  };
+
+  // Allocator of a map: std::allocator<std::pair<const K, V>>.
+  auto requireMapAllocator = [&](unsigned I) -> std::optional<Problem> {
+    QualType K = arg(0), V = arg(1);
+    QualType A = arg(I);
+    const ClassTemplateSpecializationDecl *AS =
+        A.isNull() ? nullptr : stdSpec(A, "std::allocator");
+    const ClassTemplateSpecializationDecl *PS =
+        AS ? stdSpec(typeArg(AS, 0), "std::pair") : nullptr;
+    if (PS && !typeArg(PS, 0).isNull() && !typeArg(PS, 1).isNull() &&
+        Ctx.hasSameType(typeArg(PS, 0), K.withConst()) &&
+        Ctx.hasSameType(typeArg(PS, 1), V))
+      return std::nullopt;
+    return Problem{"template argument " + std::to_string(I + 1) + " of '" +
+                       Spelled + "' is '" +
+                       (A.isNull() ? "?" : N.librarySpelling(A)) +
+                       "', not the default std::allocator: the codec cannot "
+                       "rebuild a custom allocator",
+                   "use the default allocator or " + Transient.str()};
+  };
+#define CHECK(E)                                                               \
+  if (std::optional<Problem> P_ = (E))                                         \
+  return P_
+
+  if (Name == "std::basic_string") {
+    QualType CharT = arg(0);
+    if (CharT.isNull() || !isStringCharType(CharT))
+      return Problem{"the codec supports strings of char, wchar_t, char8_t, "
+                     "char16_t and char32_t only",
+                     Transient.str()};
+    CHECK(requireDefault(1, "std::char_traits", {CharT}, "character traits"));
+    CHECK(requireDefault(2, "std::allocator", {CharT}, "allocator"));
+    return std::nullopt;
+  }
+  if (Name == "std::vector" || Name == "std::deque") {
+    CHECK(requireDefault(1, "std::allocator", {arg(0)}, "allocator"));
+    return element(0);
+  }
+  if (Name == "std::array" || Name == "std::optional")
+    return element(0);
+  if (Name == "std::set") {
+    CHECK(requireDefault(1, "std::less", {arg(0)}, "comparator"));
+    CHECK(requireDefault(2, "std::allocator", {arg(0)}, "allocator"));
+    return element(0);
+  }
+  if (Name == "std::unordered_set") {
+    CHECK(requireDefault(1, "std::hash", {arg(0)}, "hasher"));
+    CHECK(requireDefault(2, "std::equal_to", {arg(0)}, "key_equal"));
+    CHECK(requireDefault(3, "std::allocator", {arg(0)}, "allocator"));
+    return element(0);
+  }
+  if (Name == "std::map") {
+    CHECK(requireDefault(2, "std::less", {arg(0)}, "comparator"));
+    CHECK(requireMapAllocator(3));
+    CHECK(element(0));
+    return element(1);
+  }
+  if (Name == "std::unordered_map") {
+    CHECK(requireDefault(2, "std::hash", {arg(0)}, "hasher"));
+    CHECK(requireDefault(3, "std::equal_to", {arg(0)}, "key_equal"));
+    CHECK(requireMapAllocator(4));
+    CHECK(element(0));
+    return element(1);
+  }
+  if (Name == "std::pair") {
+    CHECK(element(0));
+    return element(1);
+  }
+  if (Name == "std::tuple") {
+    const TemplateArgumentList &Args = Spec->getTemplateArgs();
+    for (unsigned I = 0; I < Args.size(); ++I) {
+      if (Args[I].getKind() != TemplateArgument::Pack)
+        continue;
+      for (const TemplateArgument &A : Args[I].pack_elements())
+        CHECK(checkElement(A.getAsType(), Spelled, Pending));
+    }
+    return std::nullopt;
+  }
+  if (Name == "std::unique_ptr" || Name == "std::shared_ptr") {
+    QualType P = arg(0);
+    if (P.isNull())
+      return Problem{"'" + Spelled + "' is not supported by the codec",
+                     Transient.str()};
+    if (Name == "std::unique_ptr" &&
+        !stdSpec(arg(1), "std::default_delete"))
+      return Problem{"std::unique_ptr with the custom deleter '" +
+                         N.librarySpelling(arg(1)) +
+                         "' cannot be rebuilt on resume",
+                     "use std::default_delete or " + Transient.str()};
+    QualType Pointee = P;
+    if (Name == "std::unique_ptr")
+      if (const ArrayType *AT = Ctx.getAsArrayType(P))
+        Pointee = AT->getElementType();
+    if (Pointee->isArrayType() || Pointee->isFunctionType() ||
+        !Pointee->isRecordType())
+      return Problem{"'" + Spelled + "' does not own a [[checksync::"
+                                     "persistent]] object",
+                     Transient.str()};
+    return checkPointee(Pointee, "'" + Spelled + "' owns a non-persistent "
+                                                 "object",
+                        Pending);
+  }
+  if (Name == "std::chrono::duration") {
+    QualType Rep = arg(0);
+    if (Rep.isNull() || !isCodecArithmetic(Rep))
+      return Problem{"the representation of '" + Spelled +
+                         "' is not an arithmetic type",
+                     Transient.str()};
+    return std::nullopt;
+  }
+  if (Name == "std::chrono::time_point") {
+    QualType Dur = arg(1);
+    if (Dur.isNull() || !stdSpec(Dur, "std::chrono::duration"))
+      return Problem{"the duration of '" + Spelled +
+                         "' is not a std::chrono::duration",
+                     Transient.str()};
+    return checkLibrary(Dur, Pending);
+  }
+#undef CHECK
+  return Problem{"the codec does not know how to encode '" + Name + "'",
+                 "mark the field [[checksync::transient]]"};
+}
+
+} // namespace checksync::plugin
