@@ -68,20 +68,7 @@ ResourceKind resourceKind(llvm::StringRef Name) {
 
 bool isStringCharType(QualType C) {
   const auto *BT = C->getAs<BuiltinType>();
-  if (!BT)
-    return false;
-  switch (BT->getKind()) {
-  case BuiltinType::Char_S:
-  case BuiltinType::Char_U:
-  case BuiltinType::WChar_S:
-  case BuiltinType::WChar_U:
-  case BuiltinType::Char8:
-  case BuiltinType::Char16:
-  case BuiltinType::Char32:
-    return true;
-  default:
-    return false;
-  }
+  return BT && isCharacterType(BT);
 }
 
 /// Arithmetic types the codec encodes (as numbers, or long double as bytes).

@@ -20,6 +20,21 @@ bool hasMarker(const Decl *D, llvm::StringRef Marker) {
   return false;
 }
 
+bool isCharacterType(const BuiltinType *BT) {
+  switch (BT->getKind()) {
+  case BuiltinType::Char_S:
+  case BuiltinType::Char_U:
+  case BuiltinType::WChar_S:
+  case BuiltinType::WChar_U:
+  case BuiltinType::Char8:
+  case BuiltinType::Char16:
+  case BuiltinType::Char32:
+    return true;
+  default:
+    return false;
+  }
+}
+
 bool isPersistent(const RecordDecl *RD) {
   if (!RD)
     return false;

@@ -35,6 +35,10 @@ bool hasMarker(const clang::Decl *D, llvm::StringRef Marker);
 /// its primary template's pattern) is [[checksync::persistent]].
 bool isPersistent(const clang::RecordDecl *RD);
 
+/// Plain `char`, `wchar_t` and the charN_t types: code units, not numbers
+/// ("uint" in the schema whatever the target's signedness of `char`).
+bool isCharacterType(const clang::BuiltinType *BT);
+
 /// The persistent record \p T names (cv and sugar ignored), or null.
 const clang::CXXRecordDecl *persistentRecord(clang::QualType T);
 

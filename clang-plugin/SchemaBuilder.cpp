@@ -52,23 +52,6 @@ FieldSchema scalar(llvm::StringRef Kind, uint64_t Size) {
   return F;
 }
 
-/// Plain `char`, `wchar_t` and the charN_t types are "uint" whatever the
-/// target's signedness of `char`: they hold code units, not numbers.
-bool isCharacterType(const BuiltinType *BT) {
-  switch (BT->getKind()) {
-  case BuiltinType::Char_S:
-  case BuiltinType::Char_U:
-  case BuiltinType::WChar_S:
-  case BuiltinType::WChar_U:
-  case BuiltinType::Char8:
-  case BuiltinType::Char16:
-  case BuiltinType::Char32:
-    return true;
-  default:
-    return false;
-  }
-}
-
 /// Whether a value of \p T holds a pointer, reference or member pointer.
 bool containsPointers(QualType T) {
   QualType C = T.getCanonicalType();
