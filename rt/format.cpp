@@ -177,26 +177,34 @@ void pack_value(codec::Writer &w, const Field &f, const char *src) {
   }
 }
 
-std::string encode_full(const ImageInfo &info, const std::vector<Type> &types,
-                        const std::vector<Root> &roots, const MarkResult &marked) {
-  msgpack::sbuffer buf(std::max<std::size_t>(4096, marked.payload_bytes + marked.payload_bytes / 4));
+namespace {
+void pack_header(msgpack::sbuffer &buf) {
   char head[kHeaderBytes];
   std::memcpy(head, kFileMagic, 8);
   put_u32(head + 8, kFormatVersion);
   put_u32(head + 12, 0);
   buf.write(head, sizeof head);
+}
 
-  Packer pk(buf);
-  std::unordered_map<std::string, std::uint32_t> by_key;
-  for (std::uint32_t i = 0; i < types.size(); ++i)
-    by_key.emplace(types[i].key, i);
-  codec::Writer w{pk, types, by_key};
-  pk.pack_array(8);
+std::string seal(msgpack::sbuffer &buf) {
+  std::uint64_t body_len = buf.size() - kHeaderBytes;
+  std::uint64_t sum = XXH3_64bits(buf.data(), buf.size());
+  char tail[kTrailerBytes];
+  put_u64(tail, body_len);
+  put_u64(tail + 8, sum);
+  buf.write(tail, sizeof tail);
+  return std::string(buf.data(), buf.size());
+}
+
+void pack_info_head(Packer &pk, const ImageInfo &info) {
+  pk.pack_array(11);
   pk.pack(info.epoch);
   pk.pack(info.kind);
   pk.pack(info.created_ms);
   pk.pack(info.program);
+}
 
+void pack_schema(Packer &pk, const std::vector<Type> &types) {
   pk.pack_array(std::uint32_t(types.size()));
   for (const Type &t : types) {
     pk.pack_array(5);
@@ -208,18 +216,83 @@ std::string encode_full(const ImageInfo &info, const std::vector<Type> &types,
     for (const Field &f : t.fields)
       pack_field_schema(pk, f);
   }
+}
 
+void pack_root_head(Packer &pk, const Root &r) {
+  pk.pack_array(6);
+  pk.pack(r.name);
+  pk.pack(r.field.kind);
+  pk.pack(r.field.elem_size);
+  pk.pack(r.field.count);
+  if (r.field.target_key.empty())
+    pk.pack_nil();
+  else
+    pk.pack(r.field.target_key);
+}
+
+void pack_tail(Packer &pk, const ImageInfo &info, const std::vector<std::uint64_t> &freed) {
+  pk.pack_array(std::uint32_t(freed.size()));
+  for (std::uint64_t id : freed)
+    pk.pack(id);
+  pk.pack(info.prev_epoch);
+  pk.pack_array(5);
+  pk.pack(info.stats.objects);
+  pk.pack(info.stats.payload_bytes);
+  pk.pack(info.stats.pause_us);
+  pk.pack(info.stats.pages_touched);
+  pk.pack(info.stats.dirty_pages);
+}
+} // namespace
+
+std::string encode_merged(const Image &img) {
+  msgpack::sbuffer buf(std::max<std::size_t>(4096, img.file_bytes));
+  pack_header(buf);
+  Packer pk(buf);
+  pack_info_head(pk, img.info);
+  pack_schema(pk, img.types);
+  pk.pack_array(std::uint32_t(img.roots.size()));
+  for (const DecodedRoot &r : img.roots) {
+    pack_root_head(pk, r.root);
+    pk.pack(*r.value);
+  }
+  pk.pack_array(2);
+  pk.pack(img.info.live_objects);
+  pk.pack(img.info.live_bytes);
+  pk.pack_array(std::uint32_t(img.objects.size()));
+  std::uint64_t prev = 0;
+  for (const DecodedObject &o : img.objects) {
+    std::size_t nf = img.types[o.type].fields.size();
+    pk.pack_array(std::uint32_t(3 + o.count * nf));
+    pk.pack(o.id - prev);
+    prev = o.id;
+    pk.pack(o.type);
+    pk.pack(o.count);
+    for (std::size_t k = 0; k < o.count * nf; ++k)
+      pk.pack(o.values[k]);
+  }
+  pack_tail(pk, img.info, {});
+  return seal(buf);
+}
+
+std::string encode_image(const ImageInfo &info, const std::vector<Type> &types,
+                         const std::vector<Root> &roots,
+                         const std::vector<ObjHeader *> &objects,
+                         const std::vector<std::uint64_t> &freed) {
+  std::uint64_t payload = 0;
+  for (const ObjHeader *h : objects)
+    payload += h->count * types[h->type].size;
+  msgpack::sbuffer buf(std::max<std::size_t>(4096, payload + payload / 4));
+  pack_header(buf);
+  Packer pk(buf);
+  std::unordered_map<std::string, std::uint32_t> by_key;
+  for (std::uint32_t i = 0; i < types.size(); ++i)
+    by_key.emplace(types[i].key, i);
+  codec::Writer w{pk, types, by_key};
+  pack_info_head(pk, info);
+  pack_schema(pk, types);
   pk.pack_array(std::uint32_t(roots.size()));
   for (const Root &r : roots) {
-    pk.pack_array(6);
-    pk.pack(r.name);
-    pk.pack(r.field.kind);
-    pk.pack(r.field.elem_size);
-    pk.pack(r.field.count);
-    if (r.field.target_key.empty())
-      pk.pack_nil();
-    else
-      pk.pack(r.field.target_key);
+    pack_root_head(pk, r);
     pack_value(w, r.field, static_cast<const char *>(r.address));
   }
 
@@ -227,9 +300,9 @@ std::string encode_full(const ImageInfo &info, const std::vector<Type> &types,
   pk.pack(info.live_objects);
   pk.pack(info.live_bytes);
 
-  pk.pack_array(std::uint32_t(marked.objects.size()));
+  pk.pack_array(std::uint32_t(objects.size()));
   std::uint64_t prev = 0;
-  for (const ObjHeader *h : marked.objects) {
+  for (const ObjHeader *h : objects) {
     const Type &t = types[h->type];
     pk.pack_array(std::uint32_t(3 + h->count * t.fields.size()));
     pk.pack(h->id - prev);
@@ -241,14 +314,8 @@ std::string encode_full(const ImageInfo &info, const std::vector<Type> &types,
       for (const Field &f : t.fields)
         pack_value(w, f, base + e * t.size + f.offset);
   }
-
-  std::uint64_t body_len = buf.size() - kHeaderBytes;
-  std::uint64_t sum = XXH3_64bits(buf.data(), buf.size());
-  char tail[kTrailerBytes];
-  put_u64(tail, body_len);
-  put_u64(tail + 8, sum);
-  buf.write(tail, sizeof tail);
-  return std::string(buf.data(), buf.size());
+  pack_tail(pk, info, freed);
+  return seal(buf);
 }
 
 // ---- decoding -------------------------------------------------------------
@@ -381,6 +448,82 @@ struct ValueChecker {
 
 } // namespace
 
+void validate_image(Image &img, const std::string &what) {
+  img.dense.clear();
+  if (!img.objects.empty() && img.objects.size() < (std::size_t(1) << 31)) {
+    std::uint64_t lo = img.objects.front().id, span = img.objects.back().id - lo + 1;
+    if (span <= 4 * img.objects.size() + 1024) {
+      img.dense.assign(span, -1);
+      img.dense_base = lo;
+      for (std::size_t i = 0; i < img.objects.size(); ++i)
+        img.dense[img.objects[i].id - lo] = std::int32_t(i);
+    }
+  }
+  Reader rd{what};
+  ValueChecker vc{rd, img.types, img};
+  for (auto &r : img.roots)
+    vc.value(*r.value, r.root.field);
+  for (auto &o : img.objects) {
+    const Type &t = img.types[o.type];
+    for (std::uint64_t e = 0; e < o.count; ++e)
+      for (size_t k = 0; k < t.fields.size(); ++k)
+        vc.value(o.values[e * t.fields.size() + k], t.fields[k]);
+  }
+}
+
+std::unique_ptr<Image> merge_chain(std::vector<std::unique_ptr<Image>> parts,
+                                   const std::string &what) {
+  if (parts.empty())
+    throw Error(what + ": no checkpoint");
+  if (parts.front()->info.kind != "full")
+    throw Error(what + ": the chain does not start with a full checkpoint");
+  if (parts.size() == 1) {
+    validate_image(*parts.front(), what);
+    return std::move(parts.front());
+  }
+  auto out = std::make_unique<Image>();
+  const Image &last = *parts.back();
+  out->info = last.info;
+  out->info.kind = "full";
+  out->info.prev_epoch = 0;
+  out->types = last.types;
+  out->roots = last.roots;
+  std::unordered_map<std::string, std::uint32_t> by_key;
+  for (std::uint32_t i = 0; i < out->types.size(); ++i)
+    by_key.emplace(out->types[i].key, i);
+  std::unordered_map<std::uint64_t, DecodedObject> objects;
+  std::uint64_t file_bytes = 0;
+  for (size_t p = 0; p < parts.size(); ++p) {
+    const Image &part = *parts[p];
+    if (p && part.info.prev_epoch != parts[p - 1]->info.epoch)
+      throw Error(what + ": broken chain: epoch " + std::to_string(part.info.epoch) +
+                  " applies to " + std::to_string(part.info.prev_epoch) + ", not " +
+                  std::to_string(parts[p - 1]->info.epoch));
+    std::vector<std::uint32_t> map(part.types.size());
+    for (size_t i = 0; i < part.types.size(); ++i) {
+      auto it = by_key.find(part.types[i].key);
+      if (it == by_key.end() || part.types[i].fields.size() != out->types[it->second].fields.size() ||
+          part.types[i].size != out->types[it->second].size)
+        throw Error(what + ": the chain mixes schemas (type " + part.types[i].name + ")");
+      map[i] = it->second;
+    }
+    for (const DecodedObject &o : part.objects)
+      objects[o.id] = {o.id, map[o.type], o.count, o.values};
+    for (std::uint64_t id : part.freed)
+      objects.erase(id);
+    file_bytes += part.file_bytes;
+  }
+  out->objects.reserve(objects.size());
+  for (auto &[id, o] : objects)
+    out->objects.push_back(o);
+  std::sort(out->objects.begin(), out->objects.end(),
+            [](const DecodedObject &a, const DecodedObject &b) { return a.id < b.id; });
+  out->file_bytes = file_bytes;
+  out->parts = std::move(parts);
+  validate_image(*out, what);
+  return out;
+}
+
 void validate_value(const Image &img, const std::vector<Type> &types, const msgpack::object &v,
                     const Field &f) {
   Reader rd{"checkpoint"};
@@ -422,7 +565,7 @@ void check_envelope(const std::string &bytes, const std::string &what) {
     throw Error(what + ": corrupt checkpoint (checksum mismatch)");
 }
 
-std::unique_ptr<Image> decode_image(std::string bytes, const std::string &what) {
+std::unique_ptr<Image> parse_image(std::string bytes, const std::string &what) {
   Reader rd{what};
   check_envelope(bytes, what);
   auto img = std::make_unique<Image>();
@@ -443,11 +586,11 @@ std::unique_ptr<Image> decode_image(std::string bytes, const std::string &what) 
   if (off != body_len)
     rd.fail("trailing bytes after the body");
 
-  const msgpack::object *top = rd.array(img->handle.get(), 8, "body");
+  const msgpack::object *top = rd.array(img->handle.get(), 11, "body");
   ImageInfo &info = img->info;
   info.epoch = rd.u64(top[0], "epoch");
   info.kind = rd.str(top[1], "kind");
-  if (info.kind != "full")
+  if (info.kind != "full" && info.kind != "delta")
     rd.fail("unknown checkpoint kind '" + info.kind + "'");
   info.created_ms = rd.u64(top[2], "timestamp");
   info.program = rd.str(top[3], "program");
@@ -519,25 +662,15 @@ std::unique_ptr<Image> decode_image(std::string bytes, const std::string &what) 
     img->objects.push_back({id, std::uint32_t(type), count, a + 3});
   }
 
-  if (!img->objects.empty() && img->objects.size() < (std::size_t(1) << 31)) {
-    std::uint64_t lo = img->objects.front().id, span = img->objects.back().id - lo + 1;
-    if (span <= 4 * img->objects.size() + 1024) {
-      img->dense.assign(span, -1);
-      img->dense_base = lo;
-      for (std::size_t i = 0; i < img->objects.size(); ++i)
-        img->dense[img->objects[i].id - lo] = std::int32_t(i);
-    }
-  }
-
-  ValueChecker vc{rd, img->types, *img};
-  for (auto &r : img->roots)
-    vc.value(*r.value, r.root.field);
-  for (auto &o : img->objects) {
-    const Type &t = img->types[o.type];
-    for (std::uint64_t e = 0; e < o.count; ++e)
-      for (size_t k = 0; k < t.fields.size(); ++k)
-        vc.value(o.values[e * t.fields.size() + k], t.fields[k]);
-  }
+  const msgpack::object *fr = rd.array(top[8], SIZE_MAX, "freed ids");
+  for (std::uint32_t i = 0; i < top[8].via.array.size; ++i)
+    img->freed.push_back(rd.u64(fr[i], "freed id"));
+  info.prev_epoch = rd.u64(top[9], "previous epoch");
+  if ((info.kind == "delta") != (info.prev_epoch != 0) || info.prev_epoch >= info.epoch)
+    rd.fail("inconsistent previous epoch");
+  const msgpack::object *st = rd.array(top[10], 5, "statistics");
+  info.stats = {rd.u64(st[0], "stats"), rd.u64(st[1], "stats"), rd.u64(st[2], "stats"),
+                rd.u64(st[3], "stats"), rd.u64(st[4], "stats")};
   return img;
 }
 

@@ -16,23 +16,41 @@
 namespace checksync::detail {
 
 constexpr char kFileMagic[8] = {'C', 'S', 'Y', 'N', 'C', 'K', 'P', 'T'};
-constexpr std::uint32_t kFormatVersion = 1;
+constexpr std::uint32_t kFormatVersion = 2; // 2: deltas, freed ids, statistics
 constexpr std::size_t kHeaderBytes = 16;  // magic, u32 version, u32 flags
 constexpr std::size_t kTrailerBytes = 16; // u64 body length, u64 XXH3-64
 constexpr const char *kFileSuffix = ".csk";
 
+// What one checkpoint cost (also the public checksync::checkpoint_stats).
+struct CheckpointStats {
+  std::uint64_t objects = 0;       // objects written
+  std::uint64_t payload_bytes = 0; // their sizeof(T) * count
+  std::uint64_t pause_us = 0;      // time inside checkpoint()
+  std::uint64_t pages_touched = 0; // distinct 4 KiB pages those objects occupy
+  std::uint64_t dirty_pages = 0;   // pages the write barrier marked
+};
+
 struct ImageInfo {
   std::uint64_t epoch = 0;
-  std::string kind = "full";
+  std::string kind = "full";    // "full" or "delta"
+  std::uint64_t prev_epoch = 0; // delta: the epoch it applies to
   std::uint64_t created_ms = 0; // unix time
   std::string program;          // argv[0] of the writer, informative
   std::uint64_t live_objects = 0, live_bytes = 0; // whole heap when written
+  CheckpointStats stats;
 };
 
-// Encodes a full checkpoint of the marked objects. `types` and `roots` are the
-// program's (registry snapshot); object type indices are indices in `types`.
-std::string encode_full(const ImageInfo &info, const std::vector<Type> &types,
-                        const std::vector<Root> &roots, const MarkResult &marked);
+// Encodes a checkpoint: `objects` (sorted by id) with their values, the roots,
+// and for a delta the ids freed since the previous epoch. `types` and `roots`
+// are the program's (registry snapshot); type indices are indices in `types`.
+std::string encode_image(const ImageInfo &info, const std::vector<Type> &types,
+                         const std::vector<Root> &roots,
+                         const std::vector<ObjHeader *> &objects,
+                         const std::vector<std::uint64_t> &freed);
+inline std::string encode_full(const ImageInfo &info, const std::vector<Type> &types,
+                               const std::vector<Root> &roots, const MarkResult &marked) {
+  return encode_image(info, types, roots, marked.objects, {});
+}
 
 struct DecodedObject {
   std::uint64_t id;
@@ -46,13 +64,16 @@ struct DecodedRoot {
   const msgpack::object *value;
 };
 
-// A checked, decoded checkpoint. Everything in it was validated: checksum,
+// A decoded checkpoint: one file, or a base with its deltas merged. After
+// decode_image / merge_chain everything in it was validated: checksums,
 // structure, every value against its field's kind, every ref id.
 struct Image {
   ImageInfo info;
   std::vector<Type> types;
   std::vector<DecodedRoot> roots;
   std::vector<DecodedObject> objects; // sorted by id
+  std::vector<std::uint64_t> freed;   // delta: ids freed in its epoch
+  std::vector<std::unique_ptr<Image>> parts; // merged files (own the values)
   std::uint64_t file_bytes = 0;
   std::string bytes;             // owns the data msgpack references
   msgpack::object_handle handle; // owns the decoded tree
@@ -68,8 +89,22 @@ struct Image {
 void check_envelope(const std::string &bytes, const std::string &what);
 
 // Throws Error with a one-line reason ("checksum mismatch", "truncated", ...).
-// `what` (a file name) prefixes messages.
-std::unique_ptr<Image> decode_image(std::string bytes, const std::string &what);
+// `what` (a file name) prefixes messages. parse_image checks structure only;
+// validate_image checks values and refs (a lone delta's refs point outside
+// it: validate the merged chain instead).
+std::unique_ptr<Image> parse_image(std::string bytes, const std::string &what);
+void validate_image(Image &img, const std::string &what);
+inline std::unique_ptr<Image> decode_image(std::string bytes, const std::string &what) {
+  auto img = parse_image(std::move(bytes), what);
+  validate_image(*img, what);
+  return img;
+}
+// Applies deltas (in epoch order, each to the previous) to a full base and
+// validates the result. Throws Error if the chain is broken or mixes schemas.
+std::unique_ptr<Image> merge_chain(std::vector<std::unique_ptr<Image>> parts,
+                                   const std::string &what);
+// Re-encodes a (merged) image as one full checkpoint file (compaction).
+std::string encode_merged(const Image &img);
 
 // Validates one value against a field of `types` (used for records inside
 // library values, which the file-level validation cannot see). Throws Error.

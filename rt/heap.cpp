@@ -14,6 +14,9 @@
 #include <cstring>
 #include <mutex>
 #include <new>
+#include <utility>
+#include <vector>
+#include <algorithm>
 #include <sys/mman.h>
 
 namespace checksync::detail {
@@ -29,12 +32,24 @@ std::atomic<std::uint64_t> *start_bits = nullptr;
 constexpr std::uint64_t kGranule = 16;
 
 std::atomic<std::uint64_t> next_id{1};
+std::atomic<std::uintptr_t> used_hi{0}; // end of the highest block ever allocated
+std::mutex freed_mu;
+std::vector<std::uint64_t> freed_ids; // since the last take_freed_ids()
 std::atomic<std::uint64_t> live_objects{0};
 std::atomic<std::uint64_t> live_bytes{0};
 
 [[noreturn]] void fatal(const char *msg) {
   std::fprintf(stderr, "checksync: %s\n", msg);
   std::abort();
+}
+
+// Lazily backed zero memory (the OS commits only what is touched).
+void *map_noreserve(std::size_t bytes) {
+  void *p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED)
+    fatal("cannot reserve the persistent heap's side tables");
+  return p;
 }
 
 // Reserves address space only; mimalloc commits on demand. Size from
@@ -49,13 +64,17 @@ void reserve_arena() {
       std::size_t got = 0;
       void *base = mi_arena_area(arena_id, &got);
       std::size_t words = (got / kGranule + 63) / 64;
-      void *bits = ::mmap(nullptr, words * 8, PROT_READ | PROT_WRITE,
-                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-      if (bits == MAP_FAILED)
-        fatal("cannot reserve the persistent heap's object map");
-      start_bits = static_cast<std::atomic<std::uint64_t> *>(bits);
+      start_bits = static_cast<std::atomic<std::uint64_t> *>(map_noreserve(words * 8));
       arena_lo = reinterpret_cast<std::uintptr_t>(base);
       arena_hi = arena_lo + got;
+      // Card and page tables for the write barrier; published last (span
+      // non-zero turns the barrier on).
+      checksync_rt_cards.cards =
+          static_cast<std::uint8_t *>(map_noreserve(got >> CHECKSYNC_CARD_SHIFT));
+      checksync_rt_cards.pages =
+          static_cast<std::uint8_t *>(map_noreserve(got >> CHECKSYNC_PAGE_SHIFT));
+      checksync_rt_cards.lo = arena_lo;
+      __atomic_store_n(&checksync_rt_cards.span, std::uint64_t(got), __ATOMIC_RELEASE);
       return;
     }
   }
@@ -85,7 +104,24 @@ void set_start(const ObjHeader *h, bool on) {
     start_bits[i / 64].fetch_and(~bit, std::memory_order_relaxed);
 }
 
+inline void mark_card(std::uintptr_t a) {
+  std::uint64_t d = a - arena_lo;
+  checksync_rt_cards.cards[d >> CHECKSYNC_CARD_SHIFT] = 1;
+  checksync_rt_cards.pages[d >> CHECKSYNC_PAGE_SHIFT] = 1;
+}
+
 } // namespace
+
+std::vector<std::uint64_t> take_freed_ids() {
+  std::lock_guard lock(freed_mu);
+  return std::exchange(freed_ids, {});
+}
+
+HeapRange heap_range() noexcept {
+  return {arena_lo, used_hi.load(std::memory_order_relaxed)};
+}
+
+const std::atomic<std::uint64_t> *start_bitmap() noexcept { return start_bits; }
 
 void *heap_alloc(std::uint32_t type, std::uint64_t elem_size, std::uint64_t align,
                  std::uint64_t count, std::uint64_t id) {
@@ -107,6 +143,11 @@ void *heap_alloc(std::uint32_t type, std::uint64_t elem_size, std::uint64_t alig
   h->mark = 0;
   h->reserved = 0;
   set_start(h, true);
+  mark_card(reinterpret_cast<std::uintptr_t>(h)); // new objects are dirty
+  std::uintptr_t end = reinterpret_cast<std::uintptr_t>(h->payload()) + bytes;
+  for (std::uintptr_t cur = used_hi.load(std::memory_order_relaxed);
+       end > cur && !used_hi.compare_exchange_weak(cur, end, std::memory_order_relaxed);) {
+  }
   live_objects.fetch_add(1, std::memory_order_relaxed);
   live_bytes.fetch_add(bytes, std::memory_order_relaxed);
   return h->payload();
@@ -118,6 +159,10 @@ void heap_free(void *payload) noexcept {
     fatal("delete of a pointer into the persistent heap that is not a live object "
           "(double delete, or a pointer into the middle of an object)");
   std::uint64_t bytes = h->count * registry_type_size(h->type);
+  {
+    std::lock_guard lock(freed_mu);
+    freed_ids.push_back(h->id);
+  }
   h->magic = kFreedMagic;
   set_start(h, false);
   live_objects.fetch_sub(1, std::memory_order_relaxed);
@@ -181,7 +226,21 @@ void heap_reserve_ids_through(std::uint64_t max_id) noexcept {
 
 } // namespace checksync::detail
 
-// ---- ABI entry point -------------------------------------------------------
+// ---- ABI entry points ------------------------------------------------------
+
+checksync_card_table checksync_rt_cards = {0, 0, nullptr, nullptr};
+
+extern "C" void checksync_rt_mark_range(const void *p, size_t n) {
+  std::uint64_t d = reinterpret_cast<std::uintptr_t>(p) - checksync_rt_cards.lo;
+  std::uint64_t span = __atomic_load_n(&checksync_rt_cards.span, __ATOMIC_ACQUIRE);
+  if (d >= span || n == 0)
+    return;
+  std::uint64_t last = std::min<std::uint64_t>(d + n - 1, span - 1);
+  for (std::uint64_t c = d >> CHECKSYNC_CARD_SHIFT; c <= last >> CHECKSYNC_CARD_SHIFT; ++c)
+    checksync_rt_cards.cards[c] = 1;
+  for (std::uint64_t g = d >> CHECKSYNC_PAGE_SHIFT; g <= last >> CHECKSYNC_PAGE_SHIFT; ++g)
+    checksync_rt_cards.pages[g] = 1;
+}
 
 extern "C" void *checksync_rt_new(const checksync_type_desc *type, size_t size) {
   using namespace checksync::detail;

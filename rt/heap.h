@@ -9,8 +9,12 @@
 #ifndef CHECKSYNC_RT_HEAP_H
 #define CHECKSYNC_RT_HEAP_H
 
+#include <checksync/abi.h>
+
 #include <cstddef>
+#include <atomic>
 #include <cstdint>
+#include <vector>
 
 namespace checksync::detail {
 
@@ -45,6 +49,17 @@ ObjHeader *header_of(const void *p) noexcept;
 // bitmap (one bit per 16 bytes of arena), so interior pointers - a base
 // subobject, an array element, a field - resolve to their object.
 ObjHeader *find_object(const void *p, std::uint64_t *offset) noexcept;
+
+// Object ids freed since the previous call (for incremental checkpoints).
+std::vector<std::uint64_t> take_freed_ids();
+
+// [lo, used_hi): the part of the arena that ever held objects.
+struct HeapRange {
+  std::uintptr_t lo, hi;
+};
+HeapRange heap_range() noexcept;
+const std::atomic<std::uint64_t> *start_bitmap() noexcept;
+constexpr std::uint64_t kStartGranule = 16; // bytes per bit of the start bitmap
 
 struct HeapStats {
   std::uint64_t live_objects;

@@ -1,17 +1,28 @@
-// runtime.cpp - the public API: init, resumed, checkpoint, wait_durable.
+// runtime.cpp - the public API: init, resumed, checkpoint, touch,
+// wait_durable, last_checkpoint_stats.
 //
-// checkpoint() marks and encodes synchronously (that is the consistent point)
-// and hands the bytes to a writer thread; wait_durable() waits for the writer.
-// Environment: CHECKSYNC_DIR (where checkpoints go), CHECKSYNC_RESUME (a
-// checkpoint file to restore, set by `checksync-rt resume`).
+// checkpoint() collects and encodes synchronously (that is the consistent
+// point) and hands the bytes to a writer thread; wait_durable() waits for the
+// writer. The first checkpoint into a directory is full, later ones are
+// deltas (objects new or written since the previous one, freed ids, roots). A
+// compactor thread merges base + deltas into a new base in the background.
+//
+// Environment: CHECKSYNC_DIR (where checkpoints go), CHECKSYNC_RESUME (what to
+// restore, set by `checksync-rt resume`), CHECKSYNC_FULL_EVERY (force a full
+// checkpoint every N; default 0: only when needed), CHECKSYNC_COMPACT_AFTER
+// (compact when this many deltas follow the base; default 32),
+// CHECKSYNC_VERIFY=1 (the correctness oracle, verify.h).
 #include <checksync/checksync.h>
 
+#include "chain.h"
+#include "dirty.h"
 #include "format.h"
 #include "heap.h"
 #include "marker.h"
 #include "registry.h"
 #include "restore.h"
 #include "store.h"
+#include "verify.h"
 
 #include <atomic>
 #include <chrono>
@@ -20,6 +31,7 @@
 #include <cstdlib>
 #include <deque>
 #include <errno.h>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -28,28 +40,44 @@
 namespace checksync {
 namespace {
 using namespace detail;
+using Clock = std::chrono::steady_clock;
 
 struct Pending {
   std::uint64_t epoch;
+  bool full;
   std::string bytes;
 };
+
+std::uint64_t env_u64(const char *name, std::uint64_t dflt) {
+  const char *s = std::getenv(name);
+  return s && *s ? std::strtoull(s, nullptr, 10) : dflt;
+}
 
 struct Runtime {
   std::mutex api_mu; // serialises init/checkpoint
   bool initialized = false;
   bool resumed = false;
   std::atomic<std::uint64_t> epoch{0}; // newest epoch taken
-  std::uint32_t mark = 0;
+  std::uint32_t stamp = 0;             // marking / dirty-collection stamp
   bool warned_no_store = false;
+  bool need_full = true;
+  std::uint64_t since_full = 0, last_full_bytes = 0;
+  std::uint64_t full_every = 0, compact_after = 32;
+  checkpoint_stats last;
+  std::unique_ptr<Replica> replica; // CHECKSYNC_VERIFY
 
   std::unique_ptr<DirStore> store;
   std::mutex q_mu;
   std::condition_variable q_cv;
   std::deque<Pending> queue;
-  std::uint64_t durable = 0;     // newest epoch on disk
-  std::uint64_t processed = 0;   // newest epoch the writer finished, stored or not
+  std::uint64_t durable = 0;   // newest epoch on disk
+  std::uint64_t processed = 0; // newest epoch the writer finished, stored or not
+  std::uint64_t deltas_since_base = 0;
+  std::atomic<bool> force_full{false}; // a write failed: the chain is broken
+  bool chain_broken = false;           // writer thread only
   bool stopping = false;
-  std::thread writer;
+  std::thread writer, compactor;
+  bool compact_requested = false;
 };
 
 Runtime &rt() {
@@ -65,37 +93,74 @@ void writer_loop(Runtime &r) {
     r.q_cv.wait(lock, [&] { return r.stopping || !r.queue.empty(); });
     if (r.queue.empty())
       return;
-    Pending p = std::move(r.queue.front());
+    Pending &p = r.queue.front();
     lock.unlock();
     std::string error;
-    try {
-      r.store->write(p.epoch, p.bytes);
-    } catch (const Error &e) {
-      error = e.what();
+    if (r.chain_broken && !p.full) {
+      error = "an earlier checkpoint was not stored, so this delta has nothing to apply "
+              "to (the next checkpoint will be full)";
+    } else {
+      try {
+        r.store->write(p.epoch, p.full, p.bytes);
+        r.chain_broken = false;
+      } catch (const Error &e) {
+        error = e.what();
+        r.chain_broken = true;
+      }
     }
     lock.lock();
-    r.queue.pop_front();
     if (error.empty()) {
       r.durable = p.epoch;
+      r.deltas_since_base = p.full ? 0 : r.deltas_since_base + 1;
+      if (r.compact_after && r.deltas_since_base >= r.compact_after) {
+        r.compact_requested = true;
+        r.deltas_since_base = 0;
+      }
     } else {
       std::fprintf(stderr, "checksync: checkpoint %llu was not stored: %s\n",
                    (unsigned long long)p.epoch, error.c_str());
+      r.force_full = true; // later deltas would not apply to anything
     }
     r.processed = p.epoch;
+    r.queue.pop_front();
     r.q_cv.notify_all();
   }
 }
 
-// At exit: write what was checkpointed, then stop the writer.
+// Merges the base and its deltas into a new base, off the checkpoint path.
+void compactor_loop(Runtime &r) {
+  std::unique_lock lock(r.q_mu);
+  for (;;) {
+    r.q_cv.wait(lock, [&] { return r.stopping || r.compact_requested; });
+    if (r.stopping)
+      return;
+    r.compact_requested = false;
+    lock.unlock();
+    try {
+      std::string note;
+      auto img = load_chain(r.store->dir(), &note);
+      if (img->parts.size() > 1)
+        r.store->write(img->info.epoch, /*full=*/true, encode_merged(*img));
+    } catch (const Error &e) {
+      std::fprintf(stderr, "checksync: compaction failed (deltas kept): %s\n", e.what());
+    }
+    lock.lock();
+  }
+}
+
+// At exit: write what was checkpointed, then stop the threads.
 void flush_at_exit() {
   Runtime &r = rt();
   {
     std::unique_lock lock(r.q_mu);
+    r.q_cv.wait(lock, [&] { return r.queue.empty(); });
     r.stopping = true;
     r.q_cv.notify_all();
   }
   if (r.writer.joinable())
     r.writer.join();
+  if (r.compactor.joinable())
+    r.compactor.join();
 }
 
 std::uint64_t now_ms() {
@@ -117,20 +182,50 @@ void init() {
   std::lock_guard lock(r.api_mu);
   if (r.initialized)
     return;
+  r.full_every = env_u64("CHECKSYNC_FULL_EVERY", 0);
+  r.compact_after = env_u64("CHECKSYNC_COMPACT_AFTER", 32);
+  if (env_u64("CHECKSYNC_VERIFY", 0))
+    r.replica = std::make_unique<Replica>();
+  std::string resumed_from;
   try {
     const Snapshot &snap = registry_snapshot();
     if (const char *from = std::getenv("CHECKSYNC_RESUME")) {
-      std::string path = from;
+      resumed_from = from;
       ::unsetenv("CHECKSYNC_RESUME"); // not inherited by children
-      auto img = decode_image(read_whole_file(path), path);
+      std::string note;
+      auto img = load_chain(resumed_from, &note);
+      if (!note.empty())
+        std::fprintf(stderr, "checksync: resuming epoch %llu; %s\n",
+                     (unsigned long long)img->info.epoch, note.c_str());
       restore_image(*img, snap.types, snap.roots);
       r.resumed = true;
       r.epoch = img->info.epoch;
       r.durable = r.processed = img->info.epoch;
+      clear_dirty(); // the heap now equals the stored state
+      take_freed_ids();
+      if (r.replica)
+        r.replica->apply(encode_merged(*img));
     }
     if (const char *dir = std::getenv("CHECKSYNC_DIR"); dir && *dir) {
       r.store = std::make_unique<DirStore>(dir);
+      auto existing = list_checkpoints(dir);
+      std::error_code ec;
+      bool same_dir = r.resumed && std::filesystem::equivalent(resumed_from, dir, ec);
+      // Continue the chain we resumed from; otherwise start a new one with
+      // epochs above whatever the directory holds (it then replaces them).
+      r.need_full = !(same_dir && r.store->has_base());
+      if (!existing.empty() && existing.back().epoch > r.epoch) {
+        if (!r.resumed)
+          std::fprintf(stderr,
+                       "checksync: starting fresh in %s, which holds checkpoints up to "
+                       "epoch %llu; the first checkpoint replaces them (use "
+                       "`checksync-rt resume` to continue from them instead)\n",
+                       dir, (unsigned long long)existing.back().epoch);
+        r.epoch = existing.back().epoch;
+        r.need_full = true;
+      }
       r.writer = std::thread(writer_loop, std::ref(r));
+      r.compactor = std::thread(compactor_loop, std::ref(r));
       std::atexit(flush_at_exit);
     }
   } catch (const Error &e) {
@@ -143,30 +238,103 @@ void init() {
 
 bool resumed() noexcept { return rt().resumed; }
 
+void touch(const void *p) noexcept {
+  std::uint64_t off;
+  if (ObjHeader *h = find_object(p, &off))
+    checksync_rt_mark_range(h, sizeof(ObjHeader));
+}
+
+checkpoint_stats last_checkpoint_stats() {
+  Runtime &r = rt();
+  std::lock_guard lock(r.api_mu);
+  return r.last;
+}
+
 std::uint64_t checkpoint() {
   Runtime &r = rt();
   std::lock_guard lock(r.api_mu);
   if (!r.initialized)
     throw error("checksync::checkpoint() called before checksync::init()");
+  auto t0 = Clock::now();
   std::string bytes;
   std::uint64_t epoch = r.epoch + 1;
+  bool full = r.need_full || r.force_full.exchange(false) ||
+              (r.full_every && r.since_full + 1 >= r.full_every);
+  ImageInfo info;
   try {
     const Snapshot &snap = registry_snapshot();
-    if (++r.mark == 0)
-      ++r.mark;
-    MarkResult marked = mark_from_roots(snap.types, snap.roots, r.mark);
-    ImageInfo info;
+    if (++r.stamp == 0)
+      ++r.stamp;
+    std::vector<ObjHeader *> objects;
+    std::vector<std::uint64_t> freed;
+    if (full) {
+      clear_dirty(); // the next delta is relative to this image
+      take_freed_ids();
+      MarkResult marked = mark_from_roots(snap.types, snap.roots, r.stamp);
+      objects = std::move(marked.objects);
+    } else {
+      DirtySet dirty = collect_dirty(r.stamp);
+      objects = std::move(dirty.objects);
+      freed = take_freed_ids();
+      info.stats.dirty_pages = dirty.dirty_pages;
+    }
+    std::vector<std::uint64_t> sizes(snap.types.size());
+    for (size_t i = 0; i < sizes.size(); ++i)
+      sizes[i] = snap.types[i].size;
     info.epoch = epoch;
+    info.kind = full ? "full" : "delta";
+    info.prev_epoch = full ? 0 : r.epoch.load();
     info.created_ms = now_ms();
     info.program = program_invocation_name;
     HeapStats hs = heap_stats();
     info.live_objects = hs.live_objects;
     info.live_bytes = hs.live_bytes;
-    bytes = encode_full(info, snap.types, snap.roots, marked);
+    info.stats.objects = objects.size();
+    for (ObjHeader *h : objects)
+      info.stats.payload_bytes += h->count * sizes[h->type];
+    info.stats.pages_touched = pages_touched(objects, sizes);
+    info.stats.pause_us = std::uint64_t(
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
+    bytes = encode_image(info, snap.types, snap.roots, objects, freed);
+    if (r.replica) {
+      r.replica->apply(bytes);
+      if (++r.stamp == 0)
+        ++r.stamp;
+      MarkResult now = mark_from_roots(snap.types, snap.roots, r.stamp);
+      ImageInfo fi = info;
+      fi.kind = "full";
+      fi.prev_epoch = 0;
+      std::string diff =
+          r.replica->compare(encode_image(fi, snap.types, snap.roots, now.objects, {}));
+      if (!diff.empty()) {
+        std::fprintf(stderr, "checksync verify: epoch %llu: %s\n", (unsigned long long)epoch,
+                     diff.c_str());
+        std::abort();
+      }
+    }
   } catch (const Error &e) {
     throw error(std::string("checkpoint failed: ") + e.what());
   }
   r.epoch = epoch;
+  r.need_full = false;
+  if (full) {
+    r.since_full = 0;
+    r.last_full_bytes = bytes.size();
+  } else {
+    ++r.since_full;
+    if (bytes.size() > r.last_full_bytes) // replaying it costs more than a base
+      r.need_full = true;
+  }
+  r.last = {epoch,
+            full,
+            info.stats.objects,
+            bytes.size(),
+            info.stats.payload_bytes,
+            std::uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(
+                              Clock::now() - t0)
+                              .count()),
+            info.stats.pages_touched,
+            info.stats.dirty_pages};
   if (!r.store) {
     if (!r.warned_no_store) {
       std::fprintf(stderr, "checksync: CHECKSYNC_DIR is not set: checkpoints are not "
@@ -177,7 +345,7 @@ std::uint64_t checkpoint() {
   }
   std::unique_lock q(r.q_mu);
   r.q_cv.wait(q, [&] { return r.queue.size() < kMaxQueued; });
-  r.queue.push_back({epoch, std::move(bytes)});
+  r.queue.push_back({epoch, full, std::move(bytes)});
   r.q_cv.notify_all();
   return epoch;
 }

@@ -19,19 +19,22 @@ namespace fs = std::filesystem;
 namespace {
 std::string errno_text() { return std::strerror(errno); }
 
-std::string file_name(std::uint64_t epoch) {
+std::string file_name(std::uint64_t epoch, bool full) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "ckpt-%020llu%s", (unsigned long long)epoch, kFileSuffix);
+  std::snprintf(buf, sizeof buf, "%s-%020llu%s", full ? "ckpt" : "delta",
+                (unsigned long long)epoch, kFileSuffix);
   return buf;
 }
 
-bool parse_name(const std::string &name, std::uint64_t &epoch) {
+bool parse_name(const std::string &name, std::uint64_t &epoch, bool &full) {
   const std::string suffix = kFileSuffix;
-  if (name.size() != 5 + 20 + suffix.size() || name.rfind("ckpt-", 0) != 0 ||
-      name.compare(25, suffix.size(), suffix) != 0)
+  std::size_t prefix = name.rfind("ckpt-", 0) == 0 ? 5 : name.rfind("delta-", 0) == 0 ? 6 : 0;
+  if (!prefix || name.size() != prefix + 20 + suffix.size() ||
+      name.compare(prefix + 20, suffix.size(), suffix) != 0)
     return false;
+  full = prefix == 5;
   epoch = 0;
-  for (size_t i = 5; i < 25; ++i) {
+  for (size_t i = prefix; i < prefix + 20; ++i) {
     if (name[i] < '0' || name[i] > '9')
       return false;
     epoch = epoch * 10 + std::uint64_t(name[i] - '0');
@@ -57,27 +60,36 @@ std::vector<StoredCheckpoint> list_checkpoints(const std::string &dir) {
   for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator();
        it.increment(ec)) {
     std::uint64_t epoch;
-    if (parse_name(it->path().filename().string(), epoch))
-      out.push_back({epoch, it->path().string()});
+    bool full;
+    if (parse_name(it->path().filename().string(), epoch, full))
+      out.push_back({epoch, full, it->path().string()});
   }
   if (ec)
     throw Error("cannot read checkpoint directory " + dir + ": " + ec.message());
-  std::sort(out.begin(), out.end(),
-            [](auto &a, auto &b) { return a.epoch < b.epoch; });
+  std::sort(out.begin(), out.end(), [](auto &a, auto &b) {
+    return a.epoch != b.epoch ? a.epoch < b.epoch : a.full > b.full;
+  });
   return out;
 }
 
-std::string newest_checkpoint(const std::string &path) {
+ChainFiles find_chain(const std::string &dir) {
   std::error_code ec;
-  auto st = fs::status(path, ec);
-  if (ec || !fs::exists(st))
-    throw Error(path + ": no such file or directory");
-  if (!fs::is_directory(st))
-    return path;
-  auto list = list_checkpoints(path);
-  if (list.empty())
-    throw Error(path + ": no complete checkpoint in this directory");
-  return list.back().path;
+  if (!fs::exists(dir, ec))
+    throw Error(dir + ": no such file or directory");
+  auto list = list_checkpoints(dir);
+  ChainFiles chain;
+  bool found = false;
+  for (auto &c : list)
+    if (c.full) {
+      chain.base = c;
+      found = true;
+    }
+  if (!found)
+    throw Error(dir + ": no complete checkpoint in this directory");
+  for (auto &c : list)
+    if (!c.full && c.epoch > chain.base.epoch)
+      chain.deltas.push_back(c);
+  return chain;
 }
 
 std::string read_whole_file(const std::string &path) {
@@ -106,7 +118,7 @@ std::string read_whole_file(const std::string &path) {
   return data;
 }
 
-DirStore::DirStore(std::string dir, unsigned keep) : dir_(std::move(dir)), keep_(keep) {
+DirStore::DirStore(std::string dir) : dir_(std::move(dir)) {
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec)
@@ -125,7 +137,7 @@ DirStore::DirStore(std::string dir, unsigned keep) : dir_(std::move(dir)), keep_
   for (auto it = fs::directory_iterator(dir_, ec); !ec && it != fs::directory_iterator();
        it.increment(ec)) {
     std::string name = it->path().filename().string();
-    if (name.rfind("ckpt-", 0) == 0 && name.size() > 4 &&
+    if ((name.rfind("ckpt-", 0) == 0 || name.rfind("delta-", 0) == 0) && name.size() > 4 &&
         name.compare(name.size() - 4, 4, ".tmp") == 0)
       fs::remove(it->path(), ec);
   }
@@ -136,8 +148,22 @@ DirStore::~DirStore() {
     ::close(lock_fd_);
 }
 
-void DirStore::write(std::uint64_t epoch, const std::string &bytes) {
-  std::string final_path = dir_ + "/" + file_name(epoch);
+bool DirStore::has_base() {
+  std::lock_guard lock(mu_);
+  for (auto &c : list_checkpoints(dir_))
+    if (c.full)
+      return true;
+  return false;
+}
+
+void DirStore::prune_before(std::uint64_t epoch) {
+  for (auto &c : list_checkpoints(dir_))
+    if (c.epoch < epoch || (c.epoch == epoch && !c.full))
+      ::unlink(c.path.c_str());
+}
+
+void DirStore::write(std::uint64_t epoch, bool full, const std::string &bytes) {
+  std::string final_path = dir_ + "/" + file_name(epoch, full);
   std::string tmp = final_path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
@@ -169,10 +195,10 @@ void DirStore::write(std::uint64_t epoch, const std::string &bytes) {
     ::unlink(tmp.c_str());
     throw Error("rename " + tmp + ": " + why);
   }
+  std::lock_guard lock(mu_);
   fsync_dir(dir_);
-  auto list = list_checkpoints(dir_);
-  for (size_t i = 0; i + keep_ < list.size(); ++i)
-    ::unlink(list[i].path.c_str());
+  if (full)
+    prune_before(epoch);
 }
 
 } // namespace checksync::detail

@@ -1,11 +1,14 @@
-// store.h - the local checkpoint directory: one file per checkpoint,
-// "ckpt-<epoch, 20 digits>.csk", written to a temporary name, fsync'ed and
-// renamed, then the directory fsync'ed: a crash leaves the previous complete
-// checkpoint in place. A lock file keeps two writers out of one directory.
+// store.h - the local checkpoint directory. A full checkpoint is a base
+// "ckpt-<epoch>.csk"; an incremental one is "delta-<epoch>.csk" and applies to
+// the epoch before it. Every file is written to a temporary name, fsync'ed and
+// renamed, then the directory fsync'ed: a crash leaves complete files only. A
+// new base (written, or compacted from base + deltas) makes everything older
+// obsolete. A lock file keeps two writers out of one directory.
 #ifndef CHECKSYNC_RT_STORE_H
 #define CHECKSYNC_RT_STORE_H
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -13,33 +16,42 @@ namespace checksync::detail {
 
 struct StoredCheckpoint {
   std::uint64_t epoch;
+  bool full;
   std::string path;
 };
 
-// Complete checkpoints in `dir`, oldest first. Throws Error if dir is unreadable.
+// Complete checkpoint files in `dir`, by epoch (a base sorts before a delta of
+// the same epoch). Throws Error if dir is unreadable.
 std::vector<StoredCheckpoint> list_checkpoints(const std::string &dir);
 
-// `path` itself if it is a file; else the newest complete checkpoint in the
-// directory. Throws Error: missing path, or a directory with no checkpoint.
-std::string newest_checkpoint(const std::string &path);
+// The newest base and the deltas after it, in epoch order.
+struct ChainFiles {
+  StoredCheckpoint base;
+  std::vector<StoredCheckpoint> deltas;
+};
+// Throws Error: missing path, or a directory with no base checkpoint.
+ChainFiles find_chain(const std::string &dir);
 
 class DirStore {
 public:
   // Creates the directory if needed and takes its lock. Throws Error.
-  explicit DirStore(std::string dir, unsigned keep = 2);
+  explicit DirStore(std::string dir);
   ~DirStore();
   DirStore(const DirStore &) = delete;
   DirStore &operator=(const DirStore &) = delete;
 
-  // Writes, fsyncs, renames into place and prunes all but the newest `keep`.
-  // Throws Error (e.g. "No space left on device") leaving earlier files intact.
-  void write(std::uint64_t epoch, const std::string &bytes);
+  // Writes, fsyncs and renames into place; a base then prunes everything
+  // older than it. Throws Error (e.g. "No space left on device") leaving
+  // earlier files intact.
+  void write(std::uint64_t epoch, bool full, const std::string &bytes);
   const std::string &dir() const { return dir_; }
+  bool has_base(); // a base exists (a resumed program continues its chain)
 
 private:
+  void prune_before(std::uint64_t epoch);
   std::string dir_;
-  unsigned keep_;
   int lock_fd_ = -1;
+  std::mutex mu_; // writer and compactor threads
 };
 
 std::string read_whole_file(const std::string &path); // throws Error

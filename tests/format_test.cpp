@@ -90,8 +90,8 @@ TEST(Format, DetectsCorruption) {
   expect_error("", "empty");
   expect_error("not a checkpoint at all", "bad magic");
   std::string v2 = good;
-  v2[8] = 2;
-  expect_error(v2, "version 2");
+  v2[8] = 7;
+  expect_error(v2, "version 7");
   std::string corrupt = good;
   corrupt[20] ^= 1;
   expect_error(corrupt, "checksum");

@@ -17,23 +17,41 @@ std::string fresh_dir(const char *name) {
 }
 } // namespace
 
-TEST(DirStore, WritesNamedFilesAndKeepsTheNewestTwo) {
-  std::string dir = fresh_dir("keep");
+TEST(DirStore, ABaseAndTheDeltasAfterItFormTheChain) {
+  std::string dir = fresh_dir("chain");
   DirStore s(dir);
-  for (int e = 1; e <= 5; ++e)
-    s.write(e, "payload" + std::to_string(e));
+  s.write(1, true, "base1");
+  s.write(2, false, "delta2");
+  s.write(3, false, "delta3");
+  ChainFiles c = find_chain(dir);
+  EXPECT_EQ(c.base.epoch, 1u);
+  ASSERT_EQ(c.deltas.size(), 2u);
+  EXPECT_EQ(c.deltas[1].epoch, 3u);
+  EXPECT_EQ(read_whole_file(c.deltas[1].path), "delta3");
+  EXPECT_TRUE(s.has_base());
+}
+
+TEST(DirStore, ANewBasePrunesEverythingOlder) {
+  std::string dir = fresh_dir("prune");
+  DirStore s(dir);
+  s.write(1, true, "base1");
+  s.write(2, false, "delta2");
+  s.write(3, false, "delta3");
+  s.write(3, true, "base3"); // compacted 1..3
+  s.write(4, false, "delta4");
   auto list = list_checkpoints(dir);
   ASSERT_EQ(list.size(), 2u);
-  EXPECT_EQ(list[0].epoch, 4u);
-  EXPECT_EQ(list[1].epoch, 5u);
-  EXPECT_EQ(read_whole_file(list[1].path), "payload5");
-  EXPECT_EQ(newest_checkpoint(dir), list[1].path);
+  EXPECT_TRUE(list[0].full);
+  EXPECT_EQ(list[0].epoch, 3u);
+  EXPECT_FALSE(list[1].full);
+  EXPECT_EQ(list[1].epoch, 4u);
+  EXPECT_EQ(find_chain(dir).deltas.size(), 1u);
 }
 
 TEST(DirStore, TemporaryFilesAreNotCheckpoints) {
   std::string dir = fresh_dir("tmp");
   DirStore s(dir);
-  s.write(1, "one");
+  s.write(1, true, "one");
   std::ofstream(dir + "/ckpt-00000000000000000002.csk.tmp") << "torn";
   EXPECT_EQ(list_checkpoints(dir).size(), 1u);
   EXPECT_EQ(list_checkpoints(dir).back().epoch, 1u);
@@ -61,14 +79,14 @@ TEST(DirStore, SecondWriterIsRefused) {
 TEST(DirStore, MissingAndEmptyDirectoriesAreClearErrors) {
   std::string dir = fresh_dir("empty");
   try {
-    newest_checkpoint(dir);
+    find_chain(dir);
     FAIL();
   } catch (const Error &e) {
     EXPECT_NE(std::string(e.what()).find("no such file"), std::string::npos);
   }
   fs::create_directories(dir);
   try {
-    newest_checkpoint(dir);
+    find_chain(dir);
     FAIL();
   } catch (const Error &e) {
     EXPECT_NE(std::string(e.what()).find("no complete checkpoint"), std::string::npos);
@@ -81,6 +99,6 @@ TEST(DirStore, WriteErrorsAreReported) {
   std::string dir = fresh_dir("full");
   DirStore s(dir);
   fs::create_symlink("/dev/full", dir + "/ckpt-00000000000000000001.csk.tmp");
-  EXPECT_THROW(s.write(1, std::string(1 << 20, 'x')), Error);
+  EXPECT_THROW(s.write(1, true, std::string(1 << 20, 'x')), Error);
   EXPECT_TRUE(list_checkpoints(dir).empty());
 }

@@ -82,6 +82,30 @@ typedef struct checksync_module_desc {
   const checksync_root_desc *roots;
 } checksync_module_desc;
 
+/* ---- Write barrier (card marking) ----------------------------------------
+   Instrumented code marks the card (64 bytes) and the page (4 KiB) of every
+   address it may write inside the persistent arena:
+     d = (uintptr_t)p - checksync_rt_cards.lo;
+     if (d < checksync_rt_cards.span) {
+       checksync_rt_cards.cards[d >> CHECKSYNC_CARD_SHIFT] = 1;
+       checksync_rt_cards.pages[d >> CHECKSYNC_PAGE_SHIFT] = 1;
+     }
+   span is 0 until the arena exists, so nothing is marked before. The runtime
+   maps dirty cards to the objects that overlap them at checkpoint time. */
+#define CHECKSYNC_CARD_SHIFT 6
+#define CHECKSYNC_PAGE_SHIFT 12
+typedef struct checksync_card_table {
+  uint64_t lo;
+  uint64_t span;
+  uint8_t *cards;
+  uint8_t *pages;
+} checksync_card_table; /* Layout (32 bytes): { i64, i64, ptr, ptr } */
+extern checksync_card_table checksync_rt_cards;
+
+/* Marks every card of [p, p + n) that lies in the arena (memcpy, memset,
+   memmove destinations; checksync::touch). Any p is allowed. */
+void checksync_rt_mark_range(const void *p, size_t n);
+
 /* Called from global constructors, before main. Idempotent per type key. */
 void checksync_rt_register_module(const checksync_module_desc *module);
 

@@ -28,12 +28,36 @@ void init();
 // True when init() restored a checkpoint.
 bool resumed() noexcept;
 
-// Takes a checkpoint of every persistent object reachable from the roots. Call
-// at a consistent point (no other thread mutating persistent state). Returns
-// the checkpoint's epoch; the write to storage proceeds in the background.
+// Takes a checkpoint at a consistent point (no other thread mutating
+// persistent state). The first is full (every object reachable from the
+// roots); later ones are incremental: the objects created or written since the
+// previous checkpoint, the ids of those freed, and the roots. Returns the
+// checkpoint's epoch; the write to storage proceeds in the background.
 // Throws checksync::error (and takes no checkpoint) when the state holds a ref
 // the runtime cannot follow.
 std::uint64_t checkpoint();
+
+// Marks the persistent object containing p as changed, for writes the compiler
+// cannot see (a pointer to a field kept across a checkpoint and written
+// through later, writes from code compiled without the plugin). No effect on
+// memory that is not a persistent object.
+void touch(const void *p) noexcept;
+
+// What the newest checkpoint() cost. bytes/objects are what was written: for an
+// incremental checkpoint only new and changed objects. pages_touched is how many
+// distinct 4 KiB pages those objects occupy (what a page-granular checkpointer
+// would have copied); dirty_pages is how many pages the write barrier marked.
+struct checkpoint_stats {
+  std::uint64_t epoch = 0;
+  bool full = false;
+  std::uint64_t objects = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t payload_bytes = 0;
+  std::uint64_t pause_us = 0;
+  std::uint64_t pages_touched = 0;
+  std::uint64_t dirty_pages = 0;
+};
+checkpoint_stats last_checkpoint_stats();
 
 // Blocks until checkpoint `epoch` is durable (fsync'ed) in storage. Returns
 // false if it can never become durable (storage error, reported on stderr, or

@@ -3,6 +3,7 @@
 #include "commands.h"
 
 #include "codec_rt.h"
+#include "chain.h"
 #include "format.h"
 #include "store.h"
 
@@ -164,14 +165,18 @@ struct TypeCount {
 
 int run_inspect(const InspectOptions &opts) {
   std::vector<StoredCheckpoint> stored;
-  std::string file;
+  std::string file = opts.path, note;
   std::unique_ptr<Image> img;
   try {
     std::error_code ec;
-    if (std::filesystem::is_directory(opts.path, ec))
+    if (std::filesystem::is_directory(opts.path, ec)) {
       stored = list_checkpoints(opts.path);
-    file = newest_checkpoint(opts.path);
-    img = decode_image(read_whole_file(file), file);
+      img = load_chain(opts.path, &note);
+    } else {
+      img = parse_image(read_whole_file(opts.path), opts.path);
+      if (img->info.kind == "full")
+        validate_image(*img, opts.path);
+    }
   } catch (const Error &e) {
     std::fprintf(stderr, "checksync-rt inspect: %s\n", e.what());
     return 2;
@@ -188,6 +193,12 @@ int run_inspect(const InspectOptions &opts) {
   std::uint64_t garbage = in.live_objects > written ? in.live_objects - written : 0;
   std::uint64_t garbage_bytes = in.live_bytes > written_bytes ? in.live_bytes - written_bytes : 0;
 
+  std::vector<const Image *> files; // what was read: the base and its deltas
+  if (img->parts.empty())
+    files.push_back(img.get());
+  for (auto &p : img->parts)
+    files.push_back(p.get());
+
   std::ostringstream os;
   if (opts.json) {
     os << "{\n  \"file\": " << json_str(file) << ",\n  \"epochs\": [";
@@ -201,7 +212,18 @@ int run_inspect(const InspectOptions &opts) {
        << img->file_bytes << ",\n  \"objects\": " << written << ",\n  \"object_bytes\": "
        << written_bytes << ",\n  \"live_objects\": " << in.live_objects
        << ",\n  \"live_bytes\": " << in.live_bytes << ",\n  \"unreachable_objects\": " << garbage
-       << ",\n  \"unreachable_bytes\": " << garbage_bytes << ",\n  \"types\": [";
+       << ",\n  \"unreachable_bytes\": " << garbage_bytes << ",\n  \"note\": " << json_str(note)
+       << ",\n  \"checkpoints\": [";
+    for (size_t i = 0; i < files.size(); ++i) {
+      const ImageInfo &f = files[i]->info;
+      os << (i ? "," : "") << "\n    {\"epoch\": " << f.epoch << ", \"kind\": " << json_str(f.kind)
+         << ", \"bytes\": " << files[i]->file_bytes << ", \"objects\": " << f.stats.objects
+         << ", \"payload_bytes\": " << f.stats.payload_bytes << ", \"freed\": "
+         << files[i]->freed.size() << ", \"pause_us\": " << f.stats.pause_us
+         << ", \"pages_touched\": " << f.stats.pages_touched << ", \"dirty_pages\": "
+         << f.stats.dirty_pages << "}";
+    }
+    os << "\n  ],\n  \"types\": [";
     for (size_t i = 0; i < img->types.size(); ++i) {
       const Type &t = img->types[i];
       os << (i ? "," : "") << "\n    {\"name\": " << json_str(t.name) << ", \"key\": "
@@ -243,9 +265,17 @@ int run_inspect(const InspectOptions &opts) {
         os << " " << s.epoch;
       os << "\n";
     }
-    os << "checkpoint " << file << "\n"
-       << "  epoch " << in.epoch << " (" << in.kind << "), " << time_text(in.created_ms)
-       << ", program " << in.program << "\n"
+    os << "checkpoints read:\n";
+    for (const Image *f : files)
+      os << "  epoch " << f->info.epoch << " " << f->info.kind << ": " << f->file_bytes
+         << " bytes, " << f->info.stats.objects << " objects (" << f->info.stats.payload_bytes
+         << " payload bytes), " << f->freed.size() << " freed, pause " << f->info.stats.pause_us
+         << " us, " << f->info.stats.pages_touched << " pages touched, "
+         << f->info.stats.dirty_pages << " dirty pages\n";
+    if (!note.empty())
+      os << "note: " << note << "\n";
+    os << "state at epoch " << in.epoch << " (" << file << ")\n"
+       << "  " << time_text(in.created_ms) << ", program " << in.program << "\n"
        << "  " << img->file_bytes << " bytes on disk for " << written << " objects of "
        << written_bytes << " bytes\n"
        << "  heap at checkpoint: " << in.live_objects << " live objects (" << in.live_bytes

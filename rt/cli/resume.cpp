@@ -3,6 +3,7 @@
 // go on checkpointing) set. The program's init() does the restoring.
 #include "commands.h"
 
+#include "chain.h"
 #include "format.h"
 #include "store.h"
 
@@ -17,12 +18,14 @@ namespace checksync::cli {
 
 int run_resume(const ResumeOptions &opts) {
   using namespace checksync::detail;
-  std::string file;
+  std::string file = opts.from;
   try {
-    file = newest_checkpoint(opts.from);
-    // Fail here, clearly, for a missing/torn/corrupt file; the program's init()
+    // Fail here, clearly, for a missing/torn/corrupt base; the program's init()
     // decodes and validates the rest (schema, values) before using anything.
-    check_envelope(read_whole_file(file), file);
+    std::string note;
+    check_chain(opts.from, &note);
+    if (!note.empty())
+      std::fprintf(stderr, "checksync-rt resume: %s\n", note.c_str());
   } catch (const Error &e) {
     std::fprintf(stderr, "checksync-rt resume: %s\n", e.what());
     return 2;

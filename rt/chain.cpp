@@ -1,0 +1,78 @@
+// chain.cpp - base + deltas (see chain.h).
+#include "chain.h"
+
+#include "store.h"
+
+#include <filesystem>
+
+namespace checksync::detail {
+namespace {
+
+bool is_dir(const std::string &path) {
+  std::error_code ec;
+  return std::filesystem::is_directory(path, ec);
+}
+
+void check_exists(const std::string &path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec))
+    throw Error(path + ": no such file or directory");
+}
+
+} // namespace
+
+std::unique_ptr<Image> load_chain(const std::string &path, std::string *note) {
+  check_exists(path);
+  std::vector<std::unique_ptr<Image>> parts;
+  if (!is_dir(path)) {
+    parts.push_back(parse_image(read_whole_file(path), path));
+    if (parts.back()->info.kind != "full")
+      throw Error(path + ": a delta cannot be resumed alone; resume from its directory");
+    return merge_chain(std::move(parts), path);
+  }
+  ChainFiles chain = find_chain(path);
+  parts.push_back(parse_image(read_whole_file(chain.base.path), chain.base.path));
+  for (const StoredCheckpoint &d : chain.deltas) {
+    std::unique_ptr<Image> part;
+    try {
+      part = parse_image(read_whole_file(d.path), d.path);
+    } catch (const Error &e) {
+      if (note)
+        *note = std::string("ignored ") + d.path + " and later deltas: " + e.what();
+      break;
+    }
+    if (part->info.prev_epoch != parts.back()->info.epoch) {
+      if (note)
+        *note = "ignored " + d.path + " and later deltas: it follows epoch " +
+                std::to_string(part->info.prev_epoch) + ", not " +
+                std::to_string(parts.back()->info.epoch);
+      break;
+    }
+    parts.push_back(std::move(part));
+  }
+  return merge_chain(std::move(parts), path);
+}
+
+std::uint64_t check_chain(const std::string &path, std::string *note) {
+  check_exists(path);
+  if (!is_dir(path)) {
+    check_envelope(read_whole_file(path), path);
+    return 0;
+  }
+  ChainFiles chain = find_chain(path);
+  check_envelope(read_whole_file(chain.base.path), chain.base.path);
+  std::uint64_t epoch = chain.base.epoch;
+  for (const StoredCheckpoint &d : chain.deltas) {
+    try {
+      check_envelope(read_whole_file(d.path), d.path);
+    } catch (const Error &e) {
+      if (note)
+        *note = std::string("ignored ") + d.path + " and later deltas: " + e.what();
+      break;
+    }
+    epoch = d.epoch;
+  }
+  return epoch;
+}
+
+} // namespace checksync::detail
