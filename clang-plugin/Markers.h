@@ -27,6 +27,10 @@ namespace checksync::plugin {
 inline constexpr llvm::StringLiteral PersistentMarker = "checksync.persistent";
 inline constexpr llvm::StringLiteral RootMarker = "checksync.root";
 inline constexpr llvm::StringLiteral TransientMarker = "checksync.transient";
+/// Prefix of the implicit annotation on every checkpointed field of a
+/// persistent record ("checksync.field:<type key>:<offset>"); the pass turns
+/// the llvm.ptr.annotation calls clang emits for it into write barriers.
+inline constexpr llvm::StringLiteral FieldMarkerPrefix = "checksync.field";
 
 /// True if \p D itself carries the marker annotation \p Marker.
 bool hasMarker(const clang::Decl *D, llvm::StringRef Marker);

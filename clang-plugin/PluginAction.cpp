@@ -14,6 +14,7 @@
 // happens before the code for it is generated.
 //
 //===----------------------------------------------------------------------===//
+#include "BarrierPass.h"
 #include "CodecInstantiator.h"
 #include "LowerPass.h"
 #include "Markers.h"
@@ -23,6 +24,8 @@
 
 #include "clang/AST/ASTConsumer.h"
 #include "clang/AST/ASTContext.h"
+#include "clang/AST/Attr.h"
+#include "clang/AST/RecordLayout.h"
 #include "clang/AST/RecursiveASTVisitor.h"
 #include "clang/Frontend/CompilerInstance.h"
 #include "clang/Frontend/FrontendPluginRegistry.h"
@@ -100,11 +103,45 @@ public:
   }
 
   void HandleTagDeclDefinition(TagDecl *D) override {
-    if (const auto *RD = dyn_cast<CXXRecordDecl>(D))
+    if (auto *RD = dyn_cast<CXXRecordDecl>(D)) {
+      annotateFields(RD);
       SB->handleRecord(RD);
+    }
   }
 
 private:
+  /// Attaches "checksync.field:<key>:<offset>" to every non-static,
+  /// non-transient field of a persistent record, so that CodeGen emits an
+  /// llvm.ptr.annotation for every address of the field it computes (the
+  /// pass turns them into write barriers). Runs before the code generator sees
+  /// the record or any function using it; also for template instantiations.
+  void annotateFields(CXXRecordDecl *RD) {
+    if (!RD->isCompleteDefinition() || RD->isDependentContext() ||
+        RD->isInvalidDecl() || !isPersistent(RD))
+      return;
+    ASTContext &Ctx = RD->getASTContext();
+    const ASTRecordLayout &Layout = Ctx.getASTRecordLayout(RD);
+    std::string Key = N->typeKey(Ctx.getRecordType(RD));
+    for (FieldDecl *FD : RD->fields()) {
+      if (FD->isInvalidDecl() || hasMarker(FD, TransientMarker))
+        continue;
+      bool Has = llvm::any_of(FD->specific_attrs<AnnotateAttr>(),
+                              [](const AnnotateAttr *A) {
+                                return A->getAnnotation().starts_with(
+                                    FieldMarkerPrefix);
+                              });
+      if (Has)
+        continue;
+      uint64_t Offset =
+          Ctx.toCharUnitsFromBits(Layout.getFieldOffset(FD->getFieldIndex()))
+              .getQuantity();
+      std::string Ann = (FieldMarkerPrefix + ":" + Key + ":" +
+                         llvm::Twine(Offset)).str();
+      FD->addAttr(AnnotateAttr::CreateImplicit(Ctx, Ann, nullptr, 0,
+                                               FD->getSourceRange()));
+    }
+  }
+
   void visit(Decl *D) {
     if (D && !D->isInvalidDecl())
       Visitor(*NR, *SB).TraverseDecl(D);
@@ -127,6 +164,7 @@ protected:
           PB.registerPipelineStartEPCallback(
               [S](llvm::ModulePassManager &MPM, llvm::OptimizationLevel) {
                 MPM.addPass(InjectSchemaPass(S));
+                MPM.addPass(pass::BarrierPass());
                 MPM.addPass(pass::LowerPass());
               });
         });

@@ -56,6 +56,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "LowerPass.h"
+#include "BarrierPass.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringMap.h"
@@ -578,15 +579,24 @@ PreservedAnalyses LowerPass::run(Module &M, ModuleAnalysisManager &) {
     return PreservedAnalyses::all();
   NamedMDNode *Types = M.getNamedMetadata(TypesMDName);
   NamedMDNode *Roots = M.getNamedMetadata(RootsMDName);
+  // Write barriers first (they read the field annotations and the roots);
+  // a no-op when checksync-barriers already ran.
+  bool Barriers = false;
+  if (!OnlyIfSchema || Types || Roots || hasFieldAnnotations(M)) {
+    BarrierStats Stats;
+    Barriers = insertBarriers(M, Stats);
+  }
+  PreservedAnalyses Unchanged =
+      Barriers ? PreservedAnalyses::none() : PreservedAnalyses::all();
   if (OnlyIfSchema && !Types && !Roots)
-    return PreservedAnalyses::all();
+    return Unchanged;
 
   std::vector<Function *> NewFns;
   for (Function &F : M)
     if (F.getName().starts_with(NewFnPrefix))
       NewFns.push_back(&F);
   if (!Types && !Roots && NewFns.empty())
-    return PreservedAnalyses::all();
+    return Unchanged;
 
   Lowering(M).run(Types, Roots, NewFns);
 

@@ -7,6 +7,7 @@
 // plugin checksync.so contain this entry point.
 //
 //===----------------------------------------------------------------------===//
+#include "BarrierPass.h"
 #include "LowerPass.h"
 
 #include "llvm/Passes/PassBuilder.h"
@@ -18,10 +19,15 @@ void checksync::pass::registerPassBuilderCallbacks(PassBuilder &PB) {
   PB.registerPipelineParsingCallback(
       [](StringRef Name, ModulePassManager &MPM,
          ArrayRef<PassBuilder::PipelineElement>) {
-        if (Name != PassName)
-          return false;
-        MPM.addPass(LowerPass());
-        return true;
+        if (Name == PassName) {
+          MPM.addPass(LowerPass());
+          return true;
+        }
+        if (Name == BarrierPassName) {
+          MPM.addPass(BarrierPass());
+          return true;
+        }
+        return false;
       });
   // Lenient: when clang also loaded checksync.so with -fplugin, this runs
   // before the plugin has injected the schema and must leave the module alone.

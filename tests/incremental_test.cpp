@@ -1,0 +1,129 @@
+// Dirty-card collection and delta chains at the runtime level (the barrier is
+// simulated with checksync_rt_mark_range, as instrumented code would do).
+#include "dirty.h"
+#include "format.h"
+#include "test_types.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+using namespace checksync::detail;
+using cstest::Node;
+
+namespace {
+std::uint32_t stamp() {
+  static std::uint32_t s = 200000;
+  return ++s;
+}
+bool contains(const std::vector<ObjHeader *> &v, const void *p) {
+  return std::find(v.begin(), v.end(), header_of(p)) != v.end();
+}
+} // namespace
+
+TEST(Dirty, NewObjectsAndMarkedWritesAreCollectedOnce) {
+  std::vector<Node *> nodes;
+  for (int i = 0; i < 100; ++i)
+    nodes.push_back(cstest::new_node(i));
+  DirtySet first = collect_dirty(stamp());
+  for (Node *n : nodes)
+    EXPECT_TRUE(contains(first.objects, n)) << "new objects are dirty";
+  EXPECT_TRUE(collect_dirty(stamp()).objects.empty()) << "marks are cleared";
+
+  checksync_rt_mark_range(&nodes[42]->weight, sizeof(double)); // a barrier
+  checksync_rt_mark_range(&nodes[7]->small[2], 2);
+  checksync_rt_mark_range(&nodes[7]->key, 8); // same object twice
+  DirtySet d = collect_dirty(stamp());
+  // Cards are 64 bytes: a marked card may also cover the end of the object
+  // before it (conservative), never more than one neighbour per mark.
+  EXPECT_LE(d.objects.size(), 4u);
+  EXPECT_TRUE(contains(d.objects, nodes[42]));
+  EXPECT_TRUE(contains(d.objects, nodes[7]));
+  EXPECT_GE(d.dirty_pages, 1u);
+  for (Node *n : nodes)
+    delete n;
+}
+
+TEST(Dirty, OutsideTheArenaNothingIsMarked) {
+  collect_dirty(stamp());
+  Node local{};
+  checksync_rt_mark_range(&local, sizeof local);
+  checksync_rt_mark_range(nullptr, 100);
+  EXPECT_TRUE(collect_dirty(stamp()).objects.empty());
+}
+
+TEST(Dirty, FreedIdsAreReported) {
+  take_freed_ids();
+  Node *n = cstest::new_node(1);
+  std::uint64_t id = header_of(n)->id;
+  delete n;
+  auto freed = take_freed_ids();
+  ASSERT_EQ(freed.size(), 1u);
+  EXPECT_EQ(freed[0], id);
+  for (ObjHeader *h : collect_dirty(stamp()).objects)
+    EXPECT_NE(h->id, id) << "a freed object is not written";
+}
+
+TEST(Dirty, ALargeArrayIsFoundFromACardInItsMiddle) {
+  auto *arr = static_cast<Node *>(heap_alloc(cstest::node_type(), sizeof(Node), alignof(Node), 500));
+  collect_dirty(stamp());
+  checksync_rt_mark_range(&arr[321].key, 8);
+  DirtySet d = collect_dirty(stamp());
+  ASSERT_EQ(d.objects.size(), 1u);
+  EXPECT_EQ(d.objects[0], header_of(arr));
+  heap_free(arr);
+}
+
+TEST(Chain, DeltasApplyWritesAndFreesToTheBase) {
+  auto &s = cstest::registered();
+  Node *a = cstest::new_node(1), *b = cstest::new_node(2), *c = cstest::new_node(3);
+  a->next = b;
+  b->next = c;
+  cstest::root_node = a;
+  ImageInfo info;
+  info.epoch = 1;
+  MarkResult full = mark_from_roots(s.types, s.roots, stamp());
+  std::string base = encode_full(info, s.types, s.roots, full);
+  collect_dirty(stamp());
+  take_freed_ids();
+
+  // Epoch 2: b changes, c is freed, d is new.
+  b->key = 20;
+  checksync_rt_mark_range(&b->key, 8);
+  b->next = nullptr;
+  std::uint64_t c_id = header_of(c)->id;
+  delete c;
+  Node *d = cstest::new_node(4);
+  a->other = d;
+  checksync_rt_mark_range(&a->other, 8);
+  DirtySet dirty = collect_dirty(stamp());
+  ImageInfo di;
+  di.epoch = 2;
+  di.kind = "delta";
+  di.prev_epoch = 1;
+  std::string delta = encode_image(di, s.types, s.roots, dirty.objects, take_freed_ids());
+
+  std::vector<std::unique_ptr<Image>> parts;
+  parts.push_back(parse_image(base, "base"));
+  parts.push_back(parse_image(delta, "delta"));
+  auto merged = merge_chain(std::move(parts), "chain");
+  EXPECT_EQ(merged->info.epoch, 2u);
+  ASSERT_EQ(merged->objects.size(), 3u); // a, b, d
+  EXPECT_LT(merged->find(c_id), 0);
+  std::int64_t bi = merged->find(header_of(b)->id);
+  ASSERT_GE(bi, 0);
+  EXPECT_EQ(merged->objects[size_t(bi)].values[0].via.i64, 20);
+  EXPECT_GE(merged->find(header_of(d)->id), 0);
+
+  // A delta that does not follow the base is refused.
+  std::vector<std::unique_ptr<Image>> bad;
+  bad.push_back(parse_image(base, "base"));
+  di.prev_epoch = 5;
+  di.epoch = 6;
+  bad.push_back(parse_image(encode_image(di, s.types, s.roots, {}, {}), "delta"));
+  EXPECT_THROW(merge_chain(std::move(bad), "chain"), Error);
+  cstest::root_node = nullptr;
+  delete a;
+  delete b;
+  delete d;
+}
