@@ -47,6 +47,7 @@
 #include "llvm/IR/IntrinsicInst.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/Transforms/Utils/PromoteMemToReg.h"
 
 #include <cstdlib>
 #include <string>
@@ -225,8 +226,10 @@ bool mangledParamIsReadOnly(const CallBase *CB, unsigned ArgNo) {
 bool argIsReadOnly(const CallBase *CB, unsigned ArgNo) {
   if (CB->paramHasAttr(ArgNo, Attribute::StructRet))
     return false;
+  if (CB->isByValArgument(ArgNo))
+    return true; // the callee gets a copy
   if (CB->onlyReadsMemory(ArgNo) || CB->onlyReadsMemory())
-    return true; // readonly / readnone / byval, or a read-only function
+    return true; // readonly / readnone, or a read-only function
   return mangledParamIsReadOnly(CB, ArgNo);
 }
 
@@ -302,6 +305,18 @@ void Instrumenter::analyse(Instruction *Ann) {
       }
       if (isa<LoadInst, ICmpInst>(I))
         continue;
+      // Clang keeps references and pointer locals in stack slots until SROA
+      // runs (after this pass): a derived pointer stored into a slot that is
+      // only loaded and stored is followed through the slot's loads rather
+      // than treated as an escape.
+      if (auto *S = dyn_cast<StoreInst>(I); S && U.getOperandNo() == 0)
+        if (auto *A = dyn_cast<AllocaInst>(S->getPointerOperand());
+            A && !S->isVolatile() && isAllocaPromotable(A)) {
+          for (User *AU : A->users())
+            if (auto *L = dyn_cast<LoadInst>(AU))
+              Follow(L);
+          continue;
+        }
       if (isa<StoreInst, AtomicRMWInst, AtomicCmpXchgInst, PtrToIntInst,
               ReturnInst>(I)) {
         // (a) written through, or (b) escapes by value.
@@ -627,16 +642,20 @@ bool checksync::pass::hasFieldAnnotations(Module &M) {
 bool checksync::pass::insertBarriers(Module &M, BarrierStats &Stats) {
   if (M.getNamedMetadata(BarriersMDName))
     return false;
-  Instrumenter(M, Stats).run();
-  LLVMContext &Ctx = M.getContext();
-  M.getOrInsertNamedMetadata(BarriersMDName)
-      ->addOperand(MDNode::get(Ctx, MDString::get(Ctx, "v1")));
+  // A module with nothing to instrument is left unchanged (and unmarked: a
+  // second run finds nothing either).
+  bool Changed = Instrumenter(M, Stats).run();
+  if (Changed) {
+    LLVMContext &Ctx = M.getContext();
+    M.getOrInsertNamedMetadata(BarriersMDName)
+        ->addOperand(MDNode::get(Ctx, MDString::get(Ctx, "v1")));
+  }
   if (const char *E = std::getenv("CHECKSYNC_BARRIER_STATS"); E && *E)
     errs() << "checksync-barriers: " << M.getModuleIdentifier() << ": "
            << Stats.Annotations << " annotations, " << Stats.Barriers
            << " barriers, " << Stats.MarkRanges << " mark_range, "
            << Stats.Removed << " removed\n";
-  return true;
+  return Changed;
 }
 
 PreservedAnalyses BarrierPass::run(Module &M, ModuleAnalysisManager &) {

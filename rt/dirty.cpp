@@ -30,12 +30,47 @@ struct Collector {
   std::uintptr_t lo;
   const std::atomic<std::uint64_t> *bits;
   DirtySet out;
+  // The object found last by `covering`: cards come in address order, so the
+  // cards in the middle of a large object reuse it instead of rescanning.
+  std::uintptr_t last_begin = 0, last_end = 0;
+  ObjHeader *last = nullptr;
 
   void add(ObjHeader *h) {
     if (h->magic != kLiveMagic || h->reserved == stamp)
       return;
     h->reserved = stamp;
     out.objects.push_back(h);
+  }
+
+  // The object whose block (header included) begins below `a` and reaches
+  // past it, if any. Its header may straddle the card boundary, so this is
+  // not find_object(), which maps payload addresses.
+  ObjHeader *covering(std::uintptr_t a) {
+    if (last && a >= last_begin && a < last_end)
+      return last;
+    std::uint64_t i = (a - lo) / kStartGranule; // starts strictly below i
+    if (i == 0)
+      return nullptr;
+    --i;
+    std::uint64_t w = i / 64;
+    std::uint64_t word = bits[w].load(std::memory_order_relaxed) &
+                         (~std::uint64_t(0) >> (63 - i % 64));
+    while (!word) {
+      if (w == 0)
+        return nullptr;
+      word = bits[--w].load(std::memory_order_relaxed);
+    }
+    std::uint64_t bit = 63 - std::uint64_t(__builtin_clzll(word));
+    auto begin = lo + (w * 64 + bit) * kStartGranule;
+    auto *h = reinterpret_cast<ObjHeader *>(begin);
+    if (h->magic != kLiveMagic)
+      return nullptr;
+    std::uintptr_t end = reinterpret_cast<std::uintptr_t>(h->payload()) +
+                         h->count * registry_type_size(h->type);
+    if (end <= a)
+      return nullptr;
+    last = h, last_begin = begin, last_end = end;
+    return h;
   }
 
   // Every object overlapping [a, a + kCard).
@@ -47,10 +82,7 @@ struct Collector {
       if (start_bit(bits, i))
         add(reinterpret_cast<ObjHeader *>(lo + i * kStartGranule));
     // The object that began before the card and reaches into it.
-    if (first == 0)
-      return;
-    std::uint64_t off;
-    if (ObjHeader *h = find_object(reinterpret_cast<const void *>(a), &off))
+    if (ObjHeader *h = covering(a))
       add(h);
   }
 };

@@ -9,9 +9,11 @@
 //
 // Environment: CHECKSYNC_DIR (where checkpoints go), CHECKSYNC_RESUME (what to
 // restore, set by `checksync-rt resume`), CHECKSYNC_FULL_EVERY (force a full
-// checkpoint every N; default 0: only when needed), CHECKSYNC_COMPACT_AFTER
-// (compact when this many deltas follow the base; default 32),
-// CHECKSYNC_VERIFY=1 (the correctness oracle, verify.h).
+// checkpoint every N; default 0: only the first, and after a failed write),
+// CHECKSYNC_COMPACT_AFTER (compact when this many deltas follow the base;
+// default 32, 0 = never by count), CHECKSYNC_COMPACT_RATIO (compact when the
+// deltas' bytes exceed this multiple of the base's; default 1, 0 = never by
+// size), CHECKSYNC_VERIFY=1 (the correctness oracle, verify.h).
 #include <checksync/checksync.h>
 
 #include "chain.h"
@@ -61,8 +63,9 @@ struct Runtime {
   std::uint32_t stamp = 0;             // marking / dirty-collection stamp
   bool warned_no_store = false;
   bool need_full = true;
-  std::uint64_t since_full = 0, last_full_bytes = 0;
+  std::uint64_t since_full = 0;
   std::uint64_t full_every = 0, compact_after = 32;
+  double compact_ratio = 1.0;
   checkpoint_stats last;
   std::unique_ptr<Replica> replica; // CHECKSYNC_VERIFY
 
@@ -73,6 +76,7 @@ struct Runtime {
   std::uint64_t durable = 0;   // newest epoch on disk
   std::uint64_t processed = 0; // newest epoch the writer finished, stored or not
   std::uint64_t deltas_since_base = 0;
+  std::uint64_t base_bytes = 0, delta_bytes_since_base = 0; // of the stored chain
   std::atomic<bool> force_full{false}; // a write failed: the chain is broken
   bool chain_broken = false;           // writer thread only
   bool stopping = false;
@@ -111,10 +115,21 @@ void writer_loop(Runtime &r) {
     lock.lock();
     if (error.empty()) {
       r.durable = p.epoch;
-      r.deltas_since_base = p.full ? 0 : r.deltas_since_base + 1;
-      if (r.compact_after && r.deltas_since_base >= r.compact_after) {
+      if (p.full) {
+        r.deltas_since_base = r.delta_bytes_since_base = 0;
+        r.base_bytes = p.bytes.size();
+      } else {
+        ++r.deltas_since_base;
+        r.delta_bytes_since_base += p.bytes.size();
+      }
+      // Compact when replaying the chain would cost more than reading a base:
+      // too many deltas, or more delta bytes than the base holds.
+      bool by_count = r.compact_after && r.deltas_since_base >= r.compact_after;
+      bool by_bytes = r.compact_ratio > 0 && r.deltas_since_base > 1 &&
+                      double(r.delta_bytes_since_base) > r.compact_ratio * double(r.base_bytes);
+      if (by_count || by_bytes) {
         r.compact_requested = true;
-        r.deltas_since_base = 0;
+        r.deltas_since_base = r.delta_bytes_since_base = 0;
       }
     } else {
       std::fprintf(stderr, "checksync: checkpoint %llu was not stored: %s\n",
@@ -139,8 +154,12 @@ void compactor_loop(Runtime &r) {
     try {
       std::string note;
       auto img = load_chain(r.store->dir(), &note);
-      if (img->parts.size() > 1)
-        r.store->write(img->info.epoch, /*full=*/true, encode_merged(*img));
+      if (img->parts.size() > 1) {
+        std::string merged = encode_merged(*img);
+        r.store->write(img->info.epoch, /*full=*/true, merged);
+        std::lock_guard l(r.q_mu);
+        r.base_bytes = merged.size();
+      }
     } catch (const Error &e) {
       std::fprintf(stderr, "checksync: compaction failed (deltas kept): %s\n", e.what());
     }
@@ -184,6 +203,8 @@ void init() {
     return;
   r.full_every = env_u64("CHECKSYNC_FULL_EVERY", 0);
   r.compact_after = env_u64("CHECKSYNC_COMPACT_AFTER", 32);
+  if (const char *s = std::getenv("CHECKSYNC_COMPACT_RATIO"); s && *s)
+    r.compact_ratio = std::strtod(s, nullptr);
   if (env_u64("CHECKSYNC_VERIFY", 0))
     r.replica = std::make_unique<Replica>();
   std::string resumed_from;
@@ -316,15 +337,10 @@ std::uint64_t checkpoint() {
     throw error(std::string("checkpoint failed: ") + e.what());
   }
   r.epoch = epoch;
+  // Later checkpoints are deltas: a full image costs a pause proportional to
+  // the heap, so new bases come from the background compactor instead.
   r.need_full = false;
-  if (full) {
-    r.since_full = 0;
-    r.last_full_bytes = bytes.size();
-  } else {
-    ++r.since_full;
-    if (bytes.size() > r.last_full_bytes) // replaying it costs more than a base
-      r.need_full = true;
-  }
+  r.since_full = full ? 0 : r.since_full + 1;
   r.last = {epoch,
             full,
             info.stats.objects,

@@ -45,6 +45,11 @@ std::uint32_t node_type() {
   return checksync::detail::registry_index_of(&types[0]);
 }
 
+std::uint32_t pair_type() {
+  registered();
+  return checksync::detail::registry_index_of(&types[1]);
+}
+
 Node *new_node(std::int64_t key) {
   auto *n = static_cast<Node *>(checksync_rt_new(&types[0], sizeof(Node)));
   *n = Node{};

@@ -33,6 +33,7 @@ extern Pair root_pair;        // [[checksync::root]] Pair root_pair
 // Registers the module (idempotent) and returns the registry snapshot.
 const checksync::detail::Snapshot &registered();
 std::uint32_t node_type();
+std::uint32_t pair_type();
 
 // new Node, as instrumented code does it.
 Node *new_node(std::int64_t key);
