@@ -20,7 +20,7 @@ int main(int argc, char **argv) {
 
   InspectOptions io;
   auto *inspect = app.add_subcommand(
-      "inspect", "Show a checkpoint: epochs, types with object counts and bytes, roots, "
+      "inspect", "Show a checkpoint: epochs, per-checkpoint metrics, types with object counts and bytes, roots, "
                  "unreachable objects that were not written");
   inspect->add_option("path", io.path, "Checkpoint directory or file")->required();
   inspect->add_flag("--json", io.json, "Machine-readable output");
