@@ -5,6 +5,7 @@
 #define CHECKSYNC_RT_CODEC_RT_H
 
 #include "heap.h"
+#include "out_buffer.h"
 #include "types.h"
 
 #include <msgpack.hpp>
@@ -13,7 +14,7 @@
 #include <unordered_map>
 
 namespace checksync::detail {
-using Packer = msgpack::packer<msgpack::sbuffer>;
+using Packer = msgpack::packer<OutBuffer>;
 struct Image;
 } // namespace checksync::detail
 

@@ -25,15 +25,19 @@ inline bool start_bit(const std::atomic<std::uint64_t> *bits, std::uint64_t i) {
   return (bits[i / 64].load(std::memory_order_relaxed) >> (i % 64)) & 1;
 }
 
+// Dirty objects are scattered over the heap, so almost every step below is a
+// cache miss (card line, bitmap word, header). The work is split into passes
+// over arrays, each prefetching kAhead items ahead, so the misses overlap
+// instead of being paid one after another.
+constexpr std::size_t kAhead = 16;
+
+inline void prefetch(const void *p) { __builtin_prefetch(p, 0, 1); }
+
 struct Collector {
   std::uint32_t stamp;
   std::uintptr_t lo;
   const std::atomic<std::uint64_t> *bits;
   DirtySet out;
-  // The object found last by `covering`: cards come in address order, so the
-  // cards in the middle of a large object reuse it instead of rescanning.
-  std::uintptr_t last_begin = 0, last_end = 0;
-  ObjHeader *last = nullptr;
 
   void add(ObjHeader *h) {
     if (h->magic != kLiveMagic || h->reserved == stamp)
@@ -42,49 +46,47 @@ struct Collector {
     out.objects.push_back(h);
   }
 
-  // The object whose block (header included) begins below `a` and reaches
-  // past it, if any. Its header may straddle the card boundary, so this is
-  // not find_object(), which maps payload addresses.
-  ObjHeader *covering(std::uintptr_t a) {
-    if (last && a >= last_begin && a < last_end)
-      return last;
-    std::uint64_t i = (a - lo) / kStartGranule; // starts strictly below i
-    if (i == 0)
-      return nullptr;
-    --i;
-    std::uint64_t w = i / 64;
-    std::uint64_t word = bits[w].load(std::memory_order_relaxed) &
-                         (~std::uint64_t(0) >> (63 - i % 64));
-    while (!word) {
-      if (w == 0)
-        return nullptr;
-      word = bits[--w].load(std::memory_order_relaxed);
-    }
-    std::uint64_t bit = 63 - std::uint64_t(__builtin_clzll(word));
-    auto begin = lo + (w * 64 + bit) * kStartGranule;
-    auto *h = reinterpret_cast<ObjHeader *>(begin);
-    if (h->magic != kLiveMagic)
-      return nullptr;
-    std::uintptr_t end = reinterpret_cast<std::uintptr_t>(h->payload()) +
-                         h->count * registry_type_size(h->type);
-    if (end <= a)
-      return nullptr;
-    last = h, last_begin = begin, last_end = end;
-    return h;
-  }
+  // The nearest object start strictly below address `a` (0 if none). Cards
+  // come in address order, so the scan stops where the previous call's
+  // began: the cards in the middle of a large array do not rescan it.
+  std::uint64_t last_i = 0;
+  std::uintptr_t last_b = 0;
+  bool have_last = false;
 
-  // Every object overlapping [a, a + kCard).
-  void card(std::uintptr_t a) {
-    std::uint64_t first = (a - lo) / kStartGranule;
-    std::uint64_t end = first + kCard / kStartGranule;
-    // Starts inside the card.
-    for (std::uint64_t i = first; i < end; ++i)
-      if (start_bit(bits, i))
-        add(reinterpret_cast<ObjHeader *>(lo + i * kStartGranule));
-    // The object that began before the card and reaches into it.
-    if (ObjHeader *h = covering(a))
-      add(h);
+  std::uintptr_t start_below(std::uintptr_t a) {
+    std::uint64_t g = (a - lo) / kStartGranule;
+    if (g == 0)
+      return 0;
+    std::uint64_t i = g - 1;
+    std::uint64_t floor = have_last && i >= last_i ? last_i : 0; // exclusive if have_last
+    bool bounded = have_last && i >= last_i;
+    std::uintptr_t found = 0;
+    for (std::uint64_t w = i / 64;; --w) {
+      std::uint64_t word = bits[w].load(std::memory_order_relaxed);
+      if (w == i / 64)
+        word &= ~std::uint64_t(0) >> (63 - i % 64);
+      if (bounded && w == floor / 64)
+        word &= floor % 64 == 63 ? 0 : ~std::uint64_t(0) << (floor % 64 + 1);
+      if (word) {
+        found = lo + (w * 64 + 63 - std::uint64_t(__builtin_clzll(word))) * kStartGranule;
+        break;
+      }
+      if (bounded && w == floor / 64) {
+        found = last_b;
+        break;
+      }
+      if (w == 0)
+        break;
+    }
+    have_last = true, last_i = i, last_b = found;
+    return found;
   }
+};
+
+// A block that may overlap a dirty card: `begin` is its header; when it
+// starts before the card (`card` != 0) it counts only if it reaches `card`.
+struct Candidate {
+  std::uintptr_t begin, card;
 };
 
 } // namespace
@@ -96,21 +98,73 @@ DirtySet collect_dirty(std::uint32_t stamp) {
     return {};
   std::uint64_t npages = (r.hi - r.lo + kPage - 1) / kPage;
   std::uint8_t *pages = checksync_rt_cards.pages, *cards = checksync_rt_cards.cards;
+  constexpr std::uint64_t kCardsPerPage = kPage / kCard;
+
+  // 1. Dirty pages, 8 page bytes at a time.
+  std::vector<std::uint64_t> dirty_pages;
   for (std::uint64_t p = 0; p < npages; p += 8) {
-    std::uint64_t word; // skip 8 clean pages at a time
+    std::uint64_t word;
     std::memcpy(&word, pages + p, 8);
     if (!word)
       continue;
-    for (std::uint64_t q = p; q < std::min(p + 8, npages); ++q) {
-      if (!take(pages + q))
+    for (std::uint64_t q = p; q < std::min(p + 8, npages); ++q)
+      if (take(pages + q))
+        dirty_pages.push_back(q);
+  }
+  c.out.dirty_pages = dirty_pages.size();
+
+  // 2. Dirty cards of those pages (one cache line of card bytes per page).
+  std::vector<std::uintptr_t> dirty_cards;
+  for (std::size_t i = 0; i < dirty_pages.size(); ++i) {
+    if (i + kAhead < dirty_pages.size())
+      prefetch(cards + dirty_pages[i + kAhead] * kCardsPerPage);
+    std::uint64_t c0 = dirty_pages[i] * kCardsPerPage;
+    for (std::uint64_t k0 = c0; k0 < c0 + kCardsPerPage; k0 += 8) {
+      std::uint64_t word; // skip 8 clean cards at a time
+      std::memcpy(&word, cards + k0, 8);
+      if (!word)
         continue;
-      ++c.out.dirty_pages;
-      std::uint64_t c0 = q * (kPage / kCard);
-      for (std::uint64_t k = c0; k < c0 + kPage / kCard; ++k)
+      for (std::uint64_t k = k0; k < k0 + 8; ++k)
         if (take(cards + k))
-          c.card(r.lo + k * kCard);
+          dirty_cards.push_back(r.lo + k * kCard);
     }
   }
+
+  // 3. Blocks starting inside each card, and the one starting before it.
+  std::vector<Candidate> cand;
+  cand.reserve(dirty_cards.size() * 2);
+  for (std::size_t i = 0; i < dirty_cards.size(); ++i) {
+    if (i + kAhead < dirty_cards.size())
+      prefetch(&c.bits[(dirty_cards[i + kAhead] - r.lo) / kStartGranule / 64]);
+    std::uintptr_t a = dirty_cards[i];
+    std::uint64_t first = (a - r.lo) / kStartGranule;
+    bool starts_at_card = start_bit(c.bits, first);
+    for (std::uint64_t g = first; g < first + kCard / kStartGranule; ++g)
+      if (start_bit(c.bits, g))
+        cand.push_back({r.lo + g * kStartGranule, 0});
+    // A block beginning before the card may reach into it (its header may
+    // even straddle the boundary). Not needed when one begins exactly here.
+    if (!starts_at_card)
+      if (std::uintptr_t b = c.start_below(a))
+        cand.push_back({b, a});
+  }
+
+  // 4. Check each candidate's header.
+  for (std::size_t i = 0; i < cand.size(); ++i) {
+    if (i + kAhead < cand.size())
+      prefetch(reinterpret_cast<const void *>(cand[i + kAhead].begin));
+    auto *h = reinterpret_cast<ObjHeader *>(cand[i].begin);
+    if (cand[i].card) {
+      if (h->magic != kLiveMagic)
+        continue;
+      std::uintptr_t end = reinterpret_cast<std::uintptr_t>(h->payload()) +
+                           h->count * registry_type_size(h->type);
+      if (end <= cand[i].card)
+        continue;
+    }
+    c.add(h);
+  }
+
   // By id: the encoder writes ids as deltas.
   std::vector<std::pair<std::uint64_t, ObjHeader *>> keyed;
   keyed.reserve(c.out.objects.size());

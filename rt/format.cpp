@@ -178,7 +178,7 @@ void pack_value(codec::Writer &w, const Field &f, const char *src) {
 }
 
 namespace {
-void pack_header(msgpack::sbuffer &buf) {
+void pack_header(OutBuffer &buf) {
   char head[kHeaderBytes];
   std::memcpy(head, kFileMagic, 8);
   put_u32(head + 8, kFormatVersion);
@@ -186,14 +186,14 @@ void pack_header(msgpack::sbuffer &buf) {
   buf.write(head, sizeof head);
 }
 
-std::string seal(msgpack::sbuffer &buf) {
+std::string seal(OutBuffer &buf) {
   std::uint64_t body_len = buf.size() - kHeaderBytes;
   std::uint64_t sum = XXH3_64bits(buf.data(), buf.size());
   char tail[kTrailerBytes];
   put_u64(tail, body_len);
   put_u64(tail + 8, sum);
   buf.write(tail, sizeof tail);
-  return std::string(buf.data(), buf.size());
+  return buf.str();
 }
 
 void pack_info_head(Packer &pk, const ImageInfo &info) {
@@ -245,7 +245,7 @@ void pack_tail(Packer &pk, const ImageInfo &info, const std::vector<std::uint64_
 } // namespace
 
 std::string encode_merged(const Image &img) {
-  msgpack::sbuffer buf(std::max<std::size_t>(4096, img.file_bytes));
+  OutBuffer buf(std::max<std::size_t>(4096, img.file_bytes));
   pack_header(buf);
   Packer pk(buf);
   pack_info_head(pk, img.info);
@@ -278,10 +278,11 @@ std::string encode_image(const ImageInfo &info, const std::vector<Type> &types,
                          const std::vector<Root> &roots,
                          const std::vector<ObjHeader *> &objects,
                          const std::vector<std::uint64_t> &freed) {
-  std::uint64_t payload = 0;
-  for (const ObjHeader *h : objects)
-    payload += h->count * types[h->type].size;
-  msgpack::sbuffer buf(std::max<std::size_t>(4096, payload + payload / 4));
+  std::uint64_t payload = info.stats.payload_bytes; // set by the runtime
+  if (!payload)
+    for (const ObjHeader *h : objects)
+      payload += h->count * types[h->type].size;
+  OutBuffer buf(std::max<std::size_t>(4096, payload + payload / 4));
   pack_header(buf);
   Packer pk(buf);
   std::unordered_map<std::string, std::uint32_t> by_key;
@@ -302,7 +303,20 @@ std::string encode_image(const ImageInfo &info, const std::vector<Type> &types,
 
   pk.pack_array(std::uint32_t(objects.size()));
   std::uint64_t prev = 0;
-  for (const ObjHeader *h : objects) {
+  for (std::size_t i = 0; i < objects.size(); ++i) {
+    // Objects of a delta are scattered: fetch headers 16 ahead, and payloads
+    // 8 ahead (reading a header that has arrived), so the misses overlap.
+    if (i + 16 < objects.size())
+      __builtin_prefetch(objects[i + 16], 0, 1);
+    if (i + 8 < objects.size()) {
+      const ObjHeader *a = objects[i + 8];
+      const char *p = reinterpret_cast<const char *>(a);
+      std::size_t n = sizeof(ObjHeader) + std::min<std::uint64_t>(
+                                              a->count * types[a->type].size, 256);
+      for (std::size_t o = 64; o < n; o += 64)
+        __builtin_prefetch(p + o, 0, 1);
+    }
+    const ObjHeader *h = objects[i];
     const Type &t = types[h->type];
     pk.pack_array(std::uint32_t(3 + h->count * t.fields.size()));
     pk.pack(h->id - prev);
