@@ -101,7 +101,8 @@ DirtySet collect_dirty(std::uint32_t stamp) {
   constexpr std::uint64_t kCardsPerPage = kPage / kCard;
 
   // 1. Dirty pages, 8 page bytes at a time.
-  std::vector<std::uint64_t> dirty_pages;
+  static thread_local std::vector<std::uint64_t> dirty_pages; // reused: no fresh pages per checkpoint
+  dirty_pages.clear();
   for (std::uint64_t p = 0; p < npages; p += 8) {
     std::uint64_t word;
     std::memcpy(&word, pages + p, 8);
@@ -114,7 +115,8 @@ DirtySet collect_dirty(std::uint32_t stamp) {
   c.out.dirty_pages = dirty_pages.size();
 
   // 2. Dirty cards of those pages (one cache line of card bytes per page).
-  std::vector<std::uintptr_t> dirty_cards;
+  static thread_local std::vector<std::uintptr_t> dirty_cards; // reused: no fresh pages per checkpoint
+  dirty_cards.clear();
   for (std::size_t i = 0; i < dirty_pages.size(); ++i) {
     if (i + kAhead < dirty_pages.size())
       prefetch(cards + dirty_pages[i + kAhead] * kCardsPerPage);
@@ -131,7 +133,8 @@ DirtySet collect_dirty(std::uint32_t stamp) {
   }
 
   // 3. Blocks starting inside each card, and the one starting before it.
-  std::vector<Candidate> cand;
+  static thread_local std::vector<Candidate> cand; // reused: no fresh pages per checkpoint
+  cand.clear();
   cand.reserve(dirty_cards.size() * 2);
   for (std::size_t i = 0; i < dirty_cards.size(); ++i) {
     if (i + kAhead < dirty_cards.size())
