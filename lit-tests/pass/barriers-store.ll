@@ -99,21 +99,21 @@ define void @plain(ptr %n) {
 ; CHECK-LABEL: define internal void @checksync.barrier(ptr nocapture readnone %p)
 ; CHECK-SAME: [[ATTR:#[0-9]+]]
 ; CHECK-NEXT: entry:
-; CHECK-NEXT: %lo = load i64, ptr @checksync_rt_cards, align 8
-; CHECK-NEXT: %span = load i64, ptr getelementptr inbounds ({ i64, i64, ptr, ptr }, ptr @checksync_rt_cards, i32 0, i32 1), align 8
+; CHECK-NEXT: %lo = load i64, ptr @checksync_rt_cards, align 8, !tbaa [[HDR:![0-9]+]]
+; CHECK-NEXT: %span = load i64, ptr getelementptr inbounds ({ i64, i64, ptr, ptr }, ptr @checksync_rt_cards, i32 0, i32 1), align 8, !tbaa [[HDR]]
 ; CHECK-NEXT: %addr = ptrtoint ptr %p to i64
 ; CHECK-NEXT: %d = sub i64 %addr, %lo
 ; CHECK-NEXT: %in = icmp ult i64 %d, %span
 ; CHECK-NEXT: br i1 %in, label %mark, label %done
 ; CHECK: mark:
-; CHECK-NEXT: %cards = load ptr, ptr getelementptr inbounds ({ i64, i64, ptr, ptr }, ptr @checksync_rt_cards, i32 0, i32 2), align 8
+; CHECK-NEXT: %cards = load ptr, ptr getelementptr inbounds ({ i64, i64, ptr, ptr }, ptr @checksync_rt_cards, i32 0, i32 2), align 8, !tbaa [[HDR]]
 ; CHECK-NEXT: %ci = lshr i64 %d, 6
 ; CHECK-NEXT: %card = getelementptr inbounds i8, ptr %cards, i64 %ci
-; CHECK-NEXT: store i8 1, ptr %card, align 1
-; CHECK-NEXT: %pages = load ptr, ptr getelementptr inbounds ({ i64, i64, ptr, ptr }, ptr @checksync_rt_cards, i32 0, i32 3), align 8
+; CHECK-NEXT: store i8 1, ptr %card, align 1, !tbaa [[MARK:![0-9]+]]
+; CHECK-NEXT: %pages = load ptr, ptr getelementptr inbounds ({ i64, i64, ptr, ptr }, ptr @checksync_rt_cards, i32 0, i32 3), align 8, !tbaa [[HDR]]
 ; CHECK-NEXT: %pi = lshr i64 %d, 12
 ; CHECK-NEXT: %page = getelementptr inbounds i8, ptr %pages, i64 %pi
-; CHECK-NEXT: store i8 1, ptr %page, align 1
+; CHECK-NEXT: store i8 1, ptr %page, align 1, !tbaa [[MARK]]
 ; CHECK-NEXT: br label %done
 ; CHECK: done:
 ; CHECK-NEXT: ret void
@@ -121,6 +121,14 @@ define void @plain(ptr %n) {
 ; CHECK: attributes [[ATTR]] = { alwaysinline {{.*}}nounwind willreturn
 ; CHECK: !checksync.barriers = !{![[V:[0-9]+]]}
 ; CHECK: ![[V]] = !{!"v1"}
+; The header loads and the mark stores have TBAA types of their own under
+; clang's C++ root, so LICM can hoist the header loads out of loops.
+; CHECK-DAG: [[HDR]] = !{[[HDRTY:![0-9]+]], [[HDRTY]], i64 0}
+; CHECK-DAG: [[HDRTY]] = !{!"checksync card table", [[CHAR:![0-9]+]], i64 0}
+; CHECK-DAG: [[MARK]] = !{[[MARKTY:![0-9]+]], [[MARKTY]], i64 0}
+; CHECK-DAG: [[MARKTY]] = !{!"checksync card mark", [[CHAR]], i64 0}
+; CHECK-DAG: [[CHAR]] = !{!"omnipotent char", [[ROOT:![0-9]+]], i64 0}
+; CHECK-DAG: [[ROOT]] = !{!"Simple C++ TBAA"}
 
 declare void @opaque()
 declare ptr @llvm.ptr.annotation.p0.p0(ptr, ptr, ptr, i32, ptr)
