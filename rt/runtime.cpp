@@ -17,6 +17,7 @@
 #include <checksync/checksync.h>
 
 #include "chain.h"
+#include "compactor.h"
 #include "dirty.h"
 #include "format.h"
 #include "heap.h"
@@ -75,13 +76,11 @@ struct Runtime {
   std::deque<Pending> queue;
   std::uint64_t durable = 0;   // newest epoch on disk
   std::uint64_t processed = 0; // newest epoch the writer finished, stored or not
-  std::uint64_t deltas_since_base = 0;
-  std::uint64_t base_bytes = 0, delta_bytes_since_base = 0; // of the stored chain
+  std::unique_ptr<Compactor> compactor;
   std::atomic<bool> force_full{false}; // a write failed: the chain is broken
   bool chain_broken = false;           // writer thread only
   bool stopping = false;
-  std::thread writer, compactor;
-  bool compact_requested = false;
+  std::thread writer;
 };
 
 Runtime &rt() {
@@ -115,22 +114,7 @@ void writer_loop(Runtime &r) {
     lock.lock();
     if (error.empty()) {
       r.durable = p.epoch;
-      if (p.full) {
-        r.deltas_since_base = r.delta_bytes_since_base = 0;
-        r.base_bytes = p.bytes.size();
-      } else {
-        ++r.deltas_since_base;
-        r.delta_bytes_since_base += p.bytes.size();
-      }
-      // Compact when replaying the chain would cost more than reading a base:
-      // too many deltas, or more delta bytes than the base holds.
-      bool by_count = r.compact_after && r.deltas_since_base >= r.compact_after;
-      bool by_bytes = r.compact_ratio > 0 && r.deltas_since_base > 1 &&
-                      double(r.delta_bytes_since_base) > r.compact_ratio * double(r.base_bytes);
-      if (by_count || by_bytes) {
-        r.compact_requested = true;
-        r.deltas_since_base = r.delta_bytes_since_base = 0;
-      }
+      r.compactor->stored(p.full, p.bytes.size());
     } else {
       std::fprintf(stderr, "checksync: checkpoint %llu was not stored: %s\n",
                    (unsigned long long)p.epoch, error.c_str());
@@ -139,31 +123,6 @@ void writer_loop(Runtime &r) {
     r.processed = p.epoch;
     r.queue.pop_front();
     r.q_cv.notify_all();
-  }
-}
-
-// Merges the base and its deltas into a new base, off the checkpoint path.
-void compactor_loop(Runtime &r) {
-  std::unique_lock lock(r.q_mu);
-  for (;;) {
-    r.q_cv.wait(lock, [&] { return r.stopping || r.compact_requested; });
-    if (r.stopping)
-      return;
-    r.compact_requested = false;
-    lock.unlock();
-    try {
-      std::string note;
-      auto img = load_chain(r.store->dir(), &note);
-      if (img->parts.size() > 1) {
-        std::string merged = encode_merged(*img);
-        r.store->write(img->info.epoch, /*full=*/true, merged);
-        std::lock_guard l(r.q_mu);
-        r.base_bytes = merged.size();
-      }
-    } catch (const Error &e) {
-      std::fprintf(stderr, "checksync: compaction failed (deltas kept): %s\n", e.what());
-    }
-    lock.lock();
   }
 }
 
@@ -178,8 +137,8 @@ void flush_at_exit() {
   }
   if (r.writer.joinable())
     r.writer.join();
-  if (r.compactor.joinable())
-    r.compactor.join();
+  if (r.compactor)
+    r.compactor->stop();
 }
 
 std::uint64_t now_ms() {
@@ -245,8 +204,8 @@ void init() {
         r.epoch = existing.back().epoch;
         r.need_full = true;
       }
+      r.compactor = std::make_unique<Compactor>(*r.store, r.compact_after, r.compact_ratio);
       r.writer = std::thread(writer_loop, std::ref(r));
-      r.compactor = std::thread(compactor_loop, std::ref(r));
       std::atexit(flush_at_exit);
     }
   } catch (const Error &e) {

@@ -1,0 +1,71 @@
+// compactor.cpp - see compactor.h.
+#include "compactor.h"
+
+#include "chain.h"
+#include "format.h"
+#include "types.h"
+
+#include <cstdio>
+
+namespace checksync::detail {
+
+Compactor::Compactor(DirStore &store, std::uint64_t after, double ratio)
+    : store_(store), after_(after), ratio_(ratio), thread_([this] { loop(); }) {}
+
+Compactor::~Compactor() { stop(); }
+
+void Compactor::stop() {
+  {
+    std::lock_guard l(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable())
+    thread_.join();
+}
+
+void Compactor::stored(bool full, std::uint64_t bytes) {
+  std::lock_guard l(mu_);
+  if (full) {
+    deltas_ = delta_bytes_ = 0;
+    base_bytes_ = bytes;
+    return;
+  }
+  ++deltas_;
+  delta_bytes_ += bytes;
+  // Replaying the chain would cost more than reading a base: too many deltas,
+  // or more delta bytes than the base holds.
+  bool by_count = after_ && deltas_ >= after_;
+  bool by_bytes = ratio_ > 0 && deltas_ > 1 && double(delta_bytes_) > ratio_ * double(base_bytes_);
+  if (by_count || by_bytes) {
+    requested_ = true;
+    deltas_ = delta_bytes_ = 0;
+    cv_.notify_all();
+  }
+}
+
+void Compactor::loop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [&] { return stopping_ || requested_; });
+    if (stopping_)
+      return;
+    requested_ = false;
+    lock.unlock();
+    try {
+      std::string note;
+      auto img = load_chain(store_.dir(), &note);
+      if (img->parts.size() > 1) {
+        std::string merged = encode_merged(*img);
+        store_.write(img->info.epoch, /*full=*/true, merged);
+        std::lock_guard l(mu_);
+        base_bytes_ = merged.size();
+      }
+    } catch (const Error &e) {
+      std::fprintf(stderr, "checksync: compaction failed (deltas kept): %s\n", e.what());
+    }
+    lock.lock();
+  }
+}
+
+} // namespace checksync::detail

@@ -1,0 +1,46 @@
+// compactor.h - merges a directory's base and deltas into a new base on a
+// background thread, so resume replays a short chain and the directory stays
+// a small multiple of the live state. Used by the runtime's local store and by
+// `checksync-rt serve`.
+//
+// Policy: compact once `after` deltas follow the base (0: never by count), or
+// once the deltas' bytes exceed `ratio` times the base's (0: never by size).
+#ifndef CHECKSYNC_RT_COMPACTOR_H
+#define CHECKSYNC_RT_COMPACTOR_H
+
+#include "store.h"
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+
+namespace checksync::detail {
+
+class Compactor {
+public:
+  Compactor(DirStore &store, std::uint64_t after, double ratio);
+  ~Compactor(); // stops the thread (a running merge finishes first)
+  Compactor(const Compactor &) = delete;
+  Compactor &operator=(const Compactor &) = delete;
+
+  // Call after each checkpoint file is stored.
+  void stored(bool full, std::uint64_t bytes);
+  // Blocks until no merge is running (before handing the directory over).
+  void stop();
+
+private:
+  void loop();
+  DirStore &store_;
+  std::uint64_t after_;
+  double ratio_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::uint64_t deltas_ = 0, delta_bytes_ = 0, base_bytes_ = 0;
+  bool requested_ = false, stopping_ = false;
+  std::thread thread_;
+};
+
+} // namespace checksync::detail
+
+#endif
