@@ -558,7 +558,7 @@ std::int64_t Image::find(std::uint64_t id) const {
   return it != objects.end() && it->id == id ? it - objects.begin() : -1;
 }
 
-void check_envelope(const std::string &bytes, const std::string &what) {
+void check_envelope(std::string_view bytes, const std::string &what) {
   if (bytes.empty())
     throw Error(what + ": empty file (an interrupted write?)");
   if (std::memcmp(bytes.data(), kFileMagic, std::min<std::size_t>(8, bytes.size())) != 0)

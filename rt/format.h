@@ -86,7 +86,7 @@ struct Image {
 };
 
 // Checks magic, version, length and checksum only (cheap: no decoding).
-void check_envelope(const std::string &bytes, const std::string &what);
+void check_envelope(std::string_view bytes, const std::string &what);
 
 // Throws Error with a one-line reason ("checksum mismatch", "truncated", ...).
 // `what` (a file name) prefixes messages. parse_image checks structure only;

@@ -24,6 +24,7 @@
 #include "marker.h"
 #include "registry.h"
 #include "restore.h"
+#include "shipper.h"
 #include "store.h"
 #include "verify.h"
 
@@ -71,6 +72,7 @@ struct Runtime {
   std::unique_ptr<Replica> replica; // CHECKSYNC_VERIFY
 
   std::unique_ptr<DirStore> store;
+  std::unique_ptr<Shipper> shipper; // CHECKSYNC_BACKUP
   std::mutex q_mu;
   std::condition_variable q_cv;
   std::deque<Pending> queue;
@@ -129,6 +131,14 @@ void writer_loop(Runtime &r) {
 // At exit: write what was checkpointed, then stop the threads.
 void flush_at_exit() {
   Runtime &r = rt();
+  if (r.shipper) {
+    int ms = int(env_u64("CHECKSYNC_EXIT_FLUSH_MS", 5000));
+    if (!r.shipper->flush(ms))
+      std::fprintf(stderr, "checksync: exiting before the backup acknowledged every "
+                           "checkpoint (waited %d ms)\n",
+                   ms);
+    return;
+  }
   {
     std::unique_lock lock(r.q_mu);
     r.q_cv.wait(lock, [&] { return r.queue.empty(); });
@@ -186,7 +196,22 @@ void init() {
       if (r.replica)
         r.replica->apply(encode_merged(*img));
     }
-    if (const char *dir = std::getenv("CHECKSYNC_DIR"); dir && *dir) {
+    if (const char *backup = std::getenv("CHECKSYNC_BACKUP"); backup && *backup) {
+      const char *secret = std::getenv("CHECKSYNC_SECRET");
+      if (!secret || !*secret)
+        die("CHECKSYNC_BACKUP is set but CHECKSYNC_SECRET is not: set the secret shared "
+            "with `checksync-rt serve`");
+      ShipperOptions so;
+      so.backup = wire::parse_endpoint(backup);
+      so.backup_text = backup;
+      so.secret = secret;
+      so.program = program_invocation_name;
+      so.heartbeat_ms = int(env_u64("CHECKSYNC_HEARTBEAT_MS", 100));
+      so.max_queue_bytes = env_u64("CHECKSYNC_BACKUP_QUEUE_MB", 256) << 20;
+      r.shipper = std::make_unique<Shipper>(std::move(so));
+      r.need_full = true; // the backup decides what it still needs at connection
+      std::atexit(flush_at_exit);
+    } else if (const char *dir = std::getenv("CHECKSYNC_DIR"); dir && *dir) {
       r.store = std::make_unique<DirStore>(dir);
       auto existing = list_checkpoints(dir);
       std::error_code ec;
@@ -240,6 +265,11 @@ std::uint64_t checkpoint() {
   std::uint64_t epoch = r.epoch + 1;
   bool full = r.need_full || r.force_full.exchange(false) ||
               (r.full_every && r.since_full + 1 >= r.full_every);
+  if (r.shipper)
+    if (std::optional<std::uint64_t> floor = r.shipper->take_full_request()) {
+      full = true; // the backup cannot continue the chain (or epochs were dropped)
+      epoch = std::max(epoch, *floor + 1);
+    }
   ImageInfo info;
   try {
     const Snapshot &snap = registry_snapshot();
@@ -310,6 +340,17 @@ std::uint64_t checkpoint() {
                               .count()),
             info.stats.pages_touched,
             info.stats.dirty_pages};
+  if (r.shipper) {
+    std::uint64_t prev = info.prev_epoch;
+    r.shipper->submit(epoch, full, prev, std::move(bytes));
+    ShipperMetrics m = r.shipper->metrics();
+    r.last.backup_acked = m.acked;
+    r.last.backup_queued = m.queued;
+    r.last.backup_queued_bytes = m.queued_bytes;
+    r.last.backup_dropped = m.dropped;
+    r.last.backup_connected = m.connected;
+    return epoch;
+  }
   if (!r.store) {
     if (!r.warned_no_store) {
       std::fprintf(stderr, "checksync: CHECKSYNC_DIR is not set: checkpoints are not "
@@ -327,6 +368,12 @@ std::uint64_t checkpoint() {
 
 bool wait_durable(std::uint64_t epoch) {
   Runtime &r = rt();
+  if (r.shipper) {
+    if (epoch > r.epoch)
+      return false;
+    r.shipper->wait_acked(epoch);
+    return true;
+  }
   if (!r.store)
     return false;
   std::unique_lock q(r.q_mu);

@@ -4,6 +4,8 @@
 #include "format.h"
 #include "types.h"
 
+#include <atomic>
+#include <cstdlib>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -162,7 +164,7 @@ void DirStore::prune_before(std::uint64_t epoch) {
       ::unlink(c.path.c_str());
 }
 
-void DirStore::write(std::uint64_t epoch, bool full, const std::string &bytes) {
+void DirStore::write(std::uint64_t epoch, bool full, std::string_view bytes) {
   std::string final_path = dir_ + "/" + file_name(epoch, full);
   std::string tmp = final_path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -170,8 +172,14 @@ void DirStore::write(std::uint64_t epoch, bool full, const std::string &bytes) {
     throw Error("cannot create " + tmp + ": " + errno_text());
   const char *p = bytes.data();
   std::size_t left = bytes.size();
+  static const long enospc_after = [] {
+    const char *s = std::getenv("CHECKSYNC_TEST_ENOSPC_AFTER");
+    return s && *s ? std::strtol(s, nullptr, 10) : -1;
+  }();
+  static std::atomic<long> writes{0};
+  bool inject = enospc_after >= 0 && writes.fetch_add(1) >= enospc_after;
   while (left) {
-    ssize_t n = ::write(fd, p, left);
+    ssize_t n = inject ? (errno = ENOSPC, -1) : ::write(fd, p, left);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace checksync::detail {
@@ -42,8 +43,9 @@ public:
 
   // Writes, fsyncs and renames into place; a base then prunes everything
   // older than it. Throws Error (e.g. "No space left on device") leaving
-  // earlier files intact.
-  void write(std::uint64_t epoch, bool full, const std::string &bytes);
+  // earlier files intact. Test hook: CHECKSYNC_TEST_ENOSPC_AFTER=N makes every
+  // write after the first N fail as a full disk would (ENOSPC from write(2)).
+  void write(std::uint64_t epoch, bool full, std::string_view bytes);
   const std::string &dir() const { return dir_; }
   bool has_base(); // a base exists (a resumed program continues its chain)
 

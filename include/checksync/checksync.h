@@ -56,12 +56,21 @@ struct checkpoint_stats {
   std::uint64_t pause_us = 0;
   std::uint64_t pages_touched = 0;
   std::uint64_t dirty_pages = 0;
+  // With a backup (CHECKSYNC_BACKUP): the newest epoch it acknowledged, and
+  // what waits to be acknowledged (bounded: see CHECKSYNC_BACKUP_QUEUE_MB).
+  std::uint64_t backup_acked = 0;
+  std::uint64_t backup_queued = 0;       // checkpoints
+  std::uint64_t backup_queued_bytes = 0;
+  std::uint64_t backup_dropped = 0; // dropped for lack of queue room (then a full follows)
+  bool backup_connected = false;
 };
 checkpoint_stats last_checkpoint_stats();
 
-// Blocks until checkpoint `epoch` is durable (fsync'ed) in storage. Returns
-// false if it can never become durable (storage error, reported on stderr, or
-// no storage configured).
+// Blocks until checkpoint `epoch` (or a later one) is durable: fsync'ed in
+// CHECKSYNC_DIR, or acknowledged by the backup (which acknowledges only what
+// it has fsync'ed). With a backup it waits as long as the backup is away.
+// Returns false if it can never become durable (local storage error, reported
+// on stderr, no storage configured, or an epoch not taken yet).
 bool wait_durable(std::uint64_t epoch);
 
 } // namespace checksync

@@ -1,5 +1,6 @@
 // commands.h - subcommands of checksync-rt. Exit codes: 0 success, 1 usage,
-// 2 bad input (missing, corrupt or mismatched checkpoint), 127 exec failure.
+// 2 bad input (missing, corrupt or mismatched checkpoint) or a serve failure,
+// 127 exec failure; serve --takeover exits with the resumed program's status.
 #ifndef CHECKSYNC_CLI_COMMANDS_H
 #define CHECKSYNC_CLI_COMMANDS_H
 
@@ -21,6 +22,25 @@ struct ResumeOptions {
   std::vector<std::string> command;
 };
 int run_resume(const ResumeOptions &opts);
+
+struct ServeOptions {
+  std::string listen; // HOST:PORT
+  std::string dir;
+  bool takeover = false;
+  int timeout_ms = 500; // silence before a takeover
+  unsigned long long compact_after = 32;
+  double compact_ratio = 1.0;
+  bool verbose = false;
+  std::vector<std::string> command; // with --takeover
+  std::string secret;               // from CHECKSYNC_SECRET
+};
+int run_serve(const ServeOptions &opts);
+
+struct RunOptions {
+  std::string backup; // HOST:PORT
+  std::vector<std::string> command;
+};
+int run_run(const RunOptions &opts);
 
 } // namespace checksync::cli
 

@@ -1,11 +1,11 @@
-// checksync-rt: the CheckSync command line (resume, inspect).
+// checksync-rt: the CheckSync command line (resume, inspect, serve, run).
 #include "commands.h"
 
 #include <CLI/CLI.hpp>
 
 int main(int argc, char **argv) {
   using namespace checksync::cli;
-  CLI::App app{"checksync-rt: resume and inspect CheckSync checkpoints"};
+  CLI::App app{"checksync-rt: run, back up, resume and inspect CheckSync programs"};
   app.require_subcommand(1);
 
   ResumeOptions ro;
@@ -28,6 +28,37 @@ int main(int argc, char **argv) {
                     "Also print every object field by field (names from the schema, refs "
                     "as #id, or #id+offset for a pointer inside an object)");
 
+  ServeOptions so;
+  auto *serve = app.add_subcommand(
+      "serve", "The backup: accept one authenticated primary at a time, store its "
+               "checkpoints durably in DIR (acknowledging each epoch once fsync'ed), compact "
+               "them in the background; with --takeover, resume PROGRAM here when the "
+               "primary falls silent. Needs CHECKSYNC_SECRET.");
+  serve->add_option("--listen", so.listen, "HOST:PORT to listen on (port 0: any)")->required();
+  serve->add_option("--dir", so.dir, "Where checkpoints are stored")->required();
+  serve->add_flag("--takeover", so.takeover,
+                  "Resume PROGRAM from DIR when no heartbeat arrives for --timeout ms "
+                  "(only after a primary has connected)");
+  serve->add_option("--timeout", so.timeout_ms, "Silence (ms) before a takeover")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 3600000));
+  serve->add_option("--compact-after", so.compact_after,
+                    "Merge base + deltas after this many deltas (0: never by count)")
+      ->capture_default_str();
+  serve->add_option("--compact-ratio", so.compact_ratio,
+                    "Merge once the deltas' bytes exceed this multiple of the base's "
+                    "(0: never by size)")
+      ->capture_default_str();
+  serve->add_flag("-v,--verbose", so.verbose, "Log every stored epoch");
+  serve->add_option("command", so.command, "-- PROGRAM ARGS... (with --takeover)");
+
+  RunOptions rno;
+  auto *run = app.add_subcommand(
+      "run", "Run PROGRAM with its checkpoints shipped to the backup at HOST:PORT "
+             "(sets CHECKSYNC_BACKUP; needs CHECKSYNC_SECRET)");
+  run->add_option("--backup", rno.backup, "HOST:PORT of `checksync-rt serve`")->required();
+  run->add_option("command", rno.command, "-- PROGRAM ARGS...")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
@@ -35,5 +66,9 @@ int main(int argc, char **argv) {
   }
   if (*resume)
     return run_resume(ro);
+  if (*serve)
+    return run_serve(so);
+  if (*run)
+    return run_run(rno);
   return run_inspect(io);
 }

@@ -1,0 +1,350 @@
+// shipper.cpp - see shipper.h and docs/protocol.md.
+#include "shipper.h"
+
+#include "types.h"
+
+#include <algorithm>
+#include <chrono>
+#include <fcntl.h>
+#include <cstdio>
+#include <cstdlib>
+#include <poll.h>
+#include <unistd.h>
+
+namespace checksync::detail {
+namespace {
+using Clock = std::chrono::steady_clock;
+constexpr int kHandshakeTimeoutMs = 3000;
+constexpr int kConnectTimeoutMs = 1000;
+} // namespace
+
+Shipper::Shipper(ShipperOptions o) : o_(std::move(o)) {
+  if (::pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0)
+    throw Error("cannot create the shipper's wake-up pipe");
+  thread_ = std::thread([this] { loop(); });
+}
+
+Shipper::~Shipper() { flush(0); }
+
+[[noreturn]] void Shipper::fatal(const std::string &msg, int code) {
+  std::fprintf(stderr, "checksync: %s\n", msg.c_str());
+  std::fflush(stderr);
+  std::_Exit(code);
+}
+
+bool Shipper::submit(std::uint64_t epoch, bool full, std::uint64_t prev, std::string bytes) {
+  std::lock_guard l(mu_);
+  max_issued_ = std::max(max_issued_, epoch);
+  if (queued_bytes_ + bytes.size() > o_.max_queue_bytes) {
+    // The backup is too slow or away: keep memory bounded. What is queued is
+    // dropped too (a later delta could not apply without it).
+    m_.dropped += 1 + queue_.size();
+    queue_.clear();
+    unsent_ = 0;
+    queued_bytes_ = 0;
+    full_request_ = std::max<std::uint64_t>(full_request_.value_or(0), epoch);
+    return false;
+  }
+  queued_bytes_ += bytes.size();
+  queue_.push_back({epoch, prev, full, std::make_shared<const std::string>(std::move(bytes))});
+  cv_.notify_all();
+  wake();
+  return true;
+}
+
+std::optional<std::uint64_t> Shipper::take_full_request() {
+  std::lock_guard l(mu_);
+  auto r = full_request_;
+  full_request_.reset();
+  return r;
+}
+
+void Shipper::wait_acked(std::uint64_t epoch) {
+  std::unique_lock l(mu_);
+  cv_.wait(l, [&] { return m_.acked >= epoch; });
+}
+
+bool Shipper::flush(int timeout_ms) {
+  std::unique_lock l(mu_);
+  bool ok = cv_.wait_for(l, std::chrono::milliseconds(timeout_ms), [&] {
+    return queue_.empty() && !full_request_;
+  });
+  stopping_ = true;
+  cv_.notify_all();
+  l.unlock();
+  wake();
+  if (thread_.joinable())
+    thread_.join();
+  return ok;
+}
+
+ShipperMetrics Shipper::metrics() {
+  std::lock_guard l(mu_);
+  ShipperMetrics m = m_;
+  m.queued = queue_.size();
+  m.queued_bytes = queued_bytes_;
+  return m;
+}
+
+void Shipper::request_full(std::uint64_t floor) {
+  // Caller holds mu_.
+  full_request_ = std::max<std::uint64_t>({full_request_.value_or(0), floor, max_issued_});
+  queue_.clear();
+  unsent_ = 0;
+  queued_bytes_ = 0;
+}
+
+void Shipper::acked(std::uint64_t epoch) {
+  std::lock_guard l(mu_);
+  m_.acked = std::max(m_.acked, epoch);
+  while (!queue_.empty() && queue_.front().epoch <= epoch) {
+    queued_bytes_ -= queue_.front().bytes->size();
+    queue_.pop_front();
+    if (unsent_)
+      --unsent_;
+  }
+  cv_.notify_all();
+}
+
+// After a (re)connection: continue the chain from what the backup holds, or
+// ask for a full checkpoint.
+void Shipper::reconcile(std::uint64_t durable) {
+  std::lock_guard l(mu_);
+  unsent_ = 0;
+  bool ours = durable == m_.acked;
+  for (const Entry &e : queue_)
+    ours = ours || e.epoch == durable; // sent before, its ack was lost
+  if (!ours && !(durable == 0 && m_.acked == 0)) {
+    request_full(durable);
+    return;
+  }
+  if (durable > m_.acked)
+    m_.acked = durable;
+  while (!queue_.empty() && queue_.front().epoch <= durable) {
+    queued_bytes_ -= queue_.front().bytes->size();
+    queue_.pop_front();
+  }
+  if (!queue_.empty() && !queue_.front().full && queue_.front().prev != durable)
+    request_full(durable);
+  cv_.notify_all();
+}
+
+int Shipper::connect_and_handshake(std::uint64_t &durable) {
+  std::string error;
+  int fd = wire::connect_to(o_.backup, kConnectTimeoutMs, &error);
+  if (fd < 0)
+    throw Error("cannot connect: " + error);
+  auto fail = [&](const std::string &why) -> int {
+    ::close(fd);
+    throw Error(why);
+  };
+  wire::Reader rd(fd);
+  wire::Frame f;
+  auto read = [&](const char *what) {
+    switch (rd.next(f, kHandshakeTimeoutMs, error)) {
+    case wire::Reader::Result::Frame:
+      return;
+    case wire::Reader::Result::Timeout:
+      fail(std::string("no ") + what + " from the backup (timeout)");
+    default:
+      fail("handshake failed: " + error);
+    }
+  };
+  read("CHALLENGE");
+  if (f.type == wire::Type::Error)
+    fail("backup refused the connection: " + wire::decode_error(f.payload).message);
+  if (f.type != wire::Type::Challenge)
+    fail("unexpected " + std::string(wire::type_name(f.type)) + " instead of CHALLENGE");
+  wire::Challenge ch = wire::decode_challenge(f.payload);
+  if (ch.version != wire::kVersion)
+    fail("backup speaks protocol version " + std::to_string(ch.version));
+  wire::Auth auth;
+  auth.nonce = wire::random_nonce();
+  {
+    std::lock_guard l(mu_);
+    auth.generation = m_.generation;
+  }
+  auth.program = o_.program;
+  auth.mac = wire::primary_mac(o_.secret, ch.nonce, auth.nonce, auth.generation);
+  if (!wire::send_frame(fd, wire::Type::Auth, wire::encode(auth)))
+    fail("handshake failed: cannot send");
+  read("WELCOME");
+  if (f.type == wire::Type::Error) {
+    wire::ErrorMsg e = wire::decode_error(f.payload);
+    ::close(fd);
+    if (e.code == wire::ErrorCode::Auth)
+      fatal("the backup at " + o_.backup_text + " refused authentication (" + e.message +
+                "): check CHECKSYNC_SECRET",
+            4);
+    if (e.code == wire::ErrorCode::Fenced)
+      fatal("fenced by the backup at " + o_.backup_text + ": " + e.message +
+                "; this primary must stop",
+            5);
+    throw Error("backup refused the connection: " + e.message);
+  }
+  if (f.type != wire::Type::Welcome)
+    fail("unexpected " + std::string(wire::type_name(f.type)) + " instead of WELCOME");
+  wire::Welcome w = wire::decode_welcome(f.payload);
+  if (!wire::mac_equal(w.mac, wire::backup_mac(o_.secret, auth.nonce, ch.nonce, w.generation,
+                                               w.durable))) {
+    ::close(fd);
+    fatal("the peer at " + o_.backup_text +
+              " did not prove it knows CHECKSYNC_SECRET: not our backup",
+          4);
+  }
+  {
+    std::lock_guard l(mu_);
+    m_.generation = w.generation;
+  }
+  durable = w.durable;
+  return fd;
+}
+
+void Shipper::loop() {
+  int backoff_ms = 50;
+  bool warned = false;
+  for (;;) {
+    {
+      std::lock_guard l(mu_);
+      if (stopping_)
+        return;
+    }
+    int fd = -1;
+    try {
+      std::uint64_t durable = 0;
+      fd = connect_and_handshake(durable);
+      reconcile(durable);
+      if (warned)
+        std::fprintf(stderr, "checksync: reconnected to the backup at %s (generation %llu)\n",
+                     o_.backup_text.c_str(), (unsigned long long)metrics().generation);
+      warned = false;
+      backoff_ms = 50;
+    } catch (const Error &e) {
+      if (!warned)
+        std::fprintf(stderr, "checksync: backup %s unavailable: %s (retrying)\n",
+                     o_.backup_text.c_str(), e.what());
+      warned = true;
+      std::unique_lock l(mu_);
+      cv_.wait_for(l, std::chrono::milliseconds(backoff_ms), [&] { return stopping_; });
+      backoff_ms = std::min(backoff_ms * 2, 1000);
+      continue;
+    }
+    {
+      std::lock_guard l(mu_);
+      m_.connected = true;
+      ++m_.reconnects;
+    }
+    bool more = serve_connection(fd);
+    ::close(fd);
+    {
+      std::lock_guard l(mu_);
+      m_.connected = false;
+    }
+    if (!more)
+      return;
+  }
+}
+
+void Shipper::wake() {
+  char c = 1;
+  [[maybe_unused]] ssize_t n = ::write(wake_[1], &c, 1); // full pipe: already awake
+}
+
+// Sends and receives on one connection until it fails (true: reconnect) or
+// the shipper stops (false). Sleeps in poll() on the socket and the wake pipe.
+bool Shipper::serve_connection(int fd) {
+  wire::Reader rd(fd);
+  auto last_send = Clock::now();
+  for (;;) {
+    // Everything queued and not yet sent on this connection.
+    for (;;) {
+      std::optional<Entry> next;
+      {
+        std::lock_guard l(mu_);
+        if (stopping_)
+          return false;
+        if (unsent_ < queue_.size())
+          next = queue_[unsent_++];
+      }
+      if (!next)
+        break;
+      wire::CheckpointHead h{next->epoch, next->prev, next->full};
+      if (!wire::send_frame2(fd, wire::Type::Checkpoint, wire::encode_checkpoint_head(h),
+                             *next->bytes)) {
+        std::fprintf(stderr, "checksync: lost the connection to the backup while sending "
+                             "epoch %llu (reconnecting)\n",
+                     (unsigned long long)next->epoch);
+        return true;
+      }
+      last_send = Clock::now();
+    }
+    auto since = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - last_send);
+    if (since.count() >= o_.heartbeat_ms) {
+      if (!wire::send_frame(fd, wire::Type::Heartbeat, {})) {
+        std::fprintf(stderr, "checksync: lost the connection to the backup (reconnecting)\n");
+        return true;
+      }
+      last_send = Clock::now();
+      since = std::chrono::milliseconds(0);
+    }
+    pollfd p[2] = {{fd, POLLIN, 0}, {wake_[0], POLLIN, 0}};
+    if (::poll(p, 2, int(o_.heartbeat_ms - since.count())) < 0)
+      continue; // EINTR
+    if (p[1].revents) {
+      char buf[64];
+      while (::read(wake_[0], buf, sizeof buf) > 0) {
+      }
+    }
+    if (!p[0].revents)
+      continue;
+    // What the backup said.
+    for (;;) {
+      wire::Frame f;
+      std::string error;
+      auto r = rd.next(f, 0, error);
+      if (r == wire::Reader::Result::Timeout)
+        break;
+      if (r != wire::Reader::Result::Frame) {
+        std::fprintf(stderr, "checksync: connection to the backup lost: %s (reconnecting)\n",
+                     error.c_str());
+        return true;
+      }
+      try {
+        switch (f.type) {
+        case wire::Type::Ack:
+          acked(wire::decode_ack(f.payload));
+          break;
+        case wire::Type::NeedFull: {
+          wire::NeedFull n = wire::decode_need_full(f.payload);
+          std::lock_guard l(mu_);
+          request_full(n.durable);
+          break;
+        }
+        case wire::Type::Error: {
+          wire::ErrorMsg e = wire::decode_error(f.payload);
+          if (e.code == wire::ErrorCode::Fenced)
+            fatal("fenced by the backup at " + o_.backup_text + ": " + e.message +
+                      "; this primary must stop",
+                  5);
+          std::fprintf(stderr, "checksync: the backup reports: %s\n", e.message.c_str());
+          if (e.code == wire::ErrorCode::Storage) {
+            std::lock_guard l(mu_);
+            request_full(0); // the chain there has a hole now
+            break;
+          }
+          return true;
+        }
+        default:
+          std::fprintf(stderr, "checksync: unexpected %s from the backup (reconnecting)\n",
+                       wire::type_name(f.type));
+          return true;
+        }
+      } catch (const Error &e) {
+        std::fprintf(stderr, "checksync: from the backup: %s (reconnecting)\n", e.what());
+        return true;
+      }
+    }
+  }
+}
+
+} // namespace checksync::detail

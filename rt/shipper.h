@@ -1,0 +1,96 @@
+// shipper.h - the primary's side of shipping checkpoints to a backup
+// (`checksync-rt serve`), on a background thread: connects and
+// authenticates (wire.h), sends queued checkpoints, collects the backup's
+// acknowledgements, sends heartbeats, and reconnects after failures, resending
+// from the last acknowledged epoch or asking the runtime for a full
+// checkpoint when the chain cannot be continued.
+//
+// checkpoint() never waits for the network: submit() only queues. The queue
+// is bounded in bytes; a checkpoint that does not fit is dropped together with
+// the queued ones, and the runtime's next checkpoint is full (its ack then
+// covers the dropped epochs).
+#ifndef CHECKSYNC_RT_SHIPPER_H
+#define CHECKSYNC_RT_SHIPPER_H
+
+#include "wire.h"
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+namespace checksync::detail {
+
+struct ShipperOptions {
+  wire::Endpoint backup;
+  std::string backup_text; // for messages
+  std::string secret;
+  std::string program;
+  int heartbeat_ms = 100;
+  std::uint64_t max_queue_bytes = std::uint64_t(256) << 20;
+};
+
+struct ShipperMetrics {
+  std::uint64_t acked = 0;        // newest epoch the backup acknowledged
+  std::uint64_t queued = 0;       // checkpoints not yet acknowledged
+  std::uint64_t queued_bytes = 0; // their bytes
+  std::uint64_t dropped = 0;      // checkpoints dropped because the queue was full
+  std::uint64_t reconnects = 0;
+  std::uint64_t generation = 0; // this primary's generation, once assigned
+  bool connected = false;
+};
+
+class Shipper {
+public:
+  explicit Shipper(ShipperOptions o);
+  ~Shipper();
+  Shipper(const Shipper &) = delete;
+  Shipper &operator=(const Shipper &) = delete;
+
+  // Queues a checkpoint. False if it was dropped (queue full).
+  bool submit(std::uint64_t epoch, bool full, std::uint64_t prev_epoch, std::string bytes);
+  // If set, the next checkpoint must be full and have an epoch above the
+  // value (the backup holds that epoch, or queued epochs up to it were lost).
+  std::optional<std::uint64_t> take_full_request();
+  // Blocks until `epoch` or a later one is acknowledged.
+  void wait_acked(std::uint64_t epoch);
+  // Waits up to timeout_ms for everything queued to be acknowledged, then
+  // stops the thread. False if some checkpoint was not acknowledged.
+  bool flush(int timeout_ms);
+  ShipperMetrics metrics();
+
+private:
+  struct Entry {
+    std::uint64_t epoch, prev;
+    bool full;
+    std::shared_ptr<const std::string> bytes;
+  };
+  void loop();
+  int connect_and_handshake(std::uint64_t &durable);
+  void reconcile(std::uint64_t durable);
+  void request_full(std::uint64_t floor);
+  void acked(std::uint64_t epoch);
+  bool serve_connection(int fd);
+  void wake();
+  [[noreturn]] void fatal(const std::string &msg, int code);
+
+  ShipperOptions o_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Entry> queue_;  // unacknowledged, by epoch
+  std::size_t unsent_ = 0;   // index of the first entry not sent on this connection
+  std::uint64_t queued_bytes_ = 0, max_issued_ = 0;
+  std::optional<std::uint64_t> full_request_;
+  ShipperMetrics m_;
+  bool stopping_ = false;
+  int wake_[2] = {-1, -1}; // submit/flush -> the thread's poll()
+  std::thread thread_;
+};
+
+} // namespace checksync::detail
+
+#endif

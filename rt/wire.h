@@ -1,0 +1,128 @@
+// wire.h - the primary-backup wire protocol (docs/protocol.md): framing,
+// the messages, the HMAC handshake, and blocking socket helpers.
+//
+// A frame is a 20-byte header and a payload:
+//   u32 magic "CSW1" | u8 version | u8 type | u16 reserved (0) | u32 length |
+//   u64 XXH3-64 over bytes 4..12 of the header and the payload
+// all little-endian. Control messages are msgpack arrays; a CHECKPOINT
+// carries a 24-byte binary head and the checkpoint file's bytes unchanged.
+#ifndef CHECKSYNC_RT_WIRE_H
+#define CHECKSYNC_RT_WIRE_H
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace checksync::detail::wire {
+
+constexpr std::uint32_t kMagic = 0x31575343; // "CSW1"
+constexpr std::uint8_t kVersion = 1;
+constexpr std::size_t kHeaderBytes = 20;
+constexpr std::uint32_t kMaxPayload = 1u << 30; // 1 GiB
+
+enum class Type : std::uint8_t {
+  Challenge = 1,  // backup -> primary: [version, nonce(32)]
+  Auth = 2,       // primary -> backup: [nonce(32), generation, program, mac(32)]
+  Welcome = 3,    // backup -> primary: [generation, durable epoch, mac(32)]
+  Checkpoint = 4, // primary -> backup: u64 epoch, u64 prev epoch, u8 full, 7 x 0, file bytes
+  Ack = 5,        // backup -> primary: [epoch]: that epoch is durable
+  Heartbeat = 6,  // primary -> backup: []
+  NeedFull = 7,   // backup -> primary: [durable epoch, reason]: send a full checkpoint
+  Error = 8,      // either way: [code, message]; the sender closes the connection
+};
+const char *type_name(Type t);
+
+enum class ErrorCode : std::uint32_t {
+  Auth = 1,     // wrong secret
+  Fenced = 2,   // stale generation: a newer primary or a takeover replaced this one
+  Protocol = 3, // malformed or unexpected frame
+  Storage = 4,  // the backup could not store a checkpoint (e.g. disk full)
+};
+
+struct Frame {
+  Type type{};
+  std::string payload;
+};
+
+// Encodes a frame (header + payload).
+std::string encode_frame(Type type, std::string_view payload);
+
+// Parses one frame from the front of [data, data + n).
+enum class Parse { Ok, NeedMore, Bad };
+Parse parse_frame(const char *data, std::size_t n, Frame &out, std::size_t &consumed,
+                  std::string &error);
+
+// ---- Messages ----------------------------------------------------------------
+using Nonce = std::array<unsigned char, 32>;
+using Mac = std::array<unsigned char, 32>;
+
+struct Challenge { std::uint32_t version; Nonce nonce; };
+struct Auth { Nonce nonce; std::uint64_t generation; std::string program; Mac mac; };
+struct Welcome { std::uint64_t generation; std::uint64_t durable; Mac mac; };
+struct CheckpointHead { std::uint64_t epoch, prev_epoch; bool full; };
+struct NeedFull { std::uint64_t durable; std::string reason; };
+struct ErrorMsg { ErrorCode code; std::string message; };
+
+std::string encode(const Challenge &m);
+std::string encode(const Auth &m);
+std::string encode(const Welcome &m);
+std::string encode_ack(std::uint64_t epoch);
+std::string encode(const NeedFull &m);
+std::string encode(const ErrorMsg &m);
+constexpr std::size_t kCheckpointHeadBytes = 24;
+std::string encode_checkpoint_head(const CheckpointHead &h);
+
+// Decoders throw Error("malformed <what>") on anything unexpected.
+Challenge decode_challenge(const std::string &p);
+Auth decode_auth(const std::string &p);
+Welcome decode_welcome(const std::string &p);
+std::uint64_t decode_ack(const std::string &p);
+NeedFull decode_need_full(const std::string &p);
+ErrorMsg decode_error(const std::string &p);
+// The head; `body` points at the checkpoint bytes inside p.
+CheckpointHead decode_checkpoint(const std::string &p, std::string_view &body);
+
+// ---- Authentication (HMAC-SHA256, challenge-response both ways) ------------
+Nonce random_nonce(); // throws Error if the system has no randomness
+// The primary proves it knows the secret for (backup nonce, its nonce, gen).
+Mac primary_mac(std::string_view secret, const Nonce &backup_nonce,
+                const Nonce &primary_nonce, std::uint64_t generation);
+// The backup proves it too, binding what it answers.
+Mac backup_mac(std::string_view secret, const Nonce &primary_nonce, const Nonce &backup_nonce,
+               std::uint64_t generation, std::uint64_t durable);
+bool mac_equal(const Mac &a, const Mac &b); // constant time
+
+// ---- Sockets ---------------------------------------------------------------
+// "HOST:PORT" (HOST may be a name, an IPv4 address or [IPv6]).
+struct Endpoint { std::string host, port; };
+Endpoint parse_endpoint(const std::string &s); // throws Error
+// Returns a connected socket, or -1 with *error set.
+int connect_to(const Endpoint &e, int timeout_ms, std::string *error);
+// Returns a listening socket (SO_REUSEADDR); throws Error. *bound gets the
+// actual address (useful with port 0).
+int listen_on(const Endpoint &e, std::string *bound);
+
+// Writes all of `bytes` (several buffers in one call). False on error.
+bool send_all(int fd, std::string_view a, std::string_view b = {});
+bool send_frame(int fd, Type type, std::string_view payload);
+// A frame whose payload is head + body, without copying body.
+bool send_frame2(int fd, Type type, std::string_view head, std::string_view body);
+
+// Reads frames from a socket.
+class Reader {
+public:
+  explicit Reader(int fd) : fd_(fd) {}
+  enum class Result { Frame, Timeout, Closed, Bad };
+  // Waits up to timeout_ms (-1: forever) for one complete frame.
+  Result next(Frame &out, int timeout_ms, std::string &error);
+
+private:
+  int fd_;
+  std::string buf_;
+  std::size_t start_ = 0;
+};
+
+} // namespace checksync::detail::wire
+
+#endif
