@@ -1,0 +1,300 @@
+// `checksync-rt serve` against hand-made primaries speaking the protocol:
+// authentication, acknowledgements only after storing, duplicated,
+// reordered, corrupted and truncated frames, corrupt checkpoint bodies,
+// fencing of a stale generation, and restarts of the backup.
+#include "format.h"
+#include "store.h"
+#include "test_types.h"
+#include "types.h"
+#include "wire.h"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace checksync::detail;
+namespace w = checksync::detail::wire;
+
+namespace {
+
+constexpr const char *kSecret = "test-secret";
+
+// A serve process on an ephemeral port; its log is kept for assertions.
+class Server {
+public:
+  explicit Server(const std::string &dir, std::vector<std::string> extra_env = {}) {
+    log_ = dir + ".log";
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(fd, 2);
+      ::setenv("CHECKSYNC_SECRET", kSecret, 1);
+      for (auto &e : extra_env)
+        ::putenv(const_cast<char *>((new std::string(e))->c_str()));
+      ::execl(CHECKSYNC_RT_BIN, CHECKSYNC_RT_BIN, "serve", "--listen", "127.0.0.1:0", "--dir",
+              dir.c_str(), "--compact-after", "0", "--compact-ratio", "0", "-v",
+              static_cast<char *>(nullptr));
+      std::_Exit(127);
+    }
+    for (int i = 0; i < 500 && port_.empty(); ++i) {
+      ::usleep(10000);
+      std::string l = log();
+      auto at = l.find("listening on 127.0.0.1:");
+      if (at != std::string::npos) {
+        auto end = l.find_first_not_of("0123456789", at + 23);
+        port_ = l.substr(at + 23, end - at - 23);
+      }
+    }
+  }
+  ~Server() { stop(SIGTERM); }
+  void stop(int sig) {
+    if (pid_ > 0) {
+      ::kill(pid_, sig);
+      ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+  }
+  std::string log() const {
+    std::FILE *f = std::fopen(log_.c_str(), "r");
+    std::string s;
+    if (!f)
+      return s;
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+      s.append(buf, n);
+    std::fclose(f);
+    return s;
+  }
+  const std::string &port() const { return port_; }
+
+private:
+  pid_t pid_ = -1;
+  std::string log_, port_;
+};
+
+// A primary made by hand.
+struct Client {
+  int fd = -1;
+  std::unique_ptr<w::Reader> rd;
+  w::Welcome welcome{};
+  ~Client() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+  bool connect(const std::string &port) {
+    std::string err;
+    fd = w::connect_to({"127.0.0.1", port}, 2000, &err);
+    rd = std::make_unique<w::Reader>(fd);
+    return fd >= 0;
+  }
+  w::Frame read() {
+    w::Frame f;
+    std::string err;
+    auto r = rd->next(f, 5000, err);
+    if (r != w::Reader::Result::Frame)
+      throw Error("no frame: " + err);
+    return f;
+  }
+  bool closed() { // the server closed the connection (after any pending frames)
+    w::Frame f;
+    std::string err;
+    for (;;) {
+      auto r = rd->next(f, 5000, err);
+      if (r == w::Reader::Result::Closed)
+        return true;
+      if (r != w::Reader::Result::Frame)
+        return false;
+    }
+  }
+  // Returns the server's answer to AUTH (WELCOME or ERROR).
+  w::Frame hello(const std::string &secret, std::uint64_t generation) {
+    w::Frame ch = read();
+    EXPECT_EQ(ch.type, w::Type::Challenge);
+    w::Challenge c = w::decode_challenge(ch.payload);
+    w::Auth a{w::random_nonce(), generation, "serve_test", {}};
+    a.mac = w::primary_mac(secret, c.nonce, a.nonce, generation);
+    w::send_frame(fd, w::Type::Auth, w::encode(a));
+    w::Frame f = read();
+    if (f.type == w::Type::Welcome) {
+      welcome = w::decode_welcome(f.payload);
+      EXPECT_TRUE(w::mac_equal(welcome.mac, w::backup_mac(secret, a.nonce, c.nonce,
+                                                           welcome.generation, welcome.durable)));
+    }
+    return f;
+  }
+  void send_checkpoint(std::uint64_t epoch, std::uint64_t prev, bool full, const std::string &b) {
+    w::send_frame2(fd, w::Type::Checkpoint, w::encode_checkpoint_head({epoch, prev, full}), b);
+  }
+};
+
+// Valid checkpoint bytes for an epoch (the content does not matter here).
+std::string image(std::uint64_t epoch, bool full, std::uint64_t prev) {
+  auto &s = cstest::registered();
+  ImageInfo info;
+  info.epoch = epoch;
+  info.kind = full ? "full" : "delta";
+  info.prev_epoch = full ? 0 : prev;
+  return encode_image(info, s.types, s.roots, {}, {});
+}
+
+std::string temp_dir(const char *name) {
+  std::string d = std::filesystem::temp_directory_path() / ("checksync-serve-test-" +
+                                                            std::to_string(::getpid()) + name);
+  std::filesystem::remove_all(d);
+  return d;
+}
+
+} // namespace
+
+TEST(Serve, WrongSecretIsRefusedAndLogged) {
+  std::string dir = temp_dir("auth");
+  Server s(dir);
+  ASSERT_FALSE(s.port().empty()) << s.log();
+  Client c;
+  ASSERT_TRUE(c.connect(s.port()));
+  w::Frame f = c.hello("not-the-secret", 0);
+  ASSERT_EQ(f.type, w::Type::Error);
+  EXPECT_EQ(w::decode_error(f.payload).code, w::ErrorCode::Auth);
+  EXPECT_TRUE(c.closed());
+  EXPECT_NE(s.log().find("authentication failed"), std::string::npos) << s.log();
+}
+
+TEST(Serve, AcksAfterStoringAndHandlesDuplicatesGapsAndDamage) {
+  std::string dir = temp_dir("acks");
+  Server s(dir);
+  ASSERT_FALSE(s.port().empty()) << s.log();
+  Client c;
+  ASSERT_TRUE(c.connect(s.port()));
+  ASSERT_EQ(c.hello(kSecret, 0).type, w::Type::Welcome);
+  EXPECT_EQ(c.welcome.generation, 1u);
+  EXPECT_EQ(c.welcome.durable, 0u);
+
+  c.send_checkpoint(1, 0, true, image(1, true, 0));
+  w::Frame f = c.read();
+  ASSERT_EQ(f.type, w::Type::Ack);
+  EXPECT_EQ(w::decode_ack(f.payload), 1u);
+  EXPECT_TRUE(std::filesystem::exists(dir + "/ckpt-00000000000000000001.csk"));
+
+  c.send_checkpoint(2, 1, false, image(2, false, 1));
+  EXPECT_EQ(w::decode_ack(c.read().payload), 2u);
+  // Duplicated: acknowledged again, nothing rewritten.
+  c.send_checkpoint(2, 1, false, image(2, false, 1));
+  EXPECT_EQ(w::decode_ack(c.read().payload), 2u);
+  // Reordered / a gap: a delta that does not follow what is stored.
+  c.send_checkpoint(4, 3, false, image(4, false, 3));
+  f = c.read();
+  ASSERT_EQ(f.type, w::Type::NeedFull);
+  EXPECT_EQ(w::decode_need_full(f.payload).durable, 2u);
+  // A full checkpoint restarts the chain.
+  c.send_checkpoint(5, 0, true, image(5, true, 0));
+  EXPECT_EQ(w::decode_ack(c.read().payload), 5u);
+
+  // A corrupt checkpoint body inside a valid frame: refused, not stored.
+  std::string bad = image(6, false, 5);
+  bad[bad.size() / 2] ^= 1;
+  c.send_checkpoint(6, 5, false, bad);
+  f = c.read();
+  ASSERT_EQ(f.type, w::Type::Error);
+  EXPECT_EQ(w::decode_error(f.payload).code, w::ErrorCode::Protocol);
+  EXPECT_TRUE(c.closed());
+  EXPECT_FALSE(std::filesystem::exists(dir + "/delta-00000000000000000006.csk"));
+
+  // A frame with a flipped payload byte: refused, connection closed.
+  Client d;
+  ASSERT_TRUE(d.connect(s.port()));
+  ASSERT_EQ(d.hello(kSecret, 1).type, w::Type::Welcome);
+  EXPECT_EQ(d.welcome.durable, 5u);
+  std::string frame = w::encode_frame(
+      w::Type::Checkpoint, w::encode_checkpoint_head({6, 5, false}) + image(6, false, 5));
+  frame[frame.size() - 3] ^= 0x10;
+  w::send_all(d.fd, frame);
+  f = d.read();
+  ASSERT_EQ(f.type, w::Type::Error);
+  EXPECT_TRUE(d.closed());
+
+  // A truncated frame, then the primary dies: nothing stored.
+  Client e;
+  ASSERT_TRUE(e.connect(s.port()));
+  ASSERT_EQ(e.hello(kSecret, 1).type, w::Type::Welcome);
+  frame = w::encode_frame(w::Type::Checkpoint,
+                          w::encode_checkpoint_head({6, 5, false}) + image(6, false, 5));
+  w::send_all(e.fd, std::string_view(frame).substr(0, frame.size() / 2));
+  ::close(e.fd);
+  e.fd = -1;
+
+  Client g;
+  ASSERT_TRUE(g.connect(s.port()));
+  ASSERT_EQ(g.hello(kSecret, 1).type, w::Type::Welcome);
+  EXPECT_EQ(g.welcome.durable, 5u) << "damaged frames stored nothing";
+  EXPECT_FALSE(std::filesystem::exists(dir + "/delta-00000000000000000006.csk"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Serve, StaleGenerationIsFencedAndFencingSurvivesRestarts) {
+  std::string dir = temp_dir("fence");
+  {
+    Server s(dir);
+    ASSERT_FALSE(s.port().empty()) << s.log();
+    Client old;
+    ASSERT_TRUE(old.connect(s.port()));
+    ASSERT_EQ(old.hello(kSecret, 0).type, w::Type::Welcome);
+    EXPECT_EQ(old.welcome.generation, 1u);
+    old.send_checkpoint(1, 0, true, image(1, true, 0));
+    EXPECT_EQ(w::decode_ack(old.read().payload), 1u);
+
+    Client fresh; // a new incarnation takes over the backup
+    ASSERT_TRUE(fresh.connect(s.port()));
+    ASSERT_EQ(fresh.hello(kSecret, 0).type, w::Type::Welcome);
+    EXPECT_EQ(fresh.welcome.generation, 2u);
+    // The old connection is told and closed.
+    w::Frame f = old.read();
+    ASSERT_EQ(f.type, w::Type::Error);
+    EXPECT_EQ(w::decode_error(f.payload).code, w::ErrorCode::Fenced);
+  }
+  // After a restart of the backup, generation 1 is still stale.
+  Server s(dir);
+  ASSERT_FALSE(s.port().empty()) << s.log();
+  Client stale;
+  ASSERT_TRUE(stale.connect(s.port()));
+  w::Frame f = stale.hello(kSecret, 1);
+  ASSERT_EQ(f.type, w::Type::Error);
+  EXPECT_EQ(w::decode_error(f.payload).code, w::ErrorCode::Fenced);
+  Client current;
+  ASSERT_TRUE(current.connect(s.port()));
+  ASSERT_EQ(current.hello(kSecret, 2).type, w::Type::Welcome);
+  EXPECT_EQ(current.welcome.durable, 1u) << "stored epochs survive the restart";
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Serve, FullDiskIsReportedAndStoredEpochsStayIntact) {
+  std::string dir = temp_dir("enospc");
+  Server s(dir, {"CHECKSYNC_TEST_ENOSPC_AFTER=2"});
+  ASSERT_FALSE(s.port().empty()) << s.log();
+  Client c;
+  ASSERT_TRUE(c.connect(s.port()));
+  ASSERT_EQ(c.hello(kSecret, 0).type, w::Type::Welcome);
+  c.send_checkpoint(1, 0, true, image(1, true, 0));
+  EXPECT_EQ(w::decode_ack(c.read().payload), 1u);
+  c.send_checkpoint(2, 1, false, image(2, false, 1));
+  EXPECT_EQ(w::decode_ack(c.read().payload), 2u);
+  c.send_checkpoint(3, 2, false, image(3, false, 2));
+  w::Frame f = c.read();
+  ASSERT_EQ(f.type, w::Type::Error);
+  w::ErrorMsg e = w::decode_error(f.payload);
+  EXPECT_EQ(e.code, w::ErrorCode::Storage);
+  EXPECT_NE(e.message.find("No space left on device"), std::string::npos) << e.message;
+  EXPECT_NE(s.log().find("cannot store epoch 3"), std::string::npos) << s.log();
+  // Nothing torn is left behind, and what was acknowledged is all there.
+  auto files = list_checkpoints(dir);
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(files.back().epoch, 2u);
+  for (auto &entry : std::filesystem::directory_iterator(dir))
+    EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << entry.path();
+  std::filesystem::remove_all(dir);
+}
