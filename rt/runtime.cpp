@@ -371,8 +371,7 @@ bool wait_durable(std::uint64_t epoch) {
   if (r.shipper) {
     if (epoch > r.epoch)
       return false;
-    r.shipper->wait_acked(epoch);
-    return true;
+    return r.shipper->wait_acked(epoch);
   }
   if (!r.store)
     return false;

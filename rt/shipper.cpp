@@ -39,10 +39,7 @@ bool Shipper::submit(std::uint64_t epoch, bool full, std::uint64_t prev, std::st
     // The backup is too slow or away: keep memory bounded. What is queued is
     // dropped too (a later delta could not apply without it).
     m_.dropped += 1 + queue_.size();
-    queue_.clear();
-    unsent_ = 0;
-    queued_bytes_ = 0;
-    full_request_ = std::max<std::uint64_t>(full_request_.value_or(0), epoch);
+    request_full(epoch);
     return false;
   }
   queued_bytes_ += bytes.size();
@@ -59,9 +56,10 @@ std::optional<std::uint64_t> Shipper::take_full_request() {
   return r;
 }
 
-void Shipper::wait_acked(std::uint64_t epoch) {
+bool Shipper::wait_acked(std::uint64_t epoch) {
   std::unique_lock l(mu_);
-  cv_.wait(l, [&] { return m_.acked >= epoch; });
+  cv_.wait(l, [&] { return m_.acked >= epoch || epoch <= lost_through_; });
+  return m_.acked >= epoch;
 }
 
 bool Shipper::flush(int timeout_ms) {
@@ -87,11 +85,29 @@ ShipperMetrics Shipper::metrics() {
 }
 
 void Shipper::request_full(std::uint64_t floor) {
-  // Caller holds mu_.
+  // Caller holds mu_. Everything queued is lost: waiters on those epochs get
+  // false (the next checkpoint, full, is the one that can become durable).
   full_request_ = std::max<std::uint64_t>({full_request_.value_or(0), floor, max_issued_});
+  lost_through_ = std::max(lost_through_, max_issued_);
   queue_.clear();
   unsent_ = 0;
   queued_bytes_ = 0;
+  cv_.notify_all();
+}
+
+void Shipper::restart_chain(std::uint64_t durable) {
+  // Caller holds mu_. A queued full checkpoint newer than what the backup
+  // holds starts a new chain there: keep it and what follows it.
+  auto full = std::find_if(queue_.begin(), queue_.end(),
+                           [&](const Entry &e) { return e.full && e.epoch > durable; });
+  if (full == queue_.end()) {
+    request_full(durable);
+    return;
+  }
+  for (auto it = queue_.begin(); it != full; ++it)
+    queued_bytes_ -= it->bytes->size();
+  queue_.erase(queue_.begin(), full);
+  unsent_ = 0;
 }
 
 void Shipper::acked(std::uint64_t epoch) {
@@ -115,7 +131,8 @@ void Shipper::reconcile(std::uint64_t durable) {
   for (const Entry &e : queue_)
     ours = ours || e.epoch == durable; // sent before, its ack was lost
   if (!ours && !(durable == 0 && m_.acked == 0)) {
-    request_full(durable);
+    restart_chain(durable);
+    cv_.notify_all();
     return;
   }
   if (durable > m_.acked)
@@ -125,7 +142,7 @@ void Shipper::reconcile(std::uint64_t durable) {
     queue_.pop_front();
   }
   if (!queue_.empty() && !queue_.front().full && queue_.front().prev != durable)
-    request_full(durable);
+    restart_chain(durable);
   cv_.notify_all();
 }
 
@@ -317,7 +334,10 @@ bool Shipper::serve_connection(int fd) {
         case wire::Type::NeedFull: {
           wire::NeedFull n = wire::decode_need_full(f.payload);
           std::lock_guard l(mu_);
-          request_full(n.durable);
+          // Entries already sent after the refused delta are refused too;
+          // resend from a queued full if there is one.
+          restart_chain(n.durable);
+          cv_.notify_all();
           break;
         }
         case wire::Type::Error: {

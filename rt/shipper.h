@@ -56,8 +56,9 @@ public:
   // If set, the next checkpoint must be full and have an epoch above the
   // value (the backup holds that epoch, or queued epochs up to it were lost).
   std::optional<std::uint64_t> take_full_request();
-  // Blocks until `epoch` or a later one is acknowledged.
-  void wait_acked(std::uint64_t epoch);
+  // Blocks until `epoch` or a later one is acknowledged (true), or `epoch`
+  // was dropped unacknowledged (false: only a later checkpoint can be).
+  bool wait_acked(std::uint64_t epoch);
   // Waits up to timeout_ms for everything queued to be acknowledged, then
   // stops the thread. False if some checkpoint was not acknowledged.
   bool flush(int timeout_ms);
@@ -73,6 +74,7 @@ private:
   int connect_and_handshake(std::uint64_t &durable);
   void reconcile(std::uint64_t durable);
   void request_full(std::uint64_t floor);
+  void restart_chain(std::uint64_t durable);
   void acked(std::uint64_t epoch);
   bool serve_connection(int fd);
   void wake();
@@ -84,6 +86,7 @@ private:
   std::deque<Entry> queue_;  // unacknowledged, by epoch
   std::size_t unsent_ = 0;   // index of the first entry not sent on this connection
   std::uint64_t queued_bytes_ = 0, max_issued_ = 0;
+  std::uint64_t lost_through_ = 0; // epochs up to this were dropped unacknowledged
   std::optional<std::uint64_t> full_request_;
   ShipperMetrics m_;
   bool stopping_ = false;

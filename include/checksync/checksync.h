@@ -70,7 +70,9 @@ checkpoint_stats last_checkpoint_stats();
 // CHECKSYNC_DIR, or acknowledged by the backup (which acknowledges only what
 // it has fsync'ed). With a backup it waits as long as the backup is away.
 // Returns false if it can never become durable (local storage error, reported
-// on stderr, no storage configured, or an epoch not taken yet).
+// on stderr; dropped from a full shipping queue or refused by the backup, in
+// which case the next checkpoint is full; no storage configured; an epoch not
+// taken yet).
 bool wait_durable(std::uint64_t epoch);
 
 } // namespace checksync

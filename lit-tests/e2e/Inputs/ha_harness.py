@@ -1,0 +1,287 @@
+#!/usr/bin/env python3
+"""Fault scenarios for primary -> backup shipping, on loopback, bounded in time.
+
+    ha_harness.py CHECKSYNC_RT LEDGER WORKDIR SCENARIO [ARGS]
+
+The primary is examples/ledger: every round it prints "round R: ..., digest D",
+checkpoints, and prints "round R durable" once the backup acknowledged it. Its
+random-number state is persistent, so a resumed ledger continues the same
+history: a digest names one state. "Resumed at round R, digest D" is correct
+when D is the digest the history has at R and R >= the last round the killed
+primary saw acknowledged (nothing acknowledged is lost).
+"""
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+SECRET = "ha-test-secret"
+
+
+class Serve:
+    def __init__(self, rt, store, log, port=0, extra=(), env=None):
+        self.log = log
+        e = dict(os.environ, CHECKSYNC_SECRET=SECRET, **(env or {}))
+        self.f = open(log, "a")
+        start = os.path.getsize(log)  # the log is shared by restarts: read only ours
+        self.p = subprocess.Popen(
+            [rt, "serve", "--listen", "127.0.0.1:%d" % port, "--dir", store, *extra],
+            stdout=self.f, stderr=self.f, env=e)
+        self.port = None
+        for _ in range(500):
+            with open(log) as f:
+                f.seek(start)
+                m = re.search(r"listening on 127\.0\.0\.1:(\d+)", f.read())
+            if m:
+                self.port = int(m.group(1))
+                break
+            time.sleep(0.01)
+        if self.port is None:
+            sys.exit("serve did not start:\n" + open(log).read())
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+        self.p.wait(timeout=20)
+        self.f.close()
+
+
+def primary(rt, ledger, port, store, log, args, secret=SECRET, resume=True):
+    """Starts the ledger shipping to the backup; resumed from `store` when it holds a chain."""
+    env = dict(os.environ, CHECKSYNC_SECRET=secret, CHECKSYNC_BACKUP="127.0.0.1:%d" % port)
+    env.pop("CHECKSYNC_DIR", None)
+    has_chain = os.path.isdir(store) and any(n.startswith("ckpt-") for n in os.listdir(store))
+    if resume and has_chain:
+        cmd = [rt, "resume", "--from", store, "--", ledger, *args]
+    else:
+        cmd = [ledger, *args]
+    f = open(log, "w")
+    return subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env=env), f
+
+
+def digests(logs):
+    out = {}
+    for log in logs:
+        for m in re.finditer(r"^round (\d+): total (\d+), digest ([0-9a-f]+)$",
+                             open(log).read(), re.M):
+            r, total, d = int(m.group(1)), int(m.group(2)), m.group(3)
+            if out.get(r, d) != d:
+                sys.exit("history diverged at round %d" % r)
+            out[r] = d
+    return out
+
+
+def last_durable(log):
+    rounds = [int(x) for x in re.findall(r"^round (\d+) durable$", open(log).read(), re.M)]
+    return max(rounds, default=0)
+
+
+def check_resume(rt, ledger, store, work, logs, killed_log, label):
+    """Resumes a copy of the store and checks the state against the history."""
+    copy = os.path.join(work, "check")
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(store, copy)
+    env = dict(os.environ)
+    for k in ("CHECKSYNC_BACKUP", "CHECKSYNC_DIR"):
+        env.pop(k, None)
+    out = subprocess.run([rt, "resume", "--from", copy, "--dir", copy + ".out", "--", ledger,
+                          "--rounds", "0"], capture_output=True, text=True, env=env, timeout=60)
+    m = re.search(r"resumed at round (\d+): \d+ accounts, total (\d+), digest ([0-9a-f]+)",
+                  out.stdout)
+    if not m:
+        sys.exit("%s: resume failed: %s %s" % (label, out.stdout, out.stderr))
+    r, total, d = int(m.group(1)), int(m.group(2)), m.group(3)
+    hist = digests(logs)
+    acked = last_durable(killed_log)
+    if hist.get(r) != d:
+        sys.exit("%s: resumed round %d digest %s is not the history's (%s)" %
+                 (label, r, d, hist.get(r)))
+    if r < acked:
+        sys.exit("%s: resumed round %d but round %d was acknowledged" % (label, r, acked))
+    shutil.rmtree(copy + ".out", ignore_errors=True)
+    return r, acked
+
+
+def kill_loop(rt, ledger, work, n):
+    """kill -9 of the primary at random instants, n times; the backup restarts in between."""
+    rng = random.Random(int(os.environ.get("HA_SEED", "7")))
+    store = os.path.join(work, "store")
+    logs, lost_none, with_acks = [], 0, 0
+    for i in range(n):
+        serve = Serve(rt, store, os.path.join(work, "serve.log"))
+        log = os.path.join(work, "primary-%d.log" % i)
+        p, f = primary(rt, ledger, serve.port, store, log,
+                       ["--accounts", "5000", "--delay-ms", "0"])
+        time.sleep(rng.uniform(0.05, 0.8))
+        p.kill()
+        p.wait()
+        f.close()
+        logs.append(log)
+        serve.stop()
+        r, acked = check_resume(rt, ledger, store, work, logs, log, "iteration %d" % i)
+        lost_none += 1
+        with_acks += acked > 0
+        print("iteration %d: acknowledged round %d, resumed round %d" % (i, acked, r))
+    # Killed before its first acknowledgement, a primary makes the check above
+    # empty; most must get further than that.
+    if with_acks < n // 4:
+        sys.exit("only %d of %d primaries saw an acknowledgement" % (with_acks, n))
+    print("kill-loop: %d kills, every resume equal to an acknowledged-or-later epoch" % lost_none)
+
+
+def takeover(rt, ledger, work):
+    """Primary killed; `serve --takeover` runs the program again, measured from the kill."""
+    store = os.path.join(work, "store")
+    out = os.path.join(work, "takeover.out")
+    outf = open(out, "w")
+    env = dict(os.environ, CHECKSYNC_SECRET=SECRET)
+    slog = os.path.join(work, "serve.log")
+    sf = open(slog, "w")
+    s = subprocess.Popen([rt, "serve", "--listen", "127.0.0.1:0", "--dir", store, "--takeover",
+                          "--timeout", "300", "--", ledger, "--rounds", "2", "--delay-ms", "0"],
+                         stdout=outf, stderr=sf, env=env)
+    port = None
+    for _ in range(500):
+        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", open(slog).read())
+        if m:
+            port = int(m.group(1))
+            break
+        time.sleep(0.01)
+    log = os.path.join(work, "primary.log")
+    p, f = primary(rt, ledger, port, store, log, ["--accounts", "5000", "--delay-ms", "5"])
+    time.sleep(1.0)
+    p.kill()
+    t_kill = time.monotonic()
+    p.wait()
+    f.close()
+    resumed = None
+    while time.monotonic() - t_kill < 10:
+        m = re.search(r"resumed at round (\d+): \d+ accounts, total \d+, digest ([0-9a-f]+)",
+                      open(out).read())
+        if m:
+            resumed = time.monotonic()
+            break
+        time.sleep(0.002)
+    s.wait(timeout=30)
+    outf.close()
+    sf.close()
+    if resumed is None:
+        sys.exit("no takeover:\n" + open(slog).read())
+    ms = (resumed - t_kill) * 1000
+    r, d = int(m.group(1)), m.group(2)
+    if digests([log]).get(r) != d or r < last_durable(log):
+        sys.exit("takeover resumed round %d digest %s; acknowledged %d" % (r, d, last_durable(log)))
+    print("takeover: resumed round %d (acknowledged %d), running again %.0f ms after the kill" %
+          (r, last_durable(log), ms))
+    print(open(slog).read())
+    if ms > 1000:
+        sys.exit("failover took %.0f ms (target: under 1 s)" % ms)
+
+
+def fence(rt, ledger, work):
+    """A primary that was only paused comes back after a takeover: it is fenced."""
+    store = os.path.join(work, "store")
+    env = dict(os.environ, CHECKSYNC_SECRET=SECRET)
+    slog = os.path.join(work, "serve.log")
+    sf = open(slog, "w")
+    outf = open(os.path.join(work, "takeover.out"), "w")
+    s = subprocess.Popen([rt, "serve", "--listen", "127.0.0.1:0", "--dir", store, "--takeover",
+                          "--timeout", "300", "--", ledger, "--rounds", "100", "--delay-ms", "20"],
+                         stdout=outf, stderr=sf, env=env)
+    port = None
+    for _ in range(500):
+        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", open(slog).read())
+        if m:
+            port = int(m.group(1))
+            break
+        time.sleep(0.01)
+    log = os.path.join(work, "stale.log")
+    p, f = primary(rt, ledger, port, store, log, ["--accounts", "1000", "--delay-ms", "5"])
+    time.sleep(0.6)
+    p.send_signal(signal.SIGSTOP)
+    for _ in range(500):
+        if "takeover:" in open(slog).read():
+            break
+        time.sleep(0.01)
+    time.sleep(0.3)
+    p.send_signal(signal.SIGCONT)
+    try:
+        code = p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        sys.exit("the stale primary kept running after the takeover")
+    f.close()
+    s.wait(timeout=30)
+    sf.close()
+    outf.close()
+    text = open(log).read()
+    print("stale primary exit code %d" % code)
+    print([l for l in text.splitlines() if l.startswith("checksync:")][-1])
+
+
+def wrong_secret(rt, ledger, work):
+    store = os.path.join(work, "store")
+    serve = Serve(rt, store, os.path.join(work, "serve.log"))
+    log = os.path.join(work, "primary.log")
+    p, f = primary(rt, ledger, serve.port, store, log, ["--rounds", "3"], secret="wrong",
+                   resume=False)
+    code = p.wait(timeout=20)
+    f.close()
+    serve.stop()
+    print("primary exit code %d" % code)
+    print([l for l in open(log).read().splitlines() if l.startswith("checksync:")][-1])
+    print([l for l in open(serve.log).read().splitlines() if "refused" in l][-1])
+
+
+def backup_restart(rt, ledger, work):
+    """kill -9 of the backup mid-stream, restarted on the same port: the primary
+    reconnects and continues; the store resumes to an acknowledged epoch."""
+    store = os.path.join(work, "store")
+    slog = os.path.join(work, "serve.log")
+    serve = Serve(rt, store, slog)
+    port = serve.port
+    log = os.path.join(work, "primary.log")
+    p, f = primary(rt, ledger, port, store, log, ["--accounts", "20000", "--delay-ms", "0"],
+                   resume=False)
+    time.sleep(0.5)
+    serve.stop(signal.SIGKILL)
+    before = last_durable(log)
+    time.sleep(0.3)
+    serve = Serve(rt, store, slog, port=port)
+    time.sleep(1.0)
+    after = last_durable(log)
+    p.kill()
+    p.wait()
+    f.close()
+    serve.stop()
+    r, acked = check_resume(rt, ledger, store, work, [log], log, "backup restart")
+    if after <= before:
+        sys.exit("no progress after the backup restarted (%d -> %d)" % (before, after))
+    print("backup restart: acknowledged %d before the backup's kill, %d after; resumed %d" %
+          (before, after, r))
+
+
+def main():
+    rt, ledger, work, scenario = sys.argv[1:5]
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    if scenario == "kill-loop":
+        kill_loop(rt, ledger, work, int(sys.argv[5]))
+    elif scenario == "takeover":
+        takeover(rt, ledger, work)
+    elif scenario == "fence":
+        fence(rt, ledger, work)
+    elif scenario == "wrong-secret":
+        wrong_secret(rt, ledger, work)
+    elif scenario == "backup-restart":
+        backup_restart(rt, ledger, work)
+    else:
+        sys.exit("unknown scenario " + scenario)
+
+
+if __name__ == "__main__":
+    main()
