@@ -83,7 +83,11 @@ struct Msg {
   Msg(const std::string &p, std::size_t n, const char *what) {
     try {
       std::size_t off = 0;
-      oh = msgpack::unpack(p.data(), p.size(), off);
+      // Control messages are tiny: limits stop a hostile length prefix from
+      // making the unpacker allocate gigabytes (found by frame_fuzzer).
+      oh = msgpack::unpack(p.data(), p.size(), off, nullptr, nullptr,
+                           msgpack::unpack_limit(/*array=*/8, /*map=*/0, /*str=*/4096,
+                                                 /*bin=*/64, /*ext=*/0, /*depth=*/2));
       if (off != p.size())
         malformed(what);
     } catch (const msgpack::unpack_error &) {
