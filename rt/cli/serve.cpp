@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 namespace checksync::cli {
 namespace {
@@ -380,12 +381,20 @@ int run_serve(const ServeOptions &o) {
     }
     log("takeover: no word from the primary for %lld ms; resuming %s from epoch %llu",
         (long long)silent, o.command[0].c_str(), (unsigned long long)epoch);
+    // The child only execs `checksync-rt resume` (this same binary): other
+    // threads may hold locks at fork time, so nothing else runs in it.
+    std::vector<std::string> args = {"checksync-rt", "resume", "--from", o.dir, "--dir", o.dir,
+                                     "--"};
+    args.insert(args.end(), o.command.begin(), o.command.end());
+    std::vector<char *> argv;
+    for (auto &a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::unsetenv("CHECKSYNC_BACKUP");
     child = ::fork();
     if (child == 0) {
-      ::close(lfd);
-      ::unsetenv("CHECKSYNC_BACKUP");
-      ResumeOptions ro{o.dir, o.dir, o.command};
-      std::_Exit(run_resume(ro));
+      ::execv("/proc/self/exe", argv.data());
+      std::_Exit(127);
     }
     if (child < 0) {
       log("takeover failed: fork: %s", std::strerror(errno));
