@@ -1,0 +1,548 @@
+// checksync-kv: an in-memory key-value cache speaking the Redis protocol
+// (GET SET[EX|PX|NX|XX] DEL EXISTS INCR EXPIRE TTL DBSIZE PING FLUSHALL INFO,
+// pipelining, one epoll event loop), whose state is [[checksync::persistent]]
+// objects. redis-cli and redis-benchmark drive it unmodified.
+//
+//   checksync-kv [--port 6379] [--bind 127.0.0.1]
+//                [--snapshot none|checksync|full|fork] [--checkpoint-ms 100]
+//                [--sync] [--dir DIR]
+//
+// --snapshot=checksync (default) checkpoints between batches of requests every
+// --checkpoint-ms; where they go is the runtime's business (CHECKSYNC_DIR, or
+// a backup with `checksync-rt run --backup`). --sync holds every reply of a
+// batch until the checkpoint covering it is durable (group commit), so a
+// client never sees +OK for a write that a failover could lose. full and fork
+// are the schemes CheckSync is compared with (snapshot.h), written to --dir
+// (default: CHECKSYNC_DIR, else the current directory).
+#include "resp.h"
+#include "snapshot.h"
+#include "table.h"
+
+#include <checksync/checksync.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <string>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <unordered_map>
+
+[[checksync::root]] kv::Table *kv_table = nullptr;
+
+namespace {
+
+using kv::resp::array;
+using kv::resp::bulk;
+using kv::resp::error;
+using kv::resp::integer;
+using kv::resp::nil;
+using kv::resp::simple;
+
+enum class Mode { None, Checksync, Full, Fork };
+
+struct Options {
+  int port = 6379;
+  std::string bind = "127.0.0.1";
+  Mode mode = Mode::Checksync;
+  int checkpoint_ms = 100;
+  bool sync = false;
+  std::string dir;
+};
+
+std::int64_t wall_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+struct Conn {
+  int fd;
+  std::string in, out;
+  std::size_t pos = 0, out_pos = 0;
+  bool close_after = false;
+  bool want_write = false;
+};
+
+bool parse_ll(std::string_view s, long long &v) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+bool ieq(std::string_view a, const char *b) {
+  std::size_t n = std::strlen(b);
+  if (a.size() != n)
+    return false;
+  for (std::size_t i = 0; i < n; ++i)
+    if (std::toupper(static_cast<unsigned char>(a[i])) != b[i])
+      return false;
+  return true;
+}
+
+class Server {
+public:
+  Server(const Options &o) : o_(o), store_(kv_table) {}
+  int run();
+
+private:
+  // Executes one request; returns true if it changed the state.
+  bool execute(Conn &c, const std::vector<std::string_view> &a);
+  void info(std::string &out);
+  void on_readable(Conn &c);
+  void flush(Conn &c);
+  void close_conn(int fd);
+  void after_batch(bool wrote);
+
+  const Options &o_;
+  kv::Store store_;
+  int ep_ = -1, lfd_ = -1;
+  std::unordered_map<int, std::unique_ptr<Conn>> conns_;
+  std::vector<std::string_view> args_;
+  std::chrono::steady_clock::time_point next_snapshot_, next_expire_;
+  kv::ForkSnapshotter fork_;
+  std::uint64_t snapshots_ = 0, unsynced_writes_ = 0;
+};
+
+bool Server::execute(Conn &c, const std::vector<std::string_view> &a) {
+  std::string &out = c.out;
+  if (a.empty())
+    return false;
+  std::string_view cmd = a[0];
+  std::int64_t now = wall_ms();
+  if (ieq(cmd, "GET")) {
+    if (a.size() != 2)
+      return error(out, "ERR wrong number of arguments for 'get' command"), false;
+    if (const kv::Entry *e = store_.find(a[1], now))
+      bulk(out, e->value);
+    else
+      nil(out);
+    return false;
+  }
+  if (ieq(cmd, "SET")) {
+    if (a.size() < 3)
+      return error(out, "ERR wrong number of arguments for 'set' command"), false;
+    std::int64_t expire = 0;
+    bool nx = false, xx = false;
+    for (std::size_t i = 3; i < a.size(); ++i) {
+      long long v;
+      if ((ieq(a[i], "EX") || ieq(a[i], "PX")) && i + 1 < a.size() && parse_ll(a[i + 1], v) &&
+          v > 0) {
+        expire = now + (ieq(a[i], "EX") ? v * 1000 : v);
+        ++i;
+      } else if (ieq(a[i], "NX")) {
+        nx = true;
+      } else if (ieq(a[i], "XX")) {
+        xx = true;
+      } else {
+        return error(out, "ERR syntax error"), false;
+      }
+    }
+    kv::Entry *e = store_.find(a[1], now);
+    if ((nx && e) || (xx && !e))
+      return nil(out), false;
+    if (e)
+      e->value.assign(a[2]);
+    else
+      e = store_.insert(a[1], a[2]);
+    e->expire_ms = expire;
+    simple(out, "OK");
+    return true;
+  }
+  if (ieq(cmd, "DEL") || ieq(cmd, "EXISTS")) {
+    if (a.size() < 2)
+      return error(out, "ERR wrong number of arguments"), false;
+    bool del = ieq(cmd, "DEL");
+    long long n = 0;
+    for (std::size_t i = 1; i < a.size(); ++i)
+      n += del ? store_.find(a[i], now) && store_.erase(a[i]) : store_.find(a[i], now) != nullptr;
+    integer(out, n);
+    return del && n > 0;
+  }
+  if (ieq(cmd, "INCR")) {
+    if (a.size() != 2)
+      return error(out, "ERR wrong number of arguments for 'incr' command"), false;
+    kv::Entry *e = store_.find(a[1], now);
+    long long v = 0;
+    if (e && !parse_ll(e->value, v))
+      return error(out, "ERR value is not an integer or out of range"), false;
+    if (v == INT64_MAX)
+      return error(out, "ERR increment or decrement would overflow"), false;
+    std::string s = std::to_string(v + 1);
+    if (e)
+      e->value = s;
+    else
+      store_.insert(a[1], s);
+    integer(out, v + 1);
+    return true;
+  }
+  if (ieq(cmd, "EXPIRE")) {
+    long long secs;
+    if (a.size() != 3 || !parse_ll(a[2], secs))
+      return error(out, "ERR wrong arguments for 'expire' command"), false;
+    kv::Entry *e = store_.find(a[1], now);
+    if (!e)
+      return integer(out, 0), false;
+    if (secs <= 0) {
+      store_.erase(a[1]);
+    } else {
+      e->expire_ms = now + secs * 1000;
+    }
+    integer(out, 1);
+    return true;
+  }
+  if (ieq(cmd, "TTL")) {
+    if (a.size() != 2)
+      return error(out, "ERR wrong number of arguments for 'ttl' command"), false;
+    const kv::Entry *e = store_.find(a[1], now);
+    integer(out, !e ? -2 : !e->expire_ms ? -1 : (e->expire_ms - now + 999) / 1000);
+    return false;
+  }
+  if (ieq(cmd, "DBSIZE"))
+    return integer(out, (long long)store_.size()), false;
+  if (ieq(cmd, "PING")) {
+    if (a.size() > 1)
+      bulk(out, a[1]);
+    else
+      simple(out, "PONG");
+    return false;
+  }
+  if (ieq(cmd, "FLUSHALL") || ieq(cmd, "FLUSHDB")) {
+    store_.clear();
+    simple(out, "OK");
+    return true;
+  }
+  if (ieq(cmd, "INFO")) {
+    info(out);
+    return false;
+  }
+  if (ieq(cmd, "CONFIG")) { // redis-benchmark asks for "save" and "appendonly"
+    if (a.size() >= 3 && ieq(a[1], "GET")) {
+      std::size_t known = 0;
+      for (std::size_t i = 2; i < a.size(); ++i)
+        known += ieq(a[i], "SAVE") || ieq(a[i], "APPENDONLY");
+      array(out, 2 * known);
+      for (std::size_t i = 2; i < a.size(); ++i)
+        if (ieq(a[i], "SAVE") || ieq(a[i], "APPENDONLY")) {
+          bulk(out, ieq(a[i], "SAVE") ? "save" : "appendonly");
+          bulk(out, ieq(a[i], "SAVE") ? "" : "no");
+        }
+      return false;
+    }
+    return error(out, "ERR CONFIG supports only GET"), false;
+  }
+  if (ieq(cmd, "COMMAND")) // redis-cli asks for command docs; none here
+    return array(out, 0), false;
+  if (ieq(cmd, "SELECT")) {
+    if (a.size() == 2 && a[1] == "0")
+      simple(out, "OK");
+    else
+      error(out, "ERR DB index is out of range");
+    return false;
+  }
+  if (ieq(cmd, "QUIT")) {
+    simple(out, "OK");
+    c.close_after = true;
+    return false;
+  }
+  error(out, "ERR unknown command '" + std::string(cmd.substr(0, 64)) + "'");
+  return false;
+}
+
+void Server::info(std::string &out) {
+  checksync::checkpoint_stats st = checksync::last_checkpoint_stats();
+  const char *mode = o_.mode == Mode::None        ? "none"
+                     : o_.mode == Mode::Checksync ? "checksync"
+                     : o_.mode == Mode::Full      ? "full"
+                                                  : "fork";
+  char buf[1024];
+  std::snprintf(buf, sizeof buf,
+                "# Server\r\nredis_version:7.0.0\r\nchecksync_server:checksync-kv\r\n"
+                "tcp_port:%d\r\n# Clients\r\nconnected_clients:%zu\r\n"
+                "# Keyspace\r\ndb0:keys=%llu,expires=0,avg_ttl=0\r\n"
+                "# Checksync\r\nsnapshot_mode:%s\r\nsync:%d\r\nresumed:%d\r\n"
+                "checkpoint_epoch:%llu\r\ncheckpoint_full:%d\r\ncheckpoint_objects:%llu\r\n"
+                "checkpoint_bytes:%llu\r\ncheckpoint_payload_bytes:%llu\r\n"
+                "checkpoint_pause_us:%llu\r\ncheckpoint_pages_touched:%llu\r\n"
+                "backup_acked_epoch:%llu\r\nbackup_queued_bytes:%llu\r\n"
+                "backup_connected:%d\r\nsnapshots:%llu\r\n",
+                o_.port, conns_.size(), (unsigned long long)store_.size(), mode, int(o_.sync),
+                int(checksync::resumed()), (unsigned long long)st.epoch, int(st.full),
+                (unsigned long long)st.objects, (unsigned long long)st.bytes,
+                (unsigned long long)st.payload_bytes, (unsigned long long)st.pause_us,
+                (unsigned long long)st.pages_touched, (unsigned long long)st.backup_acked,
+                (unsigned long long)st.backup_queued_bytes, int(st.backup_connected),
+                (unsigned long long)snapshots_);
+  bulk(out, buf);
+}
+
+void Server::on_readable(Conn &c) {
+  for (;;) {
+    char buf[65536];
+    ssize_t n = ::read(c.fd, buf, sizeof buf);
+    if (n > 0) {
+      c.in.append(buf, std::size_t(n));
+      if (std::size_t(n) < sizeof buf)
+        break;
+      continue;
+    }
+    if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+      c.close_after = true;
+      c.in.clear();
+      c.pos = 0;
+      return;
+    }
+    if (errno == EAGAIN)
+      break;
+  }
+  for (;;) {
+    kv::resp::Parse p = kv::resp::parse(c.in, c.pos, args_);
+    if (p == kv::resp::Parse::NeedMore)
+      break;
+    if (p == kv::resp::Parse::Bad) {
+      error(c.out, "ERR Protocol error");
+      c.close_after = true;
+      break;
+    }
+    if (execute(c, args_))
+      ++unsynced_writes_;
+    if (c.close_after)
+      break;
+  }
+  if (c.pos == c.in.size()) {
+    c.in.clear();
+    c.pos = 0;
+  } else if (c.pos > 65536) {
+    c.in.erase(0, c.pos);
+    c.pos = 0;
+  }
+}
+
+void Server::flush(Conn &c) {
+  while (c.out_pos < c.out.size()) {
+    ssize_t n = ::write(c.fd, c.out.data() + c.out_pos, c.out.size() - c.out_pos);
+    if (n > 0) {
+      c.out_pos += std::size_t(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && errno == EAGAIN) {
+      if (!c.want_write) {
+        epoll_event ev{EPOLLIN | EPOLLOUT, {}};
+        ev.data.fd = c.fd;
+        ::epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
+        c.want_write = true;
+      }
+      return;
+    }
+    c.close_after = true;
+    c.out.clear();
+    c.out_pos = 0;
+    return;
+  }
+  c.out.clear();
+  c.out_pos = 0;
+  if (c.want_write) {
+    epoll_event ev{EPOLLIN, {}};
+    ev.data.fd = c.fd;
+    ::epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
+    c.want_write = false;
+  }
+}
+
+void Server::close_conn(int fd) {
+  ::epoll_ctl(ep_, EPOLL_CTL_DEL, fd, nullptr);
+  ::close(fd);
+  conns_.erase(fd);
+}
+
+// Between batches: the program's consistent point.
+void Server::after_batch(bool wrote) {
+  auto now = std::chrono::steady_clock::now();
+  bool due = o_.checkpoint_ms > 0 && now >= next_snapshot_;
+  switch (o_.mode) {
+  case Mode::None:
+    break;
+  case Mode::Checksync:
+    if (o_.sync && wrote) { // group commit: this batch's replies wait for it
+      std::uint64_t e = checksync::checkpoint();
+      if (!checksync::wait_durable(e))
+        std::fprintf(stderr, "checksync-kv: checkpoint %llu is not durable\n",
+                     (unsigned long long)e);
+      unsynced_writes_ = 0;
+      next_snapshot_ = now + std::chrono::milliseconds(o_.checkpoint_ms);
+    } else if (due && unsynced_writes_) {
+      checksync::checkpoint();
+      unsynced_writes_ = 0;
+      next_snapshot_ = now + std::chrono::milliseconds(o_.checkpoint_ms);
+    }
+    break;
+  case Mode::Full:
+    if (due) {
+      kv::write_durably(o_.dir + "/kv-full.snap", kv::serialise(store_));
+      ++snapshots_;
+      next_snapshot_ = now + std::chrono::milliseconds(o_.checkpoint_ms);
+    }
+    break;
+  case Mode::Fork:
+    fork_.reap();
+    if (due && fork_.start(store_, o_.dir + "/kv-fork.snap")) {
+      ++snapshots_;
+      next_snapshot_ = now + std::chrono::milliseconds(o_.checkpoint_ms);
+    }
+    break;
+  }
+  if (now >= next_expire_) {
+    store_.expire_some(wall_ms(), 64);
+    next_expire_ = now + std::chrono::milliseconds(100);
+  }
+}
+
+int Server::run() {
+  std::signal(SIGPIPE, SIG_IGN);
+  lfd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int one = 1;
+  ::setsockopt(lfd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(std::uint16_t(o_.port));
+  if (::inet_pton(AF_INET, o_.bind.c_str(), &addr.sin_addr) != 1) {
+    std::fprintf(stderr, "checksync-kv: bad --bind address %s\n", o_.bind.c_str());
+    return 1;
+  }
+  if (::bind(lfd_, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0 ||
+      ::listen(lfd_, 511) != 0) {
+    std::fprintf(stderr, "checksync-kv: cannot listen on %s:%d: %s\n", o_.bind.c_str(), o_.port,
+                 std::strerror(errno));
+    return 1;
+  }
+  ep_ = ::epoll_create1(EPOLL_CLOEXEC);
+  epoll_event ev{EPOLLIN, {}};
+  ev.data.fd = lfd_;
+  ::epoll_ctl(ep_, EPOLL_CTL_ADD, lfd_, &ev);
+  std::printf("checksync-kv: %s on %s:%d, %llu keys, snapshot=%s%s\n",
+              checksync::resumed() ? "resumed" : "started", o_.bind.c_str(), o_.port,
+              (unsigned long long)store_.size(),
+              o_.mode == Mode::None        ? "none"
+              : o_.mode == Mode::Checksync ? "checksync"
+              : o_.mode == Mode::Full      ? "full"
+                                           : "fork",
+              o_.sync ? " (sync)" : "");
+  std::fflush(stdout);
+  epoll_event events[256];
+  for (;;) {
+    int n = ::epoll_wait(ep_, events, 256, 10);
+    if (n < 0 && errno != EINTR) {
+      std::perror("checksync-kv: epoll_wait");
+      return 1;
+    }
+    std::uint64_t writes_before = unsynced_writes_;
+    std::vector<int> touched;
+    for (int i = 0; i < n; ++i) {
+      int fd = events[i].data.fd;
+      if (fd == lfd_) {
+        for (;;) {
+          int c = ::accept4(lfd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+          if (c < 0)
+            break;
+          ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+          epoll_event cev{EPOLLIN, {}};
+          cev.data.fd = c;
+          ::epoll_ctl(ep_, EPOLL_CTL_ADD, c, &cev);
+          conns_.emplace(c, std::make_unique<Conn>(Conn{c, {}, {}}));
+        }
+        continue;
+      }
+      auto it = conns_.find(fd);
+      if (it == conns_.end())
+        continue;
+      if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+        on_readable(*it->second);
+      touched.push_back(fd);
+    }
+    after_batch(unsynced_writes_ > writes_before);
+    for (int fd : touched) {
+      auto it = conns_.find(fd);
+      if (it == conns_.end())
+        continue;
+      flush(*it->second);
+      if (it->second->close_after && it->second->out.empty())
+        close_conn(fd);
+    }
+  }
+}
+
+void usage() {
+  std::fprintf(stderr,
+               "usage: checksync-kv [--port N] [--bind ADDR] [--snapshot none|checksync|full|fork]\n"
+               "                    [--checkpoint-ms N] [--sync] [--dir DIR]\n");
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  checksync::init(); // restores the table when started by `checksync-rt resume`
+  Options o;
+  if (const char *d = std::getenv("CHECKSYNC_DIR"))
+    o.dir = d;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&](const char *name) -> std::string {
+      std::string prefix = std::string(name) + "=";
+      if (a.rfind(prefix, 0) == 0)
+        return a.substr(prefix.size());
+      if (a == name && i + 1 < argc)
+        return argv[++i];
+      usage();
+      std::exit(1);
+    };
+    if (a == "--sync") {
+      o.sync = true;
+    } else if (a.rfind("--port", 0) == 0) {
+      o.port = std::atoi(value("--port").c_str());
+    } else if (a.rfind("--bind", 0) == 0) {
+      o.bind = value("--bind");
+    } else if (a.rfind("--checkpoint-ms", 0) == 0) {
+      o.checkpoint_ms = std::atoi(value("--checkpoint-ms").c_str());
+    } else if (a.rfind("--dir", 0) == 0) {
+      o.dir = value("--dir");
+    } else if (a.rfind("--snapshot", 0) == 0) {
+      std::string m = value("--snapshot");
+      if (m == "none")
+        o.mode = Mode::None;
+      else if (m == "checksync")
+        o.mode = Mode::Checksync;
+      else if (m == "full")
+        o.mode = Mode::Full;
+      else if (m == "fork")
+        o.mode = Mode::Fork;
+      else {
+        std::fprintf(stderr, "checksync-kv: unknown --snapshot mode '%s'\n", m.c_str());
+        return 1;
+      }
+    } else if (a == "-h" || a == "--help") {
+      usage();
+      return 0;
+    } else {
+      std::fprintf(stderr, "checksync-kv: unknown option '%s'\n", a.c_str());
+      usage();
+      return 1;
+    }
+  }
+  if (o.sync && o.mode != Mode::Checksync) {
+    std::fprintf(stderr, "checksync-kv: --sync needs --snapshot=checksync\n");
+    return 1;
+  }
+  if (o.dir.empty())
+    o.dir = ".";
+  Server s(o);
+  return s.run();
+}
