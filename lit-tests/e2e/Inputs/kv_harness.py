@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+"""checksync-kv scenarios with a minimal RESP client (no redis-tools needed).
+
+    kv_harness.py CHECKSYNC_RT CHECKSYNC_KV WORKDIR SCENARIO
+
+commands:       every command's replies, expiry, pipelining, errors.
+resume:         state survives kill -9 + `checksync-rt resume` (local dir).
+sync-failover:  --sync primary shipping to `serve --takeover`; a client writes
+                as fast as it can; kill -9; every write the client saw +OK for
+                is on the taken-over server, with its value.
+"""
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+SECRET = "kv-test-secret"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Client:
+    def __init__(self, port, timeout=10):
+        deadline = time.time() + timeout
+        while True:
+            try:
+                self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.02)
+        self.buf = b""
+
+    def send(self, *args):
+        out = b"*%d\r\n" % len(args)
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out += b"$%d\r\n%s\r\n" % (len(a), a)
+        self.s.sendall(out)
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.s.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def reply(self):
+        line = self._line()
+        t, rest = line[:1], line[1:]
+        if t == b"+":
+            return rest.decode()
+        if t == b"-":
+            return ("ERR", rest.decode())
+        if t == b":":
+            return int(rest)
+        if t == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            while len(self.buf) < n + 2:
+                chunk = self.s.recv(65536)
+                if not chunk:
+                    raise ConnectionError("closed")
+                self.buf += chunk
+            v, self.buf = self.buf[:n], self.buf[n + 2:]
+            return v.decode()
+        if t == b"*":
+            return [self.reply() for _ in range(int(rest))]
+        raise ValueError("bad reply %r" % line)
+
+    def call(self, *args):
+        self.send(*args)
+        return self.reply()
+
+
+def expect(got, want, what):
+    if got != want:
+        sys.exit("%s: got %r, want %r" % (what, got, want))
+
+
+def start_kv(kv, port, args, env, log):
+    f = open(log, "w")
+    p = subprocess.Popen([kv, "--port", str(port), *args], stdout=f, stderr=subprocess.STDOUT,
+                         env=env)
+    return p, f
+
+
+def commands(rt, kv, work):
+    port = free_port()
+    env = dict(os.environ, CHECKSYNC_DIR=os.path.join(work, "ckpt"))
+    p, f = start_kv(kv, port, [], env, os.path.join(work, "kv.log"))
+    c = Client(port)
+    expect(c.call("PING"), "PONG", "PING")
+    expect(c.call("ping", "hi"), "hi", "PING msg")
+    expect(c.call("SET", "k", "v"), "OK", "SET")
+    expect(c.call("GET", "k"), "v", "GET")
+    expect(c.call("GET", "nope"), None, "GET missing")
+    expect(c.call("SET", "k", "w", "NX"), None, "SET NX existing")
+    expect(c.call("SET", "k2", "x", "XX"), None, "SET XX missing")
+    expect(c.call("SET", "n", "41"), "OK", "SET n")
+    expect(c.call("INCR", "n"), 42, "INCR")
+    expect(c.call("INCR", "fresh"), 1, "INCR fresh")
+    expect(c.call("INCR", "k")[0], "ERR", "INCR non-integer")
+    expect(c.call("EXISTS", "k", "n", "nope"), 2, "EXISTS")
+    expect(c.call("TTL", "k"), -1, "TTL no expiry")
+    expect(c.call("TTL", "nope"), -2, "TTL missing")
+    expect(c.call("EXPIRE", "k", "100"), 1, "EXPIRE")
+    ttl = c.call("TTL", "k")
+    if not 99 <= ttl <= 100:
+        sys.exit("TTL after EXPIRE 100: %r" % ttl)
+    expect(c.call("SET", "short", "s", "PX", "150"), "OK", "SET PX")
+    expect(c.call("GET", "short"), "s", "GET before expiry")
+    time.sleep(0.3)
+    expect(c.call("GET", "short"), None, "GET after expiry")
+    expect(c.call("DEL", "k", "nope"), 1, "DEL")
+    expect(c.call("DBSIZE"), 2, "DBSIZE")
+    expect(c.call("BOGUS")[0], "ERR", "unknown command")
+    expect(c.call("SET", "x")[0], "ERR", "SET arity")
+    # Pipelining: 1000 requests in one write, replies in order.
+    for i in range(1000):
+        c.send("SET", "p%d" % i, "v%d" % i)
+    for i in range(1000):
+        c.send("GET", "p%d" % i)
+    got = [c.reply() for _ in range(2000)]
+    expect(got[:1000], ["OK"] * 1000, "pipelined SETs")
+    expect(got[1000:], ["v%d" % i for i in range(1000)], "pipelined GETs")
+    info = c.call("INFO")
+    for field in ("db0:keys=1002", "snapshot_mode:checksync", "checkpoint_epoch:"):
+        if field not in info:
+            sys.exit("INFO lacks %s:\n%s" % (field, info))
+    expect(c.call("FLUSHALL"), "OK", "FLUSHALL")
+    expect(c.call("DBSIZE"), 0, "DBSIZE after FLUSHALL")
+    p.kill()
+    p.wait()
+    f.close()
+    print("commands: ok")
+
+
+def resume(rt, kv, work):
+    port = free_port()
+    ckpt = os.path.join(work, "ckpt")
+    env = dict(os.environ, CHECKSYNC_DIR=ckpt)
+    p, f = start_kv(kv, port, ["--checkpoint-ms", "20"], env, os.path.join(work, "kv.log"))
+    c = Client(port)
+    rng = random.Random(3)
+    model = {}
+    for i in range(3000):
+        k = "key:%d" % rng.randrange(1500)
+        if rng.random() < 0.2:
+            c.call("DEL", k)
+            model.pop(k, None)
+        else:
+            v = "v%d-%s" % (i, "x" * rng.randrange(120))
+            c.call("SET", k, v)
+            model[k] = v
+    c.call("SET", "ttl-key", "t", "EX", "1000")
+    model["ttl-key"] = "t"
+    time.sleep(0.2)  # let a checkpoint cover everything (no client waits for it here)
+    p.kill()
+    p.wait()
+    f.close()
+    port2 = free_port()
+    env2 = dict(os.environ)
+    env2.pop("CHECKSYNC_DIR", None)
+    log2 = open(os.path.join(work, "kv2.log"), "w")
+    p2 = subprocess.Popen([rt, "resume", "--from", ckpt, "--dir", ckpt + ".2", "--", kv,
+                           "--port", str(port2)], stdout=log2, stderr=subprocess.STDOUT, env=env2)
+    c2 = Client(port2)
+    expect(c2.call("DBSIZE"), len(model), "DBSIZE after resume")
+    for k, v in model.items():
+        expect(c2.call("GET", k), v, "GET %s after resume" % k)
+    ttl = c2.call("TTL", "ttl-key")
+    if not 990 <= ttl <= 1000:
+        sys.exit("TTL after resume: %r" % ttl)
+    p2.kill()
+    p2.wait()
+    print("resume: %d keys identical after kill -9 and resume" % len(model))
+
+
+def sync_failover(rt, kv, work):
+    store = os.path.join(work, "store")
+    port_backup_kv = free_port()
+    slog = os.path.join(work, "serve.log")
+    sf = open(slog, "w")
+    tout = open(os.path.join(work, "takeover.out"), "w")
+    serve = subprocess.Popen(
+        [rt, "serve", "--listen", "127.0.0.1:0", "--dir", store, "--takeover", "--timeout", "300",
+         "--", kv, "--port", str(port_backup_kv)],
+        stdout=tout, stderr=sf, env=dict(os.environ, CHECKSYNC_SECRET=SECRET))
+    bport = None
+    for _ in range(500):
+        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", open(slog).read())
+        if m:
+            bport = int(m.group(1))
+            break
+        time.sleep(0.01)
+    port = free_port()
+    env = dict(os.environ, CHECKSYNC_SECRET=SECRET)
+    f = open(os.path.join(work, "primary.log"), "w")
+    p = subprocess.Popen([rt, "run", "--backup", "127.0.0.1:%d" % bport, "--", kv, "--port",
+                          str(port), "--sync"], stdout=f, stderr=subprocess.STDOUT, env=env)
+    c = Client(port)
+    acked, n_acked = {}, 0
+    rng = random.Random(11)
+    deadline = time.time() + rng.uniform(0.8, 1.5)
+    i = 0
+    killed = False
+    try:
+        while True:
+            # Pipelined bursts of 16, as a busy client would send them.
+            batch = [("key:%d" % rng.randrange(5000), "value-%d" % (i + j)) for j in range(16)]
+            i += 16
+            for k, v in batch:
+                c.send("SET", k, v)
+            if not killed and time.time() > deadline:
+                p.kill()  # mid-burst: some of these writes are never acknowledged
+                t_kill = time.monotonic()
+                killed = True
+            for k, v in batch:
+                if c.reply() == "OK":
+                    acked[k] = v
+                    n_acked += 1
+    except (ConnectionError, OSError):
+        pass
+    p.wait()
+    f.close()
+    c2 = Client(port_backup_kv, timeout=10)
+    t_up = time.monotonic()
+    lost = [k for k, v in acked.items() if c2.call("GET", k) != v]
+    serve.send_signal(signal.SIGTERM)
+    serve.wait(timeout=10)
+    subprocess.run(["pkill", "-f", "checksync-kv --port %d" % port_backup_kv])
+    sf.close()
+    tout.close()
+    if lost:
+        sys.exit("%d acknowledged keys lost, e.g. %s" % (len(lost), lost[:5]))
+    print("sync-failover: %d acknowledged writes (%d keys), none lost; serving again %.0f ms "
+          "after the kill" % (n_acked, len(acked), (t_up - t_kill) * 1000))
+    print([l for l in open(slog).read().splitlines() if "failover:" in l][-1])
+
+
+def main():
+    rt, kv, work, scenario = sys.argv[1:5]
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    {"commands": commands, "resume": resume, "sync-failover": sync_failover}[scenario](rt, kv,
+                                                                                       work)
+
+
+if __name__ == "__main__":
+    main()
