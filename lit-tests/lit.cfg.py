@@ -33,3 +33,8 @@ config.substitutions.append(
     ("%cs_cxx", "%s -std=c++20 -O2 $(%s --cxxflags)" % (config.clangxx, cfg)))
 config.substitutions.append(("%cs_ldflags", "$(%s --ldflags)" % cfg))
 config.substitutions.append(("%csrt", os.path.join(config.test_prefix, "bin", "checksync-rt")))
+
+# Tests that drive checksync-kv with Redis's own clients need redis-tools.
+import shutil
+if shutil.which("redis-cli") and shutil.which("redis-benchmark"):
+    config.available_features.add("redis-tools")

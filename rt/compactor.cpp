@@ -56,6 +56,11 @@ void Compactor::loop() {
       std::string note;
       auto img = load_chain(store_.dir(), &note);
       if (img->parts.size() > 1) {
+        // The new base's metrics describe it, not the last delta merged in.
+        img->info.stats = {};
+        img->info.stats.objects = img->objects.size();
+        for (std::size_t i = 0; i < img->objects.size(); ++i)
+          img->info.stats.payload_bytes += img->object_bytes(i);
         std::string merged = encode_merged(*img);
         store_.write(img->info.epoch, /*full=*/true, merged);
         std::lock_guard l(mu_);

@@ -1,5 +1,5 @@
 // checksync-kv: an in-memory key-value cache speaking the Redis protocol
-// (GET SET[EX|PX|NX|XX] DEL EXISTS INCR EXPIRE TTL DBSIZE PING FLUSHALL INFO,
+// (GET SET[EX|PX|NX|XX] DEL EXISTS INCR EXPIRE TTL DBSIZE PING ECHO FLUSHALL INFO,
 // pipelining, one epoll event loop), whose state is [[checksync::persistent]]
 // objects. redis-cli and redis-benchmark drive it unmodified.
 //
@@ -212,6 +212,12 @@ bool Server::execute(Conn &c, const std::vector<std::string_view> &a) {
       bulk(out, a[1]);
     else
       simple(out, "PONG");
+    return false;
+  }
+  if (ieq(cmd, "ECHO")) { // redis-cli --pipe ends its stream with one
+    if (a.size() != 2)
+      return error(out, "ERR wrong number of arguments for 'echo' command"), false;
+    bulk(out, a[1]);
     return false;
   }
   if (ieq(cmd, "FLUSHALL") || ieq(cmd, "FLUSHDB")) {

@@ -34,15 +34,14 @@ inline Parse parse(std::string_view buf, std::size_t &pos, std::vector<std::stri
   };
   if (p >= buf.size())
     return Parse::NeedMore;
-  if (buf[p] != '*') { // inline command: words separated by spaces
-    std::string_view l;
-    if (!line(l)) {
-      std::size_t e = buf.find('\n', p);
-      if (e == std::string_view::npos)
-        return buf.size() - p > 65536 ? Parse::Bad : Parse::NeedMore;
-      l = buf.substr(p, e - p);
-      p = e + 1;
-    }
+  if (buf[p] != '*') { // inline command: words separated by spaces, ends at \n
+    std::size_t e = buf.find('\n', p);
+    if (e == std::string_view::npos)
+      return buf.size() - p > 65536 ? Parse::Bad : Parse::NeedMore;
+    std::string_view l = buf.substr(p, e - p);
+    if (!l.empty() && l.back() == '\r')
+      l.remove_suffix(1);
+    p = e + 1;
     std::size_t i = 0;
     while (i < l.size()) {
       while (i < l.size() && l[i] == ' ')
