@@ -109,6 +109,11 @@ private:
   std::chrono::steady_clock::time_point next_snapshot_, next_expire_;
   kv::ForkSnapshotter fork_;
   std::uint64_t snapshots_ = 0, unsynced_writes_ = 0;
+  // Totals since start, for benchmarks (INFO): bytes written, 4 KiB pages a
+  // page-granular checkpointer would have copied, and every pause.
+  std::uint64_t total_bytes_ = 0, total_pages_ = 0;
+  std::vector<std::uint32_t> pauses_us_;
+  void checkpoint_taken();
 };
 
 bool Server::execute(Conn &c, const std::vector<std::string_view> &a) {
@@ -286,7 +291,27 @@ void Server::info(std::string &out) {
                 (unsigned long long)st.pages_touched, (unsigned long long)st.backup_acked,
                 (unsigned long long)st.backup_queued_bytes, int(st.backup_connected),
                 (unsigned long long)snapshots_);
-  bulk(out, buf);
+  std::string all = buf;
+  std::vector<std::uint32_t> p = pauses_us_;
+  std::sort(p.begin(), p.end());
+  auto pct = [&](double q) { return p.empty() ? 0u : p[std::min(p.size() - 1, std::size_t(q * p.size()))]; };
+  std::snprintf(buf, sizeof buf,
+                "total_checkpoints:%zu\r\ntotal_checkpoint_bytes:%llu\r\n"
+                "total_pages_touched_bytes:%llu\r\npause_us_p50:%u\r\npause_us_p99:%u\r\n"
+                "pause_us_max:%u\r\n",
+                p.size(), (unsigned long long)total_bytes_,
+                (unsigned long long)total_pages_ * 4096, pct(0.5), pct(0.99),
+                p.empty() ? 0u : p.back());
+  all += buf;
+  bulk(out, all);
+}
+
+void Server::checkpoint_taken() {
+  checksync::checkpoint_stats st = checksync::last_checkpoint_stats();
+  total_bytes_ += st.bytes;
+  total_pages_ += st.pages_touched;
+  if (pauses_us_.size() < (1u << 20))
+    pauses_us_.push_back(std::uint32_t(std::min<std::uint64_t>(st.pause_us, UINT32_MAX)));
 }
 
 void Server::on_readable(Conn &c) {
@@ -380,6 +405,7 @@ void Server::after_batch(bool wrote) {
   case Mode::Checksync:
     if (o_.sync && wrote) { // group commit: this batch's replies wait for it
       std::uint64_t e = checksync::checkpoint();
+      checkpoint_taken();
       if (!checksync::wait_durable(e))
         std::fprintf(stderr, "checksync-kv: checkpoint %llu is not durable\n",
                      (unsigned long long)e);
@@ -387,20 +413,33 @@ void Server::after_batch(bool wrote) {
       next_snapshot_ = now + std::chrono::milliseconds(o_.checkpoint_ms);
     } else if (due && unsynced_writes_) {
       checksync::checkpoint();
+      checkpoint_taken();
       unsynced_writes_ = 0;
       next_snapshot_ = now + std::chrono::milliseconds(o_.checkpoint_ms);
     }
     break;
   case Mode::Full:
     if (due) {
-      kv::write_durably(o_.dir + "/kv-full.snap", kv::serialise(store_));
+      auto t0 = std::chrono::steady_clock::now();
+      std::string image = kv::serialise(store_);
+      kv::write_durably(o_.dir + "/kv-full.snap", image);
+      total_bytes_ += image.size();
+      pauses_us_.push_back(std::uint32_t(std::chrono::duration_cast<std::chrono::microseconds>(
+                                             std::chrono::steady_clock::now() - t0)
+                                             .count()));
       ++snapshots_;
       next_snapshot_ = now + std::chrono::milliseconds(o_.checkpoint_ms);
     }
     break;
   case Mode::Fork:
     fork_.reap();
-    if (due && fork_.start(store_, o_.dir + "/kv-fork.snap")) {
+    if (due) {
+      auto t0 = std::chrono::steady_clock::now();
+      if (!fork_.start(store_, o_.dir + "/kv-fork.snap"))
+        break; // the previous child is still writing
+      pauses_us_.push_back(std::uint32_t(std::chrono::duration_cast<std::chrono::microseconds>(
+                                             std::chrono::steady_clock::now() - t0)
+                                             .count())); // fork() itself
       ++snapshots_;
       next_snapshot_ = now + std::chrono::milliseconds(o_.checkpoint_ms);
     }
