@@ -406,9 +406,14 @@ void Server::after_batch(bool wrote) {
     if (o_.sync && wrote) { // group commit: this batch's replies wait for it
       std::uint64_t e = checksync::checkpoint();
       checkpoint_taken();
-      if (!checksync::wait_durable(e))
-        std::fprintf(stderr, "checksync-kv: checkpoint %llu is not durable\n",
+      // Not durable means dropped (queue full, chain restarted): the next
+      // checkpoint is full and covers this batch; no reply leaves before.
+      while (!checksync::wait_durable(e)) {
+        std::fprintf(stderr, "checksync-kv: checkpoint %llu was dropped; taking another\n",
                      (unsigned long long)e);
+        e = checksync::checkpoint();
+        checkpoint_taken();
+      }
       unsynced_writes_ = 0;
       next_snapshot_ = now + std::chrono::milliseconds(o_.checkpoint_ms);
     } else if (due && unsynced_writes_) {
