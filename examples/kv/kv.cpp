@@ -411,6 +411,7 @@ void Server::after_batch(bool wrote) {
       while (!checksync::wait_durable(e)) {
         std::fprintf(stderr, "checksync-kv: checkpoint %llu was dropped; taking another\n",
                      (unsigned long long)e);
+        ::usleep(100000); // a full disk would otherwise spin
         e = checksync::checkpoint();
         checkpoint_taken();
       }
