@@ -160,7 +160,11 @@ def main():
     ap.add_argument("--keys", type=int, default=100000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--only", default="")
+    ap.add_argument("--replot", action="store_true", help="only redraw the chart from the table")
     a = ap.parse_args()
+    if a.replot:
+        plot(a.outdir)
+        return
     os.makedirs(a.outdir, exist_ok=True)
     setups = [s for s in SETUPS if not a.only or re.search(a.only, s)]
     results = {}  # (setup, workload) -> dict
@@ -232,26 +236,38 @@ def main():
     text = "\n".join(md) + "\n"
     open(os.path.join(a.outdir, "kv_bench.md"), "w").write(text)
     print(text)
+    plot(a.outdir)
+
+
+def plot(outdir):
+    """Draws OUTDIR/kv_bench.png from the table in OUTDIR/kv_bench.md."""
+    rows = []
+    for line in open(os.path.join(outdir, "kv_bench.md")):
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and cells[2].replace(".", "").isdigit():
+            rows.append((cells[0], cells[1], float(cells[2])))
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(11, 5))
-        names = [n for n in setups if (n, "SET") in results]
-        xs = range(len(names))
-        for i, (wl, _) in enumerate(WORKLOADS):
-            vals = [med(results[(n, wl)]["rps"]) / 1000 if (n, wl) in results else 0 for n in names]
-            ax.bar([x + i * 0.4 for x in xs], vals, width=0.4, label=wl)
-        ax.set_xticks([x + 0.2 for x in xs])
-        ax.set_xticklabels(names, rotation=30, ha="right")
-        ax.set_ylabel("thousand requests/s (median)")
-        ax.set_title("checksync-kv vs. redis-server, redis-benchmark -P 16, 100-byte values")
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(os.path.join(a.outdir, "kv_bench.png"), dpi=110)
-        print("chart: " + os.path.join(a.outdir, "kv_bench.png"))
     except ImportError:
-        print("matplotlib not installed: no chart (apt-get install python3-matplotlib)")
+        print("matplotlib not installed: no chart (apt-get install python3-matplotlib; "
+              "run with /usr/bin/python3)")
+        return
+    names = list(dict.fromkeys(r[0] for r in rows))
+    workloads = list(dict.fromkeys(r[1] for r in rows))
+    fig, ax = plt.subplots(figsize=(11, 5))
+    for i, wl in enumerate(workloads):
+        vals = [next((r[2] / 1000 for r in rows if r[0] == n and r[1] == wl), 0) for n in names]
+        ax.bar([x + i * 0.4 for x in range(len(names))], vals, width=0.4, label=wl)
+    ax.set_xticks([x + 0.2 for x in range(len(names))])
+    ax.set_xticklabels(names, rotation=30, ha="right")
+    ax.set_ylabel("thousand requests/s (median)")
+    ax.set_title("checksync-kv vs. redis-server: redis-benchmark -P 16, 100-byte values")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(outdir, "kv_bench.png"), dpi=110)
+    print("chart: " + os.path.join(outdir, "kv_bench.png"))
 
 
 if __name__ == "__main__":

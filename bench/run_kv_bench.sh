@@ -17,4 +17,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-exec python3 "$ROOT/bench/kv_bench.py" "$PREFIX" "$ROOT/bench/results" "$@"
+# Debian's python3 (where python3-matplotlib is installed) if there is one.
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+exec "$PY" "$ROOT/bench/kv_bench.py" "$PREFIX" "$ROOT/bench/results" "$@"
