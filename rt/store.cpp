@@ -164,8 +164,9 @@ void DirStore::prune_before(std::uint64_t epoch) {
       ::unlink(c.path.c_str());
 }
 
-void DirStore::write(std::uint64_t epoch, bool full, std::string_view bytes) {
-  std::string final_path = dir_ + "/" + file_name(epoch, full);
+void write_file_durably(const std::string &dir, const std::string &name,
+                        std::string_view bytes) {
+  std::string final_path = dir + "/" + name;
   std::string tmp = final_path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
@@ -177,7 +178,8 @@ void DirStore::write(std::uint64_t epoch, bool full, std::string_view bytes) {
     return s && *s ? std::strtol(s, nullptr, 10) : -1;
   }();
   static std::atomic<long> writes{0};
-  bool inject = enospc_after >= 0 && writes.fetch_add(1) >= enospc_after;
+  bool inject = enospc_after >= 0 && name.ends_with(".csk") &&
+                writes.fetch_add(1) >= enospc_after;
   while (left) {
     ssize_t n = inject ? (errno = ENOSPC, -1) : ::write(fd, p, left);
     if (n < 0 && errno == EINTR)
@@ -186,7 +188,7 @@ void DirStore::write(std::uint64_t epoch, bool full, std::string_view bytes) {
       std::string why = n < 0 ? errno_text() : "short write";
       ::close(fd);
       ::unlink(tmp.c_str());
-      throw Error("writing checkpoint " + tmp + ": " + why);
+      throw Error("writing " + tmp + ": " + why);
     }
     p += n;
     left -= std::size_t(n);
@@ -203,10 +205,15 @@ void DirStore::write(std::uint64_t epoch, bool full, std::string_view bytes) {
     ::unlink(tmp.c_str());
     throw Error("rename " + tmp + ": " + why);
   }
-  std::lock_guard lock(mu_);
-  fsync_dir(dir_);
-  if (full)
+  fsync_dir(dir);
+}
+
+void DirStore::write(std::uint64_t epoch, bool full, std::string_view bytes) {
+  write_file_durably(dir_, file_name(epoch, full), bytes);
+  if (full) {
+    std::lock_guard lock(mu_);
     prune_before(epoch);
+  }
 }
 
 } // namespace checksync::detail

@@ -43,8 +43,7 @@ public:
 
   // Writes, fsyncs and renames into place; a base then prunes everything
   // older than it. Throws Error (e.g. "No space left on device") leaving
-  // earlier files intact. Test hook: CHECKSYNC_TEST_ENOSPC_AFTER=N makes every
-  // write after the first N fail as a full disk would (ENOSPC from write(2)).
+  // earlier files intact (see write_file_durably).
   void write(std::uint64_t epoch, bool full, std::string_view bytes);
   const std::string &dir() const { return dir_; }
   bool has_base(); // a base exists (a resumed program continues its chain)
@@ -57,6 +56,13 @@ private:
 };
 
 std::string read_whole_file(const std::string &path); // throws Error
+
+// Writes dir/name atomically and durably: a temporary file, write, fsync,
+// rename, fsync of the directory. Throws Error leaving any earlier dir/name
+// intact. Test hook: CHECKSYNC_TEST_ENOSPC_AFTER=N makes every checkpoint file
+// (.csk) written after the first N in this process fail as a full disk would
+// (ENOSPC from write(2)).
+void write_file_durably(const std::string &dir, const std::string &name, std::string_view bytes);
 
 } // namespace checksync::detail
 

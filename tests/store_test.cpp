@@ -95,7 +95,7 @@ TEST(DirStore, MissingAndEmptyDirectoriesAreClearErrors) {
 
 TEST(DirStore, WriteErrorsAreReported) {
   if (!fs::exists("/dev/full"))
-    GTEST_SKIP();
+    GTEST_SKIP() << "no /dev/full on this system to make write(2) fail with ENOSPC";
   std::string dir = fresh_dir("full");
   DirStore s(dir);
   fs::create_symlink("/dev/full", dir + "/ckpt-00000000000000000001.csk.tmp");

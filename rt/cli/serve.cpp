@@ -82,20 +82,10 @@ std::uint64_t read_generation(const std::string &dir) {
 }
 
 void write_generation(const std::string &dir, std::uint64_t g) {
-  std::string tmp = dir + "/generation.new", fin = dir + "/generation";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  std::string text = std::to_string(g) + "\n";
-  bool ok = fd >= 0 && ::write(fd, text.data(), text.size()) == ssize_t(text.size()) &&
-            ::fsync(fd) == 0;
-  if (fd >= 0)
-    ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), fin.c_str()) != 0)
-    throw Error("cannot record generation " + std::to_string(g) + " in " + fin + ": " +
-                std::strerror(errno));
-  int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (d >= 0) {
-    ::fsync(d);
-    ::close(d);
+  try {
+    write_file_durably(dir, "generation", std::to_string(g) + "\n");
+  } catch (const Error &e) {
+    throw Error("cannot record generation " + std::to_string(g) + ": " + e.what());
   }
 }
 
