@@ -23,14 +23,18 @@ SECRET = "ha-test-secret"
 
 
 class Serve:
-    def __init__(self, rt, store, log, port=0, extra=(), env=None):
+    """`checksync-rt serve` on STORE; its stderr appends to LOG (shared by
+    restarts), the stdout of a program it takes over goes to OUT (else LOG)."""
+
+    def __init__(self, rt, store, log, port=0, extra=(), env=None, out=None):
         self.log = log
         e = dict(os.environ, CHECKSYNC_SECRET=SECRET, **(env or {}))
         self.f = open(log, "a")
-        start = os.path.getsize(log)  # the log is shared by restarts: read only ours
+        self.out = open(out, "w") if out else self.f
+        start = os.path.getsize(log)  # read only what this process logs
         self.p = subprocess.Popen(
             [rt, "serve", "--listen", "127.0.0.1:%d" % port, "--dir", store, *extra],
-            stdout=self.f, stderr=self.f, env=e)
+            stdout=self.out, stderr=self.f, env=e)
         self.port = None
         for _ in range(500):
             with open(log) as f:
@@ -43,11 +47,17 @@ class Serve:
         if self.port is None:
             sys.exit("serve did not start:\n" + open(log).read())
 
+    def wait(self, timeout):
+        self.p.wait(timeout=timeout)
+        self.f.close()
+        self.out.close()
+
     def stop(self, sig=signal.SIGTERM):
         if self.p.poll() is None:
             self.p.send_signal(sig)
         self.p.wait(timeout=20)
         self.f.close()
+        self.out.close()
 
 
 def primary(rt, ledger, port, store, log, args, secret=SECRET, resume=True):
@@ -137,20 +147,11 @@ def takeover(rt, ledger, work):
     """Primary killed; `serve --takeover` runs the program again, measured from the kill."""
     store = os.path.join(work, "store")
     out = os.path.join(work, "takeover.out")
-    outf = open(out, "w")
-    env = dict(os.environ, CHECKSYNC_SECRET=SECRET)
     slog = os.path.join(work, "serve.log")
-    sf = open(slog, "w")
-    s = subprocess.Popen([rt, "serve", "--listen", "127.0.0.1:0", "--dir", store, "--takeover",
-                          "--timeout", "300", "--", ledger, "--rounds", "2", "--delay-ms", "0"],
-                         stdout=outf, stderr=sf, env=env)
-    port = None
-    for _ in range(500):
-        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", open(slog).read())
-        if m:
-            port = int(m.group(1))
-            break
-        time.sleep(0.01)
+    serve = Serve(rt, store, slog, out=out,
+                  extra=("--takeover", "--timeout", "300", "--", ledger, "--rounds", "2",
+                         "--delay-ms", "0"))
+    port = serve.port
     log = os.path.join(work, "primary.log")
     p, f = primary(rt, ledger, port, store, log, ["--accounts", "5000", "--delay-ms", "5"])
     time.sleep(1.0)
@@ -166,9 +167,7 @@ def takeover(rt, ledger, work):
             resumed = time.monotonic()
             break
         time.sleep(0.002)
-    s.wait(timeout=30)
-    outf.close()
-    sf.close()
+    serve.wait(timeout=30)
     if resumed is None:
         sys.exit("no takeover:\n" + open(slog).read())
     ms = (resumed - t_kill) * 1000
@@ -185,20 +184,11 @@ def takeover(rt, ledger, work):
 def fence(rt, ledger, work):
     """A primary that was only paused comes back after a takeover: it is fenced."""
     store = os.path.join(work, "store")
-    env = dict(os.environ, CHECKSYNC_SECRET=SECRET)
     slog = os.path.join(work, "serve.log")
-    sf = open(slog, "w")
-    outf = open(os.path.join(work, "takeover.out"), "w")
-    s = subprocess.Popen([rt, "serve", "--listen", "127.0.0.1:0", "--dir", store, "--takeover",
-                          "--timeout", "300", "--", ledger, "--rounds", "100", "--delay-ms", "20"],
-                         stdout=outf, stderr=sf, env=env)
-    port = None
-    for _ in range(500):
-        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", open(slog).read())
-        if m:
-            port = int(m.group(1))
-            break
-        time.sleep(0.01)
+    serve = Serve(rt, store, slog, out=os.path.join(work, "takeover.out"),
+                  extra=("--takeover", "--timeout", "300", "--", ledger, "--rounds", "100",
+                         "--delay-ms", "20"))
+    port = serve.port
     log = os.path.join(work, "stale.log")
     p, f = primary(rt, ledger, port, store, log, ["--accounts", "1000", "--delay-ms", "5"])
     time.sleep(0.6)
@@ -215,9 +205,7 @@ def fence(rt, ledger, work):
         p.kill()
         sys.exit("the stale primary kept running after the takeover")
     f.close()
-    s.wait(timeout=30)
-    sf.close()
-    outf.close()
+    serve.wait(timeout=30)
     text = open(log).read()
     print("stale primary exit code %d" % code)
     print([l for l in text.splitlines() if l.startswith("checksync:")][-1])
