@@ -78,9 +78,10 @@ void pack_bin(Packer &pk, const unsigned char *p, std::size_t n) {
 
 // An unpacked msgpack array of exactly n elements.
 struct Msg {
+  const char *what; // the message's name, for errors
   msgpack::object_handle oh;
   const msgpack::object *a = nullptr;
-  Msg(const std::string &p, std::size_t n, const char *what) {
+  Msg(const std::string &p, std::size_t n, const char *what_) : what(what_) {
     try {
       std::size_t off = 0;
       // Control messages are tiny: limits stop a hostile length prefix from
@@ -99,9 +100,7 @@ struct Msg {
     if (o.type != msgpack::type::ARRAY || o.via.array.size != n)
       malformed(what);
     a = o.via.array.ptr;
-    this->what = what;
   }
-  const char *what;
   std::uint64_t u64(std::size_t i) const {
     if (a[i].type != msgpack::type::POSITIVE_INTEGER)
       malformed(what);
