@@ -256,15 +256,13 @@ void Backup::connection(int fd) {
       {
         std::lock_guard l(mu_);
         if (!current(gen, conn)) {
-          if (conn != active_conn_ || gen != generation_)
-            log("%s: generation %llu replaced by a newer primary: closing", peer.c_str(),
-                (unsigned long long)gen);
+          std::string why = taken_over_ ? "the backup took over"
+                                        : "a newer connection (generation " +
+                                              std::to_string(generation_) + ") replaced it";
+          log("%s: generation %llu fenced: %s", peer.c_str(), (unsigned long long)gen,
+              why.c_str());
           wire::send_frame(fd, wire::Type::Error,
-                           wire::encode(wire::ErrorMsg{
-                               wire::ErrorCode::Fenced,
-                               taken_over_ ? "the backup took over"
-                                           : "a newer primary (generation " +
-                                                 std::to_string(generation_) + ") replaced it"}));
+                           wire::encode(wire::ErrorMsg{wire::ErrorCode::Fenced, why}));
           break;
         }
       }
