@@ -574,11 +574,33 @@ void Lowering::run(NamedMDNode *TypesMD, NamedMDNode *RootsMD,
 
 } // namespace
 
+namespace {
+// Replaces every call of the uninstrumented-TU probe with 0.
+bool removeUninstrumentedProbe(Module &M) {
+  Function *F = M.getFunction(UninstrumentedProbeName);
+  if (!F)
+    return false;
+  for (User *U : make_early_inc_range(F->users()))
+    if (auto *CB = dyn_cast<CallBase>(U)) {
+      CB->replaceAllUsesWith(Constant::getNullValue(CB->getType()));
+      CB->eraseFromParent();
+    }
+  if (F->use_empty())
+    F->eraseFromParent();
+  return true;
+}
+} // namespace
+
 PreservedAnalyses LowerPass::run(Module &M, ModuleAnalysisManager &) {
   if (M.getNamedMetadata(LoweredMDName))
     return PreservedAnalyses::all();
   NamedMDNode *Types = M.getNamedMetadata(TypesMDName);
   NamedMDNode *Roots = M.getNamedMetadata(RootsMDName);
+  // checksync.h calls the probe from every translation unit; deleting it here
+  // leaves the runtime hearing only from units compiled without the plugin.
+  bool Probe = false;
+  if (!OnlyIfSchema || Types || Roots)
+    Probe = removeUninstrumentedProbe(M);
   // Write barriers first (they read the field annotations and the roots);
   // a no-op when checksync-barriers already ran.
   bool Barriers = false;
@@ -587,7 +609,7 @@ PreservedAnalyses LowerPass::run(Module &M, ModuleAnalysisManager &) {
     Barriers = insertBarriers(M, Stats);
   }
   PreservedAnalyses Unchanged =
-      Barriers ? PreservedAnalyses::none() : PreservedAnalyses::all();
+      Barriers || Probe ? PreservedAnalyses::none() : PreservedAnalyses::all();
   if (OnlyIfSchema && !Types && !Roots)
     return Unchanged;
 

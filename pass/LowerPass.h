@@ -23,6 +23,10 @@ inline constexpr llvm::StringLiteral RootsMDName = "checksync.roots";
 inline constexpr llvm::StringLiteral LoweredMDName = "checksync.lowered";
 inline constexpr llvm::StringLiteral NewFnPrefix = "checksync.new.";
 inline constexpr llvm::StringLiteral PassName = "checksync-lower";
+/// checksync.h calls this from every translation unit; the pass deletes the
+/// calls, so the runtime learns which units were built without the plugin.
+inline constexpr llvm::StringLiteral UninstrumentedProbeName =
+    "checksync_rt_tu_without_plugin";
 
 /// Lowers the CheckSync schema metadata and allocation placeholders of a
 /// module into runtime descriptors and runtime calls.

@@ -40,9 +40,9 @@ struct Collector {
   DirtySet out;
 
   void add(ObjHeader *h) {
-    if (h->magic != kLiveMagic || h->reserved == stamp)
+    if (h->magic != kLiveMagic || h->mark == stamp)
       return;
-    h->reserved = stamp;
+    h->mark = stamp;
     out.objects.push_back(h);
   }
 

@@ -17,8 +17,10 @@ struct DirtySet {
   std::uint64_t dirty_pages = 0;    // marked 4 KiB pages (page-granular cost)
 };
 
-// Collects and clears the marks. `stamp` (never 0, different each call)
-// dedupes objects spanning several cards.
+// Collects and clears the marks. Sets each collected object's `mark` to
+// `stamp` (never 0, different from every earlier marking's), which dedupes
+// objects spanning several cards and tells close_delta (marker.h) which
+// objects the delta already holds.
 DirtySet collect_dirty(std::uint32_t stamp);
 
 // Forgets every mark (after a full checkpoint or a restore: the stored state

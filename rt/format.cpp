@@ -253,7 +253,7 @@ std::string encode_merged(const Image &img) {
   pk.pack_array(std::uint32_t(img.roots.size()));
   for (const DecodedRoot &r : img.roots) {
     pack_root_head(pk, r.root);
-    pk.pack(*r.value);
+    pack_exact(pk, *r.value);
   }
   pk.pack_array(2);
   pk.pack(img.info.live_objects);
@@ -268,7 +268,7 @@ std::string encode_merged(const Image &img) {
     pk.pack(o.type);
     pk.pack(o.count);
     for (std::size_t k = 0; k < o.count * nf; ++k)
-      pk.pack(o.values[k]);
+      pack_exact(pk, o.values[k]);
   }
   pack_tail(pk, img.info, {});
   return seal(buf);
@@ -328,7 +328,15 @@ std::string encode_image(const ImageInfo &info, const std::vector<Type> &types,
       for (const Field &f : t.fields)
         pack_value(w, f, base + e * t.size + f.offset);
   }
-  pack_tail(pk, info, freed);
+  if (info.started == std::chrono::steady_clock::time_point{}) {
+    pack_tail(pk, info, freed);
+  } else {
+    ImageInfo timed = info;
+    timed.stats.pause_us = std::uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(
+                                             std::chrono::steady_clock::now() - info.started)
+                                             .count());
+    pack_tail(pk, timed, freed);
+  }
   return seal(buf);
 }
 

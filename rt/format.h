@@ -9,7 +9,9 @@
 
 #include <msgpack.hpp>
 
+#include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -38,6 +40,9 @@ struct ImageInfo {
   std::string program;          // argv[0] of the writer, informative
   std::uint64_t live_objects = 0, live_bytes = 0; // whole heap when written
   CheckpointStats stats;
+  // When set, encode_image records the time from here to the end of encoding
+  // as stats.pause_us (the whole checkpoint() up to its last byte).
+  std::chrono::steady_clock::time_point started{};
 };
 
 // Encodes a checkpoint: `objects` (sorted by id) with their values, the roots,
@@ -105,6 +110,48 @@ std::unique_ptr<Image> merge_chain(std::vector<std::unique_ptr<Image>> parts,
                                    const std::string &what);
 // Re-encodes a (merged) image as one full checkpoint file (compaction).
 std::string encode_merged(const Image &img);
+
+// Re-packs a decoded value with its exact msgpack kind and bits. msgpack-c's
+// own pack(object) writes whole-number floats as integers and loses -0.0;
+// every stage that re-encodes (compaction, the backup, the oracle) uses this.
+template <class Stream>
+void pack_exact(msgpack::packer<Stream> &pk, const msgpack::object &o) {
+  switch (o.type) {
+  case msgpack::type::FLOAT32: {
+    float f = float(o.via.f64); // exact: it was a float32 before decoding
+    std::uint32_t bits;
+    std::memcpy(&bits, &f, 4);
+    char buf[5] = {char(0xca)};
+    bits = __builtin_bswap32(bits);
+    std::memcpy(buf + 1, &bits, 4);
+    pk.pack_bin_body(buf, 5); // raw append: the type byte is in buf
+    break;
+  }
+  case msgpack::type::FLOAT64: {
+    std::uint64_t bits;
+    std::memcpy(&bits, &o.via.f64, 8);
+    char buf[9] = {char(0xcb)};
+    bits = __builtin_bswap64(bits);
+    std::memcpy(buf + 1, &bits, 8);
+    pk.pack_bin_body(buf, 9);
+    break;
+  }
+  case msgpack::type::ARRAY:
+    pk.pack_array(o.via.array.size);
+    for (std::uint32_t i = 0; i < o.via.array.size; ++i)
+      pack_exact(pk, o.via.array.ptr[i]);
+    break;
+  case msgpack::type::MAP:
+    pk.pack_map(o.via.map.size);
+    for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
+      pack_exact(pk, o.via.map.ptr[i].key);
+      pack_exact(pk, o.via.map.ptr[i].val);
+    }
+    break;
+  default:
+    pk.pack(o);
+  }
+}
 
 // Validates one value against a field of `types` (used for records inside
 // library values, which the file-level validation cannot see). Throws Error.

@@ -154,7 +154,7 @@ void *heap_alloc(std::uint32_t type, std::uint64_t elem_size, std::uint64_t alig
   h->id = id ? id : next_id.fetch_add(1, std::memory_order_relaxed);
   h->count = count;
   h->mark = 0;
-  h->reserved = 0;
+  h->stored = 0;
   set_start(h, true);
   mark_card(reinterpret_cast<std::uintptr_t>(h)); // new objects are dirty
   std::uintptr_t end = reinterpret_cast<std::uintptr_t>(h->payload()) + bytes;

@@ -26,8 +26,11 @@ struct alignas(16) ObjHeader {
   std::uint32_t type;  // index in the runtime registry
   std::uint64_t id;    // stable across checkpoints and resumes, never 0
   std::uint64_t count; // elements: 1 for new T, n for new T[n]
-  std::uint32_t mark;  // number of the last marking that reached it
-  std::uint32_t reserved;
+  std::uint32_t mark;  // stamp of the last marking or delta collection that reached it
+  // Number of the checkpoint chain (runtime.cpp) whose files hold this
+  // object's current value; 0: none does. A delta adds every object that
+  // becomes reachable without it, so a chain stays closed under references.
+  std::uint32_t stored;
   void *payload() { return this + 1; }
 };
 static_assert(sizeof(ObjHeader) == 32);

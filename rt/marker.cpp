@@ -50,6 +50,7 @@ public:
   const Types &types;
   const std::unordered_map<std::string, std::uint32_t> &by_key;
   std::uint32_t mark;
+  std::uint32_t skip_chain = 0; // close_delta: objects this chain holds are not added
   detail::MarkResult result;
   std::vector<detail::ObjHeader *> stack;
   std::function<std::string()> where; // describes the value being scanned
@@ -73,7 +74,7 @@ public:
                               : " does not point into a persistent object made with new "
                                 "(globals, locals, make_shared and placement-new objects "
                                 "cannot be referenced from persistent state)"));
-    if (h->mark == mark)
+    if (h->mark == mark || (skip_chain && h->stored == skip_chain))
       return;
     h->mark = mark;
     result.objects.push_back(h);
@@ -159,30 +160,66 @@ void mark_root(codec::RefVisitor &m, const Root &r) {
 
 } // namespace
 
-MarkResult mark_from_roots(const std::vector<Type> &types, const std::vector<Root> &roots,
-                           std::uint32_t mark) {
+namespace {
+// Sorts by id on (id, header) pairs: comparing through the headers would
+// miss the cache on every comparison (it was half the checkpoint time).
+void sort_by_id(std::vector<ObjHeader *> &objects) {
+  std::vector<std::pair<std::uint64_t, ObjHeader *>> keyed;
+  keyed.reserve(objects.size());
+  for (ObjHeader *h : objects)
+    keyed.emplace_back(h->id, h);
+  std::sort(keyed.begin(), keyed.end(),
+            [](const auto &a, const auto &b) { return a.first < b.first; });
+  for (size_t i = 0; i < keyed.size(); ++i)
+    objects[i] = keyed[i].second;
+}
+
+std::unordered_map<std::string, std::uint32_t> index_by_key(const std::vector<Type> &types) {
   std::unordered_map<std::string, std::uint32_t> by_key;
   for (std::uint32_t i = 0; i < types.size(); ++i)
     by_key.emplace(types[i].key, i);
-  codec::RefVisitor m(types, by_key, mark);
-  for (const Root &r : roots)
-    mark_root(m, r);
+  return by_key;
+}
+
+void drain(codec::RefVisitor &m) {
   while (!m.stack.empty()) {
     ObjHeader *h = m.stack.back();
     m.stack.pop_back();
     m.scan_object(h);
   }
-  // Sort by id on (id, header) pairs: comparing through the headers would
-  // miss the cache on every comparison (it was half the checkpoint time).
-  std::vector<std::pair<std::uint64_t, ObjHeader *>> keyed;
-  keyed.reserve(m.result.objects.size());
-  for (ObjHeader *h : m.result.objects)
-    keyed.emplace_back(h->id, h);
-  std::sort(keyed.begin(), keyed.end(),
-            [](const auto &a, const auto &b) { return a.first < b.first; });
-  for (size_t i = 0; i < keyed.size(); ++i)
-    m.result.objects[i] = keyed[i].second;
+}
+} // namespace
+
+MarkResult mark_from_roots(const std::vector<Type> &types, const std::vector<Root> &roots,
+                           std::uint32_t mark) {
+  auto by_key = index_by_key(types);
+  codec::RefVisitor m(types, by_key, mark);
+  for (const Root &r : roots)
+    mark_root(m, r);
+  drain(m);
+  sort_by_id(m.result.objects);
   return std::move(m.result);
+}
+
+void close_delta(const std::vector<Type> &types, const std::vector<Root> &roots,
+                 std::vector<ObjHeader *> &objects, std::uint32_t mark, std::uint32_t chain) {
+  auto by_key = index_by_key(types);
+  codec::RefVisitor m(types, by_key, mark);
+  m.skip_chain = chain;
+  for (const Root &r : roots)
+    mark_root(m, r);
+  for (ObjHeader *h : objects) {
+    const Type &t = types[h->type];
+    if (!t.ref_offsets.empty() || !t.ref_codecs.empty())
+      m.scan_object(h);
+  }
+  drain(m);
+  if (!m.result.objects.empty()) {
+    objects.insert(objects.end(), m.result.objects.begin(), m.result.objects.end());
+    sort_by_id(objects);
+  }
+  for (ObjHeader *h : objects)
+    h->stored = chain;
 }
 
 } // namespace checksync::detail

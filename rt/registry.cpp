@@ -19,6 +19,7 @@ struct State {
   std::unordered_map<const void *, std::uint32_t> by_desc;
   std::vector<Root> roots;
   std::unique_ptr<Snapshot> snapshot; // rebuilt when types or roots change
+  std::vector<std::string> units_without_plugin; // checksync_rt_tu_without_plugin
 };
 
 // Lock-free sizeof(T) by index: read on every delete.
@@ -135,7 +136,21 @@ const Snapshot &registry_snapshot() {
   return *s.snapshot;
 }
 
+std::vector<std::string> registry_units_without_plugin() {
+  State &s = state();
+  std::lock_guard lock(s.mu);
+  return s.units_without_plugin;
+}
+
 } // namespace checksync::detail
+
+extern "C" int checksync_rt_tu_without_plugin(const char *file) {
+  using namespace checksync::detail;
+  State &s = state();
+  std::lock_guard lock(s.mu);
+  s.units_without_plugin.emplace_back(file ? file : "?");
+  return 1;
+}
 
 extern "C" void checksync_rt_register_module(const checksync_module_desc *m) {
   using namespace checksync::detail;

@@ -10,6 +10,7 @@
 #include "types.h"
 
 #include <cstdint>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -28,6 +29,10 @@ struct Snapshot {
   std::unordered_map<std::string, std::uint32_t> by_key;
 };
 const Snapshot &registry_snapshot();
+
+// Main files of the translation units compiled without the plugin that
+// include checksync.h (abi.h: checksync_rt_tu_without_plugin).
+std::vector<std::string> registry_units_without_plugin();
 
 // Converts one ABI descriptor (used by tests and the registry).
 Type type_from_desc(const checksync_type_desc &desc);

@@ -110,7 +110,7 @@ void check_schema(const Image &img, const std::vector<Type> &types,
 }
 
 std::uint64_t restore_image(const Image &img, const std::vector<Type> &types,
-                            const std::vector<Root> &roots) {
+                            const std::vector<Root> &roots, std::uint32_t chain) {
   check_schema(img, types, roots);
   std::unordered_map<std::string, std::uint32_t> index;
   for (std::uint32_t i = 0; i < types.size(); ++i)
@@ -134,6 +134,7 @@ std::uint64_t restore_image(const Image &img, const std::vector<Type> &types,
     const DecodedObject &o = img.objects[i];
     const Type &t = types[map[o.type]];
     char *p = static_cast<char *>(heap_alloc(map[o.type], t.size, t.align, o.count, o.id));
+    (reinterpret_cast<ObjHeader *>(p) - 1)->stored = chain;
     if (t.needs_setup)
       for (std::uint64_t e = 0; e < o.count; ++e)
         setup_raw(t, p + e * t.size);

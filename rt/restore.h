@@ -14,9 +14,10 @@ void check_schema(const Image &img, const std::vector<Type> &types,
 
 // Allocates every object of `img` in the persistent heap with its old id,
 // decodes fields with refs swizzled to the new addresses, then sets the roots.
+// Marks each as held by checkpoint chain `chain` (ObjHeader::stored).
 // Returns the number of objects restored. Calls check_schema first.
 std::uint64_t restore_image(const Image &img, const std::vector<Type> &types,
-                            const std::vector<Root> &roots);
+                            const std::vector<Root> &roots, std::uint32_t chain = 0);
 
 } // namespace checksync::detail
 

@@ -64,6 +64,10 @@ struct Runtime {
   std::atomic<std::uint64_t> epoch{0}; // newest epoch taken
   std::uint32_t stamp = 0;             // marking / dirty-collection stamp
   bool warned_no_store = false;
+  bool warned_fallback = false;
+  // Number of the current checkpoint chain (a full and the deltas after it);
+  // ObjHeader::stored says which objects its files hold.
+  std::uint32_t chain = 0;
   bool need_full = true;
   std::uint64_t since_full = 0;
   std::uint64_t full_every = 0, compact_after = 32;
@@ -163,6 +167,33 @@ std::uint64_t now_ms() {
   std::_Exit(3);
 }
 
+// Translation units built without the plugin allocate persistent types with
+// the ordinary operator new and write them without barriers: their state would
+// be missing from checkpoints, or resume would "succeed" with nothing.
+void check_instrumented(const Snapshot &snap) {
+  std::vector<std::string> bare = registry_units_without_plugin();
+  if (bare.empty())
+    return;
+  std::string files;
+  for (const std::string &f : bare)
+    files += (files.empty() ? "" : ", ") + f;
+  std::string msg =
+      snap.types.empty() && snap.roots.empty()
+          ? "this program was built without the CheckSync plugin (" + files +
+                "): no persistent type or root is registered, so checkpoints would hold "
+                "nothing; compile with $(checksync-config --cxxflags)"
+          : files + (bare.size() > 1 ? " were" : " was") +
+                " compiled without the CheckSync plugin: persistent objects allocated "
+                "and fields written there would be missing from checkpoints; compile "
+                "every file with $(checksync-config --cxxflags)";
+  if (env_u64("CHECKSYNC_ALLOW_UNINSTRUMENTED", 0)) {
+    std::fprintf(stderr, "checksync: warning: %s (allowed by CHECKSYNC_ALLOW_UNINSTRUMENTED)\n",
+                 msg.c_str());
+    return;
+  }
+  die(msg + " (CHECKSYNC_ALLOW_UNINSTRUMENTED=1 runs anyway)");
+}
+
 } // namespace
 
 void init() {
@@ -179,6 +210,7 @@ void init() {
   std::string resumed_from;
   try {
     const Snapshot &snap = registry_snapshot();
+    check_instrumented(snap);
     if (const char *from = std::getenv("CHECKSYNC_RESUME")) {
       resumed_from = from;
       ::unsetenv("CHECKSYNC_RESUME"); // not inherited by children
@@ -187,7 +219,8 @@ void init() {
       if (!note.empty())
         std::fprintf(stderr, "checksync: resuming epoch %llu; %s\n",
                      (unsigned long long)img->info.epoch, note.c_str());
-      restore_image(*img, snap.types, snap.roots);
+      r.chain = 1; // the restored objects are what the resumed chain holds
+      restore_image(*img, snap.types, snap.roots, r.chain);
       r.resumed = true;
       r.epoch = img->info.epoch;
       r.durable = r.processed = img->info.epoch;
@@ -271,22 +304,40 @@ std::uint64_t checkpoint() {
       epoch = std::max(epoch, *floor + 1);
     }
   ImageInfo info;
+  std::string fallback; // why a delta became a full checkpoint
   try {
     const Snapshot &snap = registry_snapshot();
     if (++r.stamp == 0)
       ++r.stamp;
     std::vector<ObjHeader *> objects;
     std::vector<std::uint64_t> freed;
+    if (!full) {
+      DirtySet dirty = collect_dirty(r.stamp);
+      objects = std::move(dirty.objects);
+      try {
+        close_delta(snap.types, snap.roots, objects, r.stamp, r.chain);
+        freed = take_freed_ids();
+        info.stats.dirty_pages = dirty.dirty_pages;
+      } catch (const Error &e) {
+        // An object written since the previous checkpoint holds a ref no file
+        // can encode. A full checkpoint decides as the first one did: an
+        // error if that object is reachable, nothing if it is garbage.
+        fallback = e.what();
+        full = true;
+        objects.clear();
+        if (++r.stamp == 0)
+          ++r.stamp;
+      }
+    }
     if (full) {
       clear_dirty(); // the next delta is relative to this image
       take_freed_ids();
       MarkResult marked = mark_from_roots(snap.types, snap.roots, r.stamp);
       objects = std::move(marked.objects);
-    } else {
-      DirtySet dirty = collect_dirty(r.stamp);
-      objects = std::move(dirty.objects);
-      freed = take_freed_ids();
-      info.stats.dirty_pages = dirty.dirty_pages;
+      if (++r.chain == 0)
+        ++r.chain;
+      for (ObjHeader *h : objects)
+        h->stored = r.chain;
     }
     std::vector<std::uint64_t> sizes(snap.types.size());
     for (size_t i = 0; i < sizes.size(); ++i)
@@ -303,8 +354,7 @@ std::uint64_t checkpoint() {
     for (ObjHeader *h : objects)
       info.stats.payload_bytes += h->count * sizes[h->type];
     info.stats.pages_touched = pages_touched(objects, sizes);
-    info.stats.pause_us = std::uint64_t(
-        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
+    info.started = t0;
     bytes = encode_image(info, snap.types, snap.roots, objects, freed);
     if (r.replica) {
       r.replica->apply(bytes);
@@ -323,7 +373,15 @@ std::uint64_t checkpoint() {
       }
     }
   } catch (const Error &e) {
+    r.need_full = true; // the write marks were consumed: only a full is complete
     throw error(std::string("checkpoint failed: ") + e.what());
+  }
+  if (!fallback.empty() && !r.warned_fallback) {
+    std::fprintf(stderr,
+                 "checksync: checkpoint %llu is full, not incremental: an object written "
+                 "since the previous checkpoint is unreachable and %s (reported once)\n",
+                 (unsigned long long)epoch, fallback.c_str());
+    r.warned_fallback = true;
   }
   r.epoch = epoch;
   // Later checkpoints are deltas: a full image costs a pause proportional to

@@ -15,7 +15,7 @@ std::string pack_object(const Image &img, const DecodedObject &o) {
   pk.pack(img.types[o.type].key);
   pk.pack(o.count);
   for (std::size_t k = 0; k < n; ++k)
-    pk.pack(o.values[k]);
+    pack_exact(pk, o.values[k]);
   return std::string(buf.data(), buf.size());
 }
 
@@ -57,8 +57,9 @@ std::string Replica::compare(const std::string &full_bytes) const {
       return "object #" + std::to_string(o.id) + " (" + t.name + ") changed shape";
     for (std::size_t k = 0; k < o.count * nf; ++k) {
       msgpack::sbuffer x, y;
-      msgpack::pack(x, a.via.array.ptr[2 + k]);
-      msgpack::pack(y, o.values[k]);
+      msgpack::packer<msgpack::sbuffer> px(x), py(y);
+      pack_exact(px, a.via.array.ptr[2 + k]);
+      pack_exact(py, o.values[k]);
       if (x.size() == y.size() && std::equal(x.data(), x.data() + x.size(), y.data()))
         continue;
       std::string field = t.fields[k % nf].name;

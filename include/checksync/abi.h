@@ -106,6 +106,12 @@ extern checksync_card_table checksync_rt_cards;
    memmove destinations; checksync::touch). Any p is allowed. */
 void checksync_rt_mark_range(const void *p, size_t n);
 
+/* Called from the initialiser checksync.h puts in every translation unit,
+   with the unit's main file name. The plugin's pass deletes the call, so the
+   runtime hears only from units compiled without the plugin (init() then
+   refuses to run: their allocations and writes would be invisible). */
+int checksync_rt_tu_without_plugin(const char *file);
+
 /* Called from global constructors, before main. Idempotent per type key. */
 void checksync_rt_register_module(const checksync_module_desc *module);
 

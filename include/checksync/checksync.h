@@ -6,6 +6,7 @@
 #ifndef CHECKSYNC_CHECKSYNC_H
 #define CHECKSYNC_CHECKSYNC_H
 
+#include <checksync/abi.h>
 #include <checksync/codec.h>
 
 #include <cstdint>
@@ -76,5 +77,15 @@ checkpoint_stats last_checkpoint_stats();
 bool wait_durable(std::uint64_t epoch);
 
 } // namespace checksync
+
+// Tells the runtime when this translation unit is compiled without the
+// CheckSync plugin (whose pass deletes the call): see abi.h.
+#ifndef CHECKSYNC_RUNTIME_SOURCE
+namespace checksync::detail {
+namespace {
+[[maybe_unused]] const int tu_without_plugin = checksync_rt_tu_without_plugin(__BASE_FILE__);
+} // namespace
+} // namespace checksync::detail
+#endif
 
 #endif

@@ -1,0 +1,2 @@
+#include <checksync/checksync.h>
+int main() { checksync::init(); }
