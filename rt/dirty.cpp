@@ -34,7 +34,7 @@ constexpr std::size_t kAhead = 16;
 inline void prefetch(const void *p) { __builtin_prefetch(p, 0, 1); }
 
 struct Collector {
-  std::uint32_t stamp;
+  std::uint32_t stamp, chain;
   std::uintptr_t lo;
   const std::atomic<std::uint64_t> *bits;
   DirtySet out;
@@ -43,6 +43,7 @@ struct Collector {
     if (h->magic != kLiveMagic || h->mark == stamp)
       return;
     h->mark = stamp;
+    h->stored = chain;
     out.objects.push_back(h);
   }
 
@@ -91,9 +92,9 @@ struct Candidate {
 
 } // namespace
 
-DirtySet collect_dirty(std::uint32_t stamp) {
+DirtySet collect_dirty(std::uint32_t stamp, std::uint32_t chain) {
   HeapRange r = heap_range();
-  Collector c{stamp, r.lo, start_bitmap(), {}};
+  Collector c{stamp, chain, r.lo, start_bitmap(), {}};
   if (!checksync_rt_cards.span || r.hi <= r.lo)
     return {};
   std::uint64_t npages = (r.hi - r.lo + kPage - 1) / kPage;

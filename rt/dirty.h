@@ -20,8 +20,9 @@ struct DirtySet {
 // Collects and clears the marks. Sets each collected object's `mark` to
 // `stamp` (never 0, different from every earlier marking's), which dedupes
 // objects spanning several cards and tells close_delta (marker.h) which
-// objects the delta already holds.
-DirtySet collect_dirty(std::uint32_t stamp);
+// objects the delta already holds, and sets `stored` to `chain` (the delta
+// will hold them; the header is in cache here).
+DirtySet collect_dirty(std::uint32_t stamp, std::uint32_t chain = 0);
 
 // Forgets every mark (after a full checkpoint or a restore: the stored state
 // equals the heap).

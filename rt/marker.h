@@ -22,12 +22,13 @@ MarkResult mark_from_roots(const std::vector<Type> &types, const std::vector<Roo
                            std::uint32_t mark);
 
 // Makes a delta closed under references: `objects` holds the objects written
-// since the previous checkpoint (each with mark == `mark`, sorted by id); adds
+// since the previous checkpoint (as collect_dirty leaves them: mark == `mark`,
+// stored == `chain`, sorted by id); adds
 // every object reachable from them or from the roots whose current value no
 // file of checkpoint chain `chain` holds (ObjHeader::stored != chain): an
 // object allocated long ago and linked in now. Checks every ref of the
-// written objects and roots like mark_from_roots (throws Error), then sets
-// stored = chain on all of them and sorts them by id. Cost: the refs of what
+// written objects and roots like mark_from_roots (throws Error), sets
+// stored = chain on what it adds and sorts the result by id. Cost: the refs of what
 // is written, plus the newly reachable objects.
 void close_delta(const std::vector<Type> &types, const std::vector<Root> &roots,
                  std::vector<ObjHeader *> &objects, std::uint32_t mark, std::uint32_t chain);

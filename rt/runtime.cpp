@@ -312,7 +312,7 @@ std::uint64_t checkpoint() {
     std::vector<ObjHeader *> objects;
     std::vector<std::uint64_t> freed;
     if (!full) {
-      DirtySet dirty = collect_dirty(r.stamp);
+      DirtySet dirty = collect_dirty(r.stamp, r.chain);
       objects = std::move(dirty.objects);
       try {
         close_delta(snap.types, snap.roots, objects, r.stamp, r.chain);
