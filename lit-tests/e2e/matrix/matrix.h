@@ -145,7 +145,10 @@ struct Digest {
   std::uint64_t h = 0xcbf29ce484222325ull;
   std::uint64_t objects = 0;
   std::unordered_map<const void *, std::uint64_t> ids;
+  std::FILE *trace = nullptr; // every folded value, one per line (MX_TRACE)
   void u(std::uint64_t v) {
+    if (trace)
+      std::fprintf(trace, "%016llx\n", (unsigned long long)v);
     h = (h ^ v) * 0x100000001b3ull;
     h ^= h >> 29;
   }
@@ -182,10 +185,17 @@ void mx_resumed(std::uint64_t seed, std::uint64_t round);
 [[checksync::root]] std::uint64_t mx_seed = 0;
 
 namespace mx {
+// MX_TRACE=FILE MX_TRACE_ROUND=R: the values the digest of round R folds go
+// to FILE (to find the first difference between two runs' states).
 inline void print_state(const char *what) {
   Digest d;
+  const char *trace = std::getenv("MX_TRACE"), *at = std::getenv("MX_TRACE_ROUND");
+  if (trace && at && std::strtoull(at, nullptr, 10) == mx_round_no)
+    d.trace = std::fopen(trace, "w");
   d.u(mx_round_no);
   mx_digest(d);
+  if (d.trace)
+    std::fclose(d.trace);
   std::printf("%s %llu digest %016llx objects %llu\n", what, (unsigned long long)mx_round_no,
               (unsigned long long)d.h, (unsigned long long)d.objects);
   std::fflush(stdout);

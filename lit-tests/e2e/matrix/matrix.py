@@ -239,12 +239,32 @@ def resume_argv(csrt, frm, prog, *extra, out_dir=None):
 
 def final_resume(c, csrt, prog, d, env=None):
     """The directory a finished run wrote resumes to the final state."""
-    p = c.run(resume_argv(csrt, d, prog, out_dir=os.path.join(c.work, "final.d")), env or {},
-              "final-resume")
+    argv = resume_argv(csrt, d, prog, out_dir=os.path.join(c.work, "final.d"))
+    p = c.run(argv, env or {}, "final-resume")
     expect_exit(p, 0)
     check_clean(p)
-    check_history(prog, p)
+    try:
+        check_history(prog, p)
+    except Failure as e:
+        raise Failure(str(e) + "\n" + first_difference(c, prog, argv, env or {}))
     expect_resumed(prog, p, prog.total, exactly=prog.total)
+
+
+def first_difference(c, prog, argv, env):
+    """Runs the resume again and the reference, both tracing the digest of the
+    final round (MX_TRACE), and names the first value that differs."""
+    traces = []
+    for label, cmd in (("trace-reference", [prog.binary, str(prog.seed), str(prog.total),
+                                            "--no-checkpoint"]), ("trace-resume", argv)):
+        t = os.path.join(c.work, label + ".txt")
+        c.run(cmd, dict(env, MX_TRACE=t, MX_TRACE_ROUND=str(prog.total)), label)
+        traces.append(text(t).split() if os.path.exists(t) else [])
+    a, b = traces
+    for i in range(min(len(a), len(b))):
+        if a[i] != b[i]:
+            return ("  first difference: folded value #%d is %s, the uninterrupted run's %s "
+                    "(values before it: %s)" % (i, b[i], a[i], " ".join(a[max(0, i - 4):i])))
+    return "  traces: %d and %d values, equal prefix" % (len(a), len(b))
 
 
 def files(d):
