@@ -78,6 +78,7 @@ double get_double(const Value &v) {
     fail("expected a floating-point number");
   return o.via.f64;
 }
+float get_float(const Value &v) { return detail::narrow_float(get_double(v)); }
 void get_bytes(const Value &v, void *dst, std::size_t n) {
   if (obj(v).type != msgpack::type::BIN || obj(v).via.bin.size != n)
     fail("expected bytes of the right length");
@@ -195,7 +196,7 @@ void store_scalar(RestoreContext &cx, const msgpack::object &v, const Field &f, 
   }
   case CHECKSYNC_FIELD_FLOAT:
     if (f.elem_size == 4) {
-      float x = float(v.via.f64);
+      float x = narrow_float(v.via.f64);
       std::memcpy(dst, &x, 4);
     } else {
       std::memcpy(dst, &v.via.f64, 8);

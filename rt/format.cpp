@@ -48,6 +48,13 @@ void pack_raw_float(Packer &pk, const char *src, std::uint32_t size) {
   if (size == 4) {
     std::uint32_t bits;
     std::memcpy(&bits, src, 4);
+    if ((bits & 0x7f800000u) == 0x7f800000u && (bits & 0x7fffff)) { // NaN: see format.h
+      std::uint64_t wide = __builtin_bswap64(widen_float_bits(bits));
+      buf[0] = char(0xcb);
+      std::memcpy(buf + 1, &wide, 8);
+      pk.pack_bin_body(buf, 9);
+      return;
+    }
     buf[0] = char(0xca);
     bits = __builtin_bswap32(bits);
     std::memcpy(buf + 1, &bits, 4);
@@ -385,7 +392,11 @@ struct ValueChecker {
   const std::vector<Type> &types;
   const Image &img;
 
+  bool refs_must_resolve = true; // false inside garbage (see Image::reachable)
+
   void check_ref(const Field &f, std::uint64_t id, std::uint64_t off) const {
+    if (!refs_must_resolve)
+      return;
     std::int64_t i = img.find(id);
     if (i < 0)
       rd.fail("field '" + f.name + "' refers to object #" + std::to_string(id) +
@@ -468,6 +479,89 @@ struct ValueChecker {
   }
 };
 
+// Calls visit(id) for every object id a value refers to. Tolerant of
+// malformed values: ValueChecker reports those.
+struct RefFinder {
+  const std::vector<Type> &types;
+  template <class Visit> void any(const msgpack::object &v, Visit &visit, int depth) const {
+    if (depth > 128)
+      return;
+    std::uint64_t id, off;
+    if (parse_codec_ref(v, id, off)) {
+      visit(id);
+    } else if (v.type == msgpack::type::ARRAY) {
+      for (std::uint32_t i = 0; i < v.via.array.size; ++i)
+        any(v.via.array.ptr[i], visit, depth + 1);
+    } else if (v.type == msgpack::type::MAP) {
+      for (std::uint32_t i = 0; i < v.via.map.size; ++i) {
+        any(v.via.map.ptr[i].key, visit, depth + 1);
+        any(v.via.map.ptr[i].val, visit, depth + 1);
+      }
+    }
+  }
+  template <class Visit>
+  void scalar(const msgpack::object &v, const Field &f, Visit &visit, int depth) const {
+    switch (f.kind) {
+    case CHECKSYNC_FIELD_REF:
+      if (v.type == msgpack::type::POSITIVE_INTEGER)
+        visit(v.via.u64);
+      else if (v.type == msgpack::type::ARRAY && v.via.array.size == 2 &&
+               v.via.array.ptr[0].type == msgpack::type::POSITIVE_INTEGER)
+        visit(v.via.array.ptr[0].via.u64);
+      break;
+    case CHECKSYNC_FIELD_CODEC:
+      any(v, visit, depth);
+      break;
+    case CHECKSYNC_FIELD_RECORD: {
+      const Type &t = types[size_t(f.target)];
+      if (depth > 64 || v.type != msgpack::type::ARRAY || v.via.array.size != t.fields.size())
+        break;
+      for (size_t i = 0; i < t.fields.size(); ++i)
+        value(v.via.array.ptr[i], t.fields[i], visit, depth + 1);
+      break;
+    }
+    default:
+      break;
+    }
+  }
+  template <class Visit>
+  void value(const msgpack::object &v, const Field &f, Visit &visit, int depth = 0) const {
+    if (f.kind != CHECKSYNC_FIELD_REF && f.kind != CHECKSYNC_FIELD_CODEC &&
+        f.kind != CHECKSYNC_FIELD_RECORD)
+      return;
+    if (f.count == 1)
+      return scalar(v, f, visit, depth);
+    if (v.type != msgpack::type::ARRAY)
+      return;
+    for (std::uint32_t e = 0; e < v.via.array.size; ++e)
+      scalar(v.via.array.ptr[e], f, visit, depth);
+  }
+};
+
+// Image::reachable: marks from the roots over the decoded values.
+void mark_reachable(Image &img) {
+  img.reachable.assign(img.objects.size(), 0);
+  RefFinder rf{img.types};
+  std::vector<std::size_t> stack;
+  auto visit = [&](std::uint64_t id) {
+    std::int64_t i = img.find(id);
+    if (i >= 0 && !img.reachable[std::size_t(i)]) {
+      img.reachable[std::size_t(i)] = 1;
+      stack.push_back(std::size_t(i));
+    }
+  };
+  for (auto &r : img.roots)
+    rf.value(*r.value, r.root.field, visit);
+  while (!stack.empty()) {
+    const DecodedObject &o = img.objects[stack.back()];
+    stack.pop_back();
+    const Type &t = img.types[o.type];
+    for (std::uint64_t e = 0; e < o.count; ++e)
+      for (size_t k = 0; k < t.fields.size(); ++k)
+        rf.value(o.values[e * t.fields.size() + k], t.fields[k], visit);
+  }
+}
+
 } // namespace
 
 void validate_image(Image &img, const std::string &what) {
@@ -481,11 +575,14 @@ void validate_image(Image &img, const std::string &what) {
         img.dense[img.objects[i].id - lo] = std::int32_t(i);
     }
   }
+  mark_reachable(img);
   Reader rd{what};
   ValueChecker vc{rd, img.types, img};
   for (auto &r : img.roots)
     vc.value(*r.value, r.root.field);
-  for (auto &o : img.objects) {
+  for (std::size_t i = 0; i < img.objects.size(); ++i) {
+    const DecodedObject &o = img.objects[i];
+    vc.refs_must_resolve = img.reachable[i];
     const Type &t = img.types[o.type];
     for (std::uint64_t e = 0; e < o.count; ++e)
       for (size_t k = 0; k < t.fields.size(); ++k)

@@ -88,6 +88,12 @@ struct Image {
   std::uint64_t object_bytes(std::size_t index) const; // count * sizeof(T)
   std::vector<std::int32_t> dense; // index by id - dense_base, -1 = absent
   std::uint64_t dense_base = 0;
+  // Set by validate_image: reachable[i] is 1 when objects[i] is reachable
+  // from the roots. A chain also carries garbage (objects written while
+  // unreachable, kept because the program may link them in again); garbage
+  // may hold dangling refs (to objects deleted later), so only reachable
+  // objects must have every ref resolve, and resume restores only those.
+  std::vector<std::uint8_t> reachable;
 };
 
 // Checks magic, version, length and checksum only (cheap: no decoding).
@@ -111,6 +117,25 @@ std::unique_ptr<Image> merge_chain(std::vector<std::unique_ptr<Image>> parts,
 // Re-encodes a (merged) image as one full checkpoint file (compaction).
 std::string encode_merged(const Image &img);
 
+// A float NaN travels as a float64 widened bit by bit: msgpack-c decodes a
+// float32 by converting it to double, which quiets a signalling NaN. Moving a
+// double's bits never changes them, and narrow_float undoes the widening.
+inline std::uint64_t widen_float_bits(std::uint32_t f) {
+  return (std::uint64_t(f >> 31) << 63) | (std::uint64_t(0x7ff) << 52) |
+         (std::uint64_t(f & 0x7fffff) << 29);
+}
+inline float narrow_float(double d) {
+  if (d == d)
+    return float(d);
+  std::uint64_t b;
+  std::memcpy(&b, &d, 8);
+  std::uint32_t mant = std::uint32_t(b >> 29) & 0x7fffff;
+  std::uint32_t bits = (std::uint32_t(b >> 63) << 31) | 0x7f800000u | (mant ? mant : 0x400000u);
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
 // Re-packs a decoded value with its exact msgpack kind and bits. msgpack-c's
 // own pack(object) writes whole-number floats as integers and loses -0.0;
 // every stage that re-encodes (compaction, the backup, the oracle) uses this.
@@ -118,7 +143,7 @@ template <class Stream>
 void pack_exact(msgpack::packer<Stream> &pk, const msgpack::object &o) {
   switch (o.type) {
   case msgpack::type::FLOAT32: {
-    float f = float(o.via.f64); // exact: it was a float32 before decoding
+    float f = narrow_float(o.via.f64); // exact: it was a float32 before decoding
     std::uint32_t bits;
     std::memcpy(&bits, &f, 4);
     char buf[5] = {char(0xca)};

@@ -125,6 +125,11 @@ inline void mark_card(std::uintptr_t a) {
 
 } // namespace
 
+void heap_note_freed(const std::vector<std::uint64_t> &ids) {
+  std::lock_guard lock(freed_mu);
+  freed_ids.insert(freed_ids.end(), ids.begin(), ids.end());
+}
+
 std::vector<std::uint64_t> take_freed_ids() {
   std::lock_guard lock(freed_mu);
   return std::exchange(freed_ids, {});

@@ -55,6 +55,9 @@ ObjHeader *find_object(const void *p, std::uint64_t *offset) noexcept;
 
 // Object ids freed since the previous call (for incremental checkpoints).
 std::vector<std::uint64_t> take_freed_ids();
+// Reports ids as freed in the next delta without a live object (a resume
+// dropped them as garbage; the chain still holds them).
+void heap_note_freed(const std::vector<std::uint64_t> &ids);
 
 // [lo, used_hi): the part of the arena that ever held objects.
 struct HeapRange {

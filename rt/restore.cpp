@@ -110,7 +110,8 @@ void check_schema(const Image &img, const std::vector<Type> &types,
 }
 
 std::uint64_t restore_image(const Image &img, const std::vector<Type> &types,
-                            const std::vector<Root> &roots, std::uint32_t chain) {
+                            const std::vector<Root> &roots, std::uint32_t chain,
+                            std::vector<std::uint64_t> *dropped) {
   check_schema(img, types, roots);
   std::unordered_map<std::string, std::uint32_t> index;
   for (std::uint32_t i = 0; i < types.size(); ++i)
@@ -132,6 +133,12 @@ std::uint64_t restore_image(const Image &img, const std::vector<Type> &types,
   std::uint64_t max_id = 0;
   for (size_t i = 0; i < img.objects.size(); ++i) {
     const DecodedObject &o = img.objects[i];
+    max_id = o.id;
+    if (!img.reachable.empty() && !img.reachable[i]) {
+      if (dropped)
+        dropped->push_back(o.id);
+      continue; // garbage the chain carried: nothing can refer to it
+    }
     const Type &t = types[map[o.type]];
     char *p = static_cast<char *>(heap_alloc(map[o.type], t.size, t.align, o.count, o.id));
     (reinterpret_cast<ObjHeader *>(p) - 1)->stored = chain;
@@ -142,13 +149,14 @@ std::uint64_t restore_image(const Image &img, const std::vector<Type> &types,
       std::memset(p, 0, t.size * o.count);
     cx.addr[i] = p;
     cx.bytes[i] = t.size * o.count;
-    max_id = o.id;
   }
   heap_reserve_ids_through(max_id);
 
   // Pass 2: fields, refs swizzled, library values rebuilt by their codecs.
   for (size_t i = 0; i < img.objects.size(); ++i) {
     const DecodedObject &o = img.objects[i];
+    if (!cx.addr[i])
+      continue;
     const Type &t = types[map[o.type]];
     const std::size_t nf = t.fields.size();
     for (std::uint64_t e = 0; e < o.count; ++e)
@@ -166,7 +174,7 @@ std::uint64_t restore_image(const Image &img, const std::vector<Type> &types,
       if (r.name == cr.root.name)
         store_value(cx, *cr.value, r.field, static_cast<char *>(r.address),
                     /*constructed=*/true);
-  return img.objects.size();
+  return img.objects.size() - (dropped ? dropped->size() : 0);
 }
 
 } // namespace checksync::detail

@@ -12,12 +12,15 @@ namespace checksync::detail {
 void check_schema(const Image &img, const std::vector<Type> &types,
                   const std::vector<Root> &roots);
 
-// Allocates every object of `img` in the persistent heap with its old id,
-// decodes fields with refs swizzled to the new addresses, then sets the roots.
-// Marks each as held by checkpoint chain `chain` (ObjHeader::stored).
-// Returns the number of objects restored. Calls check_schema first.
+// Allocates every reachable object of `img` (Image::reachable) in the
+// persistent heap with its old id, decodes fields with refs swizzled to the
+// new addresses, then sets the roots. Marks each as held by checkpoint chain
+// `chain` (ObjHeader::stored); the ids of the unreachable ones, not restored,
+// go to *dropped. Returns the number of objects restored. Calls check_schema
+// first.
 std::uint64_t restore_image(const Image &img, const std::vector<Type> &types,
-                            const std::vector<Root> &roots, std::uint32_t chain = 0);
+                            const std::vector<Root> &roots, std::uint32_t chain = 0,
+                            std::vector<std::uint64_t> *dropped = nullptr);
 
 } // namespace checksync::detail
 

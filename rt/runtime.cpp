@@ -220,12 +220,14 @@ void init() {
         std::fprintf(stderr, "checksync: resuming epoch %llu; %s\n",
                      (unsigned long long)img->info.epoch, note.c_str());
       r.chain = 1; // the restored objects are what the resumed chain holds
-      restore_image(*img, snap.types, snap.roots, r.chain);
+      std::vector<std::uint64_t> dropped;
+      restore_image(*img, snap.types, snap.roots, r.chain, &dropped);
       r.resumed = true;
       r.epoch = img->info.epoch;
       r.durable = r.processed = img->info.epoch;
       clear_dirty(); // the heap now equals the stored state
       take_freed_ids();
+      heap_note_freed(dropped); // the next delta sheds the garbage the chain carried
       if (r.replica)
         r.replica->apply(encode_merged(*img));
     }

@@ -68,6 +68,7 @@ bool get_bool(const Value &v);
 std::int64_t get_int(const Value &v);
 std::uint64_t get_uint(const Value &v);
 double get_double(const Value &v);
+float get_float(const Value &v); // exact bits, signalling NaNs included
 void get_bytes(const Value &v, void *dst, std::size_t n);
 std::string_view get_str(const Value &v);
 std::size_t get_array(const Value &v); // element count; fails if not an array
@@ -146,8 +147,10 @@ void decode_into(const Value &v, T *dst) {
     std::underlying_type_t<T> u;
     decode_into(v, &u);
     ::new (dst) T(static_cast<T>(u));
-  } else if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
-    ::new (dst) T(static_cast<T>(get_double(v)));
+  } else if constexpr (std::is_same_v<T, float>) {
+    ::new (dst) float(get_float(v));
+  } else if constexpr (std::is_same_v<T, double>) {
+    ::new (dst) double(get_double(v));
   } else if constexpr (std::is_floating_point_v<T>) {
     get_bytes(v, dst, sizeof(T));
   } else if constexpr (std::is_signed_v<T>) {

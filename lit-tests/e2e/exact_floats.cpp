@@ -1,7 +1,7 @@
 // Floating-point values keep their exact kind and bits through deltas and
 // compaction (which re-encodes the chain into a new base): whole numbers,
 // -0.0, NaN payloads, infinities and denormals, in fields, arrays, roots and
-// library values. msgpack-c's generic packing turned 1.0 into the integer 1,
+// library values, signalling NaNs included. msgpack-c's generic packing turned 1.0 into the integer 1,
 // after which resume refused the store.
 //
 // RUN: %cs_cxx %s -o %t %cs_ldflags
@@ -41,11 +41,11 @@ static float fbits(std::uint32_t b) { float f; std::memcpy(&f, &b, 4); return f;
 static std::uint64_t bits(double d) { std::uint64_t b; std::memcpy(&b, &d, 8); return b; }
 static std::uint32_t bits(float f) { std::uint32_t b; std::memcpy(&b, &f, 4); return b; }
 
-static const double kDoubles[10] = {0.0, -0.0, 1.0, -1.0, 2.0, dbits(0x7ff8000000000123ull),
+static const double kDoubles[10] = {0.0, -0.0, 1.0, dbits(0x7ff4000000000001ull), 2.0, dbits(0x7ff8000000000123ull),
                                     std::numeric_limits<double>::infinity(),
                                     -std::numeric_limits<double>::infinity(),
                                     std::numeric_limits<double>::denorm_min(), 1e300};
-static const float kFloats[6] = {0.0f, -0.0f, 3.0f, fbits(0x7fc00123u),
+static const float kFloats[6] = {0.0f, -0.0f, 3.0f, fbits(0x7fa00123u),
                                  -std::numeric_limits<float>::infinity(),
                                  std::numeric_limits<float>::denorm_min()};
 
