@@ -216,4 +216,12 @@ void DirStore::write(std::uint64_t epoch, bool full, std::string_view bytes) {
   }
 }
 
+void DirStore::start_chain(std::uint64_t epoch, std::string_view bytes) {
+  write_file_durably(dir_, file_name(epoch, true), bytes);
+  std::lock_guard lock(mu_);
+  for (auto &c : list_checkpoints(dir_))
+    if (c.epoch != epoch || !c.full)
+      ::unlink(c.path.c_str());
+}
+
 } // namespace checksync::detail

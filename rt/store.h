@@ -45,6 +45,10 @@ public:
   // older than it. Throws Error (e.g. "No space left on device") leaving
   // earlier files intact (see write_file_durably).
   void write(std::uint64_t epoch, bool full, std::string_view bytes);
+  // A full checkpoint that starts a new chain (the backup's, from the
+  // primary): once it is durable every other checkpoint file goes, newer ones
+  // too (left over from a broken chain, they must never link to it).
+  void start_chain(std::uint64_t epoch, std::string_view bytes);
   const std::string &dir() const { return dir_; }
   bool has_base(); // a base exists (a resumed program continues its chain)
 

@@ -96,10 +96,21 @@ public:
     compactor_ = std::make_unique<Compactor>(*store_, o.compact_after, o.compact_ratio);
     generation_ = read_generation(o.dir);
     if (!list_checkpoints(o.dir).empty()) {
+      // Announce exactly what a resume from here would restore: the same
+      // routine, following each delta's link to the epoch before it.
       std::string note;
-      durable_ = check_chain(o.dir, &note);
-      if (!note.empty())
+      try {
+        durable_ = load_chain(o.dir, &note)->info.epoch;
+      } catch (const Error &e) {
+        note = e.what();
+      }
+      if (!note.empty()) {
+        broken_ = true;
         log("%s", note.c_str());
+        log("the stored chain is broken after epoch %llu: asking the primary for a full "
+            "checkpoint",
+            (unsigned long long)durable_);
+      }
     }
     log("storing into %s: newest durable epoch %llu, generation %llu", o.dir.c_str(),
         (unsigned long long)durable_, (unsigned long long)generation_);
@@ -127,6 +138,7 @@ private:
   std::unique_ptr<Compactor> compactor_;
   std::uint64_t generation_ = 0, durable_ = 0, active_conn_ = 0, next_conn_ = 0;
   bool taken_over_ = false;
+  bool broken_ = false; // files beyond durable_ that a resume ignores: only a full may follow
 };
 
 bool Backup::handshake(int fd, wire::Reader &rd, std::uint64_t &gen, std::uint64_t &conn,
@@ -214,17 +226,37 @@ bool Backup::checkpoint(int fd, const wire::Frame &f, std::uint64_t gen) {
   }
   if (h.epoch <= durable_) // a duplicate (its ack was lost) or older: covered
     return wire::send_frame(fd, wire::Type::Ack, wire::encode_ack(durable_));
-  if (!h.full && h.prev_epoch != durable_) {
-    std::string why = "delta " + std::to_string(h.epoch) + " follows epoch " +
-                      std::to_string(h.prev_epoch) + ", the backup holds " +
-                      std::to_string(durable_);
+  if (!h.full && (broken_ || h.prev_epoch != durable_)) {
+    std::string why = broken_ ? "the backup's chain is broken after epoch " +
+                                    std::to_string(durable_)
+                              : "delta " + std::to_string(h.epoch) + " follows epoch " +
+                                    std::to_string(h.prev_epoch) + ", the backup holds " +
+                                    std::to_string(durable_);
     if (o_.verbose)
       log("%s: asking for a full checkpoint", why.c_str());
     return wire::send_frame(fd, wire::Type::NeedFull,
                             wire::encode(wire::NeedFull{durable_, why}));
   }
+  // Accept only what a resume would: a full decodes completely before it
+  // replaces the chain, a delta parses and applies to durable_ by its contents.
   try {
-    store_->write(h.epoch, h.full, body);
+    std::string what = "epoch " + std::to_string(h.epoch);
+    auto img = h.full ? decode_image(std::string(body), what)
+                      : parse_link(std::string(body), what, durable_);
+    if (img->info.epoch != h.epoch || (img->info.kind == "full") != h.full)
+      throw Error(what + ": the checkpoint inside is " + img->info.kind + " epoch " +
+                  std::to_string(img->info.epoch));
+  } catch (const Error &e) {
+    log("bad CHECKPOINT: %s", e.what());
+    wire::send_frame(fd, wire::Type::Error,
+                     wire::encode(wire::ErrorMsg{wire::ErrorCode::Protocol, e.what()}));
+    return false;
+  }
+  try {
+    if (h.full)
+      store_->start_chain(h.epoch, body);
+    else
+      store_->write(h.epoch, false, body);
   } catch (const Error &e) {
     log("cannot store epoch %llu: %s (stored epochs are intact)", (unsigned long long)h.epoch,
         e.what());
@@ -235,6 +267,8 @@ bool Backup::checkpoint(int fd, const wire::Frame &f, std::uint64_t gen) {
                                         ": " + e.what()}));
   }
   durable_ = h.epoch;
+  if (h.full)
+    broken_ = false;
   compactor_->stored(h.full, body.size());
   if (o_.verbose)
     log("epoch %llu stored (%s, %zu bytes)", (unsigned long long)h.epoch,
