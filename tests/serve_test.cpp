@@ -133,8 +133,18 @@ struct Client {
     }
     return f;
   }
-  void send_checkpoint(std::uint64_t epoch, std::uint64_t prev, bool full, const std::string &b) {
-    w::send_frame2(fd, w::Type::Checkpoint, w::encode_checkpoint_head({epoch, prev, full}), b);
+  void send_checkpoint(std::uint64_t epoch, std::uint64_t prev, bool full, const std::string &b,
+                       std::size_t chunk = 1000) {
+    w::send_all(fd, checkpoint_frames(epoch, prev, full, b, chunk));
+  }
+  // A checkpoint as the primary sends it: a head, then chunks.
+  static std::string checkpoint_frames(std::uint64_t epoch, std::uint64_t prev, bool full,
+                                       const std::string &b, std::size_t chunk = 1000) {
+    std::string out =
+        w::encode_frame(w::Type::Checkpoint, w::encode_checkpoint_head({epoch, prev, full, b.size()}));
+    for (std::size_t off = 0; off < b.size(); off += chunk)
+      out += w::encode_frame(w::Type::Chunk, w::encode_chunk_head(off) + b.substr(off, chunk));
+    return out;
   }
 };
 
@@ -238,8 +248,7 @@ TEST(Serve, AcksAfterStoringAndHandlesDuplicatesGapsAndDamage) {
   ASSERT_TRUE(d.connect(s.port()));
   ASSERT_EQ(d.hello(kSecret, 1).type, w::Type::Welcome);
   EXPECT_EQ(d.welcome.durable, 5u);
-  std::string frame = w::encode_frame(
-      w::Type::Checkpoint, w::encode_checkpoint_head({6, 5, false}) + image(6, false, 5));
+  std::string frame = Client::checkpoint_frames(6, 5, false, image(6, false, 5));
   frame[frame.size() - 3] ^= 0x10;
   w::send_all(d.fd, frame);
   f = d.read();
@@ -250,8 +259,7 @@ TEST(Serve, AcksAfterStoringAndHandlesDuplicatesGapsAndDamage) {
   Client e;
   ASSERT_TRUE(e.connect(s.port()));
   ASSERT_EQ(e.hello(kSecret, 1).type, w::Type::Welcome);
-  frame = w::encode_frame(w::Type::Checkpoint,
-                          w::encode_checkpoint_head({6, 5, false}) + image(6, false, 5));
+  frame = Client::checkpoint_frames(6, 5, false, image(6, false, 5));
   w::send_all(e.fd, std::string_view(frame).substr(0, frame.size() / 2));
   ::close(e.fd);
   e.fd = -1;
@@ -440,5 +448,81 @@ TEST(Serve, UndecodableCheckpointsAreRefusedAndOlderFilesKept) {
     ASSERT_EQ(files.size(), 2u) << "epochs 1 and 2 kept";
     EXPECT_EQ(files.back().epoch, 2u);
   }
+  std::filesystem::remove_all(dir);
+}
+
+// A checkpoint travels as a head and chunks, with heartbeats between them; a
+// new head before the last chunk abandons the checkpoint cut short.
+TEST(Serve, ChunkedCheckpointsHeartbeatsAndAbandonedOnes) {
+  std::string dir = temp_dir("chunks");
+  Server s(dir, {"CHECKSYNC_TEST_MAX_FRAME=512"});
+  ASSERT_FALSE(s.port().empty()) << s.log();
+  Client c;
+  ASSERT_TRUE(c.connect(s.port()));
+  ASSERT_EQ(c.hello(kSecret, 0).type, w::Type::Welcome);
+  std::string base = image(1, true, 0);
+  std::string frames = Client::checkpoint_frames(1, 0, true, base, 100);
+  std::string hb = w::encode_frame(w::Type::Heartbeat, "");
+  // A heartbeat after every frame.
+  std::string mixed;
+  for (std::size_t off = 0; off < frames.size();) {
+    w::Frame f;
+    std::size_t used;
+    std::string err;
+    ASSERT_EQ(w::parse_frame(frames.data() + off, frames.size() - off, f, used, err), w::Parse::Ok);
+    mixed += frames.substr(off, used) + hb;
+    off += used;
+  }
+  w::send_all(c.fd, mixed);
+  EXPECT_EQ(w::decode_ack(c.read().payload), 1u);
+  // Half of delta 2, then delta 2 again from its head: the first is dropped.
+  std::string delta = image(2, false, 1);
+  std::string cut = w::encode_frame(w::Type::Checkpoint,
+                                    w::encode_checkpoint_head({2, 1, false, delta.size()})) +
+                    w::encode_frame(w::Type::Chunk, w::encode_chunk_head(0) + delta.substr(0, 100));
+  w::send_all(c.fd, cut);
+  c.send_checkpoint(2, 1, false, delta, 300);
+  EXPECT_EQ(w::decode_ack(c.read().payload), 2u);
+  std::string note;
+  EXPECT_EQ(load_chain(dir, &note)->info.epoch, 2u);
+  // A frame over the limit (CHECKSYNC_TEST_MAX_FRAME here) is refused.
+  c.send_checkpoint(3, 2, false, std::string(600, 'x'), 600);
+  w::Frame f = c.read();
+  ASSERT_EQ(f.type, w::Type::Error);
+  EXPECT_NE(w::decode_error(f.payload).message.find("frame too large"), std::string::npos);
+  EXPECT_TRUE(c.closed());
+  for (auto &entry : std::filesystem::directory_iterator(dir))
+    EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << entry.path();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Serve, ChunksOutOfPlaceAreProtocolErrors) {
+  std::string dir = temp_dir("chunk-errors");
+  Server s(dir);
+  ASSERT_FALSE(s.port().empty()) << s.log();
+  std::string base = image(1, true, 0);
+  struct Case { const char *name, *error; std::string frames; };
+  std::string head =
+      w::encode_frame(w::Type::Checkpoint, w::encode_checkpoint_head({1, 0, true, base.size()}));
+  auto chunk = [&](std::uint64_t off, std::size_t n) {
+    return w::encode_frame(w::Type::Chunk, w::encode_chunk_head(off) + std::string(n, 'x'));
+  };
+  for (const Case &k : {Case{"no head", "outside a checkpoint", chunk(0, 10)},
+                        Case{"a gap", "expected offset 10", head + chunk(0, 10) + chunk(20, 10)},
+                        Case{"past the end", "expected offset 0", head + chunk(0, base.size() + 1)}}) {
+    SCOPED_TRACE(k.name);
+    Client c;
+    ASSERT_TRUE(c.connect(s.port()));
+    ASSERT_EQ(c.hello(kSecret, 0).type, w::Type::Welcome);
+    w::send_all(c.fd, k.frames);
+    w::Frame f = c.read();
+    ASSERT_EQ(f.type, w::Type::Error);
+    w::ErrorMsg e = w::decode_error(f.payload);
+    EXPECT_EQ(e.code, w::ErrorCode::Protocol);
+    EXPECT_NE(e.message.find(k.error), std::string::npos) << e.message;
+    EXPECT_TRUE(c.closed());
+  }
+  s.stop(SIGTERM);
+  EXPECT_TRUE(list_checkpoints(dir).empty());
   std::filesystem::remove_all(dir);
 }
