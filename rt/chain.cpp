@@ -21,6 +21,15 @@ void check_exists(const std::string &path) {
 
 } // namespace
 
+std::unique_ptr<Image> parse_link(std::string bytes, const std::string &what,
+                                  std::uint64_t tip) {
+  auto part = parse_image(std::move(bytes), what);
+  if (part->info.kind != "delta" || part->info.prev_epoch != tip)
+    throw Error(what + ": it follows epoch " + std::to_string(part->info.prev_epoch) +
+                ", not " + std::to_string(tip));
+  return part;
+}
+
 std::unique_ptr<Image> load_chain(const std::string &path, std::string *note) {
   check_exists(path);
   std::vector<std::unique_ptr<Image>> parts;
@@ -33,22 +42,13 @@ std::unique_ptr<Image> load_chain(const std::string &path, std::string *note) {
   ChainFiles chain = find_chain(path);
   parts.push_back(parse_image(read_whole_file(chain.base.path), chain.base.path));
   for (const StoredCheckpoint &d : chain.deltas) {
-    std::unique_ptr<Image> part;
     try {
-      part = parse_image(read_whole_file(d.path), d.path);
+      parts.push_back(parse_link(read_whole_file(d.path), d.path, parts.back()->info.epoch));
     } catch (const Error &e) {
       if (note)
-        *note = std::string("ignored ") + d.path + " and later deltas: " + e.what();
+        *note = "ignored " + d.path + " and later deltas: " + e.what();
       break;
     }
-    if (part->info.prev_epoch != parts.back()->info.epoch) {
-      if (note)
-        *note = "ignored " + d.path + " and later deltas: it follows epoch " +
-                std::to_string(part->info.prev_epoch) + ", not " +
-                std::to_string(parts.back()->info.epoch);
-      break;
-    }
-    parts.push_back(std::move(part));
   }
   return merge_chain(std::move(parts), path);
 }

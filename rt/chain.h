@@ -11,9 +11,18 @@
 namespace checksync::detail {
 
 // `path` is a directory (base + deltas) or one full checkpoint file. A delta
-// that is torn or corrupt ends the chain: the image is the last complete epoch
-// before it, and `note` says what was ignored. A bad base is an Error.
+// that is torn or corrupt, or does not follow the epoch before it (its own
+// previous epoch, not its file name, says which it follows) ends the chain:
+// the image is the last complete epoch before it, and `note` says what was
+// ignored. A bad base is an Error.
 std::unique_ptr<Image> load_chain(const std::string &path, std::string *note);
+
+// The rule load_chain applies to each delta: it must parse and apply to
+// `tip`, the epoch the chain has reached. Throws Error saying why not.
+// `checksync-rt serve` applies it to each delta it receives, so that it
+// acknowledges only what a resume would restore.
+std::unique_ptr<Image> parse_link(std::string bytes, const std::string &what,
+                                  std::uint64_t tip);
 
 // Only the envelopes (magic, length, checksum) of what load_chain would read:
 // cheap, for `checksync-rt resume` to fail early. Returns the epoch reached.

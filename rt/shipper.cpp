@@ -35,13 +35,34 @@ Shipper::~Shipper() { flush(0); }
 bool Shipper::submit(std::uint64_t epoch, bool full, std::uint64_t prev, std::string bytes) {
   std::lock_guard l(mu_);
   max_issued_ = std::max(max_issued_, epoch);
-  if (queued_bytes_ + bytes.size() > o_.max_queue_bytes) {
-    // The backup is too slow or away: keep memory bounded. What is queued is
-    // dropped too (a later delta could not apply without it).
-    m_.dropped += 1 + queue_.size();
-    request_full(epoch);
+  if (!full && full_request_) {
+    lost_through_ = std::max(lost_through_, epoch);
+    report_drop(epoch, 1, "it extends a dropped checkpoint (the next full one replaces both)");
     return false;
   }
+  std::uint64_t unsent = queued_bytes_ - sent_bytes_;
+  // However large, a checkpoint goes in when nothing else waits to be sent.
+  if (unsent_ < queue_.size() && unsent + bytes.size() > o_.max_queue_bytes) {
+    if (full) {
+      drop_unsent(epoch, /*lost=*/false); // it replaces them: its ack covers them
+    } else {
+      // Keep memory bounded; what was sent stays (it must arrive whole to be
+      // of use), the rest could not apply without this one.
+      std::uint64_t n = queue_.size() - unsent_ + 1;
+      drop_unsent(epoch, /*lost=*/true);
+      full_request_ = std::max<std::uint64_t>({full_request_.value_or(0), max_issued_});
+      char why[160];
+      std::snprintf(why, sizeof why,
+                    "%.1f MB of checkpoints not yet sent would exceed CHECKSYNC_BACKUP_QUEUE_MB=%llu",
+                    double(unsent + bytes.size()) / 1e6,
+                    (unsigned long long)(o_.max_queue_bytes >> 20));
+      report_drop(epoch, n, why);
+      cv_.notify_all();
+      return false;
+    }
+  }
+  if (full && full_request_ && epoch > *full_request_)
+    full_request_.reset(); // this is the full checkpoint that was asked for
   queued_bytes_ += bytes.size();
   queue_.push_back({epoch, prev, full, std::make_shared<const std::string>(std::move(bytes))});
   cv_.notify_all();
@@ -51,6 +72,10 @@ bool Shipper::submit(std::uint64_t epoch, bool full, std::uint64_t prev, std::st
 
 std::optional<std::uint64_t> Shipper::take_full_request() {
   std::lock_guard l(mu_);
+  // A full checkpoint made now would wait behind what is on the wire (never
+  // abandoned); let that be acknowledged first and drop deltas meanwhile.
+  if (unsent_ > 0)
+    return std::nullopt;
   auto r = full_request_;
   full_request_.reset();
   return r;
@@ -58,7 +83,9 @@ std::optional<std::uint64_t> Shipper::take_full_request() {
 
 bool Shipper::wait_acked(std::uint64_t epoch) {
   std::unique_lock l(mu_);
-  cv_.wait(l, [&] { return m_.acked >= epoch || epoch <= lost_through_; });
+  cv_.wait(l, [&] {
+    return m_.acked >= epoch || (lost_from_ < epoch && epoch <= lost_through_);
+  });
   return m_.acked >= epoch;
 }
 
@@ -84,30 +111,62 @@ ShipperMetrics Shipper::metrics() {
   return m;
 }
 
-void Shipper::request_full(std::uint64_t floor) {
-  // Caller holds mu_. Everything queued is lost: waiters on those epochs get
-  // false (the next checkpoint, full, is the one that can become durable).
-  full_request_ = std::max<std::uint64_t>({full_request_.value_or(0), floor, max_issued_});
-  lost_through_ = std::max(lost_through_, max_issued_);
-  queue_.clear();
-  unsent_ = 0;
-  queued_bytes_ = 0;
+void Shipper::report_drop(std::uint64_t epoch, std::uint64_t count, const std::string &why) {
+  // Caller holds mu_. Loud at the moment it happens, but at most a line a
+  // second: a program checkpointing every millisecond must not flood stderr.
+  m_.dropped += count;
+  unreported_ += count;
+  auto now = Clock::now();
+  if (now - last_report_ < std::chrono::seconds(1))
+    return;
+  std::fprintf(stderr,
+               "checksync: backup %s: dropped %llu checkpoint%s unacknowledged (newest: epoch "
+               "%llu): %s\n",
+               o_.backup_text.c_str(), (unsigned long long)unreported_,
+               unreported_ == 1 ? "" : "s", (unsigned long long)epoch, why.c_str());
+  last_report_ = now;
+  unreported_ = 0;
+}
+
+void Shipper::drop_unsent(std::uint64_t through, bool lost) {
+  // Caller holds mu_. Removes the entries not yet sent on this connection.
+  for (std::size_t i = unsent_; i < queue_.size(); ++i)
+    queued_bytes_ -= queue_[i].bytes->size();
+  queue_.erase(queue_.begin() + std::ptrdiff_t(unsent_), queue_.end());
+  if (!lost)
+    return;
+  // Waiters on them get false; what was sent keeps its chance.
+  std::uint64_t from = unsent_ ? queue_.back().epoch : m_.acked;
+  lost_from_ = lost_through_ >= from ? std::min(lost_from_, from) : from;
+  lost_through_ = std::max(lost_through_, through);
   cv_.notify_all();
 }
 
-void Shipper::restart_chain(std::uint64_t durable) {
+void Shipper::request_full(std::uint64_t floor, const std::string &why) {
+  // Caller holds mu_. Everything queued is lost: waiters on those epochs get
+  // false (the next checkpoint, full, is the one that can become durable).
+  full_request_ = std::max<std::uint64_t>({full_request_.value_or(0), floor, max_issued_});
+  if (!queue_.empty())
+    report_drop(queue_.back().epoch, queue_.size(), why);
+  unsent_ = 0;
+  sent_bytes_ = 0;
+  drop_unsent(max_issued_, /*lost=*/true);
+}
+
+void Shipper::restart_chain(std::uint64_t durable, const std::string &why) {
   // Caller holds mu_. A queued full checkpoint newer than what the backup
   // holds starts a new chain there: keep it and what follows it.
   auto full = std::find_if(queue_.begin(), queue_.end(),
                            [&](const Entry &e) { return e.full && e.epoch > durable; });
   if (full == queue_.end()) {
-    request_full(durable);
+    request_full(durable, why);
     return;
   }
   for (auto it = queue_.begin(); it != full; ++it)
     queued_bytes_ -= it->bytes->size();
   queue_.erase(queue_.begin(), full);
   unsent_ = 0;
+  sent_bytes_ = 0;
 }
 
 void Shipper::acked(std::uint64_t epoch) {
@@ -115,9 +174,11 @@ void Shipper::acked(std::uint64_t epoch) {
   m_.acked = std::max(m_.acked, epoch);
   while (!queue_.empty() && queue_.front().epoch <= epoch) {
     queued_bytes_ -= queue_.front().bytes->size();
-    queue_.pop_front();
-    if (unsent_)
+    if (unsent_) {
       --unsent_;
+      sent_bytes_ -= queue_.front().bytes->size();
+    }
+    queue_.pop_front();
   }
   cv_.notify_all();
 }
@@ -127,11 +188,13 @@ void Shipper::acked(std::uint64_t epoch) {
 void Shipper::reconcile(std::uint64_t durable) {
   std::lock_guard l(mu_);
   unsent_ = 0;
+  sent_bytes_ = 0;
   bool ours = durable == m_.acked;
   for (const Entry &e : queue_)
     ours = ours || e.epoch == durable; // sent before, its ack was lost
+  std::string why = "the backup holds epoch " + std::to_string(durable);
   if (!ours && !(durable == 0 && m_.acked == 0)) {
-    restart_chain(durable);
+    restart_chain(durable, why);
     cv_.notify_all();
     return;
   }
@@ -142,7 +205,7 @@ void Shipper::reconcile(std::uint64_t durable) {
     queue_.pop_front();
   }
   if (!queue_.empty() && !queue_.front().full && queue_.front().prev != durable)
-    restart_chain(durable);
+    restart_chain(durable, why);
   cv_.notify_all();
 }
 
@@ -267,101 +330,134 @@ void Shipper::wake() {
   [[maybe_unused]] ssize_t n = ::write(wake_[1], &c, 1); // full pipe: already awake
 }
 
-// Sends and receives on one connection until it fails (true: reconnect) or
-// the shipper stops (false). Sleeps in poll() on the socket and the wake pipe.
-bool Shipper::serve_connection(int fd) {
-  wire::Reader rd(fd);
-  auto last_send = Clock::now();
+// The next frame to send on this connection into `out`: a heartbeat when
+// due, else the next chunk of the checkpoint going out (`tx`), else the head
+// of the next unsent checkpoint; nothing when there is nothing to send.
+// False once the shipper stops.
+bool Shipper::next_frame(wire::Outgoing &out, std::optional<Entry> &tx,
+                         std::uint64_t &tx_offset, bool heartbeat_due) {
+  std::lock_guard l(mu_);
+  if (stopping_)
+    return false;
+  // Dropped while going out (acknowledged as a duplicate, refused, replaced):
+  // stop; the next head tells the backup to discard what it received.
+  if (tx && !(unsent_ > 0 && queue_[unsent_ - 1].epoch == tx->epoch))
+    tx.reset();
+  if (tx && tx_offset == tx->bytes->size())
+    tx.reset();
+  if (heartbeat_due) {
+    out = wire::Outgoing(wire::Type::Heartbeat, {});
+    return true;
+  }
+  if (!tx && unsent_ < queue_.size()) {
+    tx = queue_[unsent_++];
+    sent_bytes_ += tx->bytes->size();
+    tx_offset = 0;
+    out = wire::Outgoing(wire::Type::Checkpoint,
+                         wire::encode_checkpoint_head(
+                             {tx->epoch, tx->prev, tx->full, tx->bytes->size()}));
+    return true;
+  }
+  if (tx) {
+    std::size_t n = std::min<std::size_t>(wire::chunk_bytes(), tx->bytes->size() - tx_offset);
+    out = wire::Outgoing(wire::Type::Chunk, wire::encode_chunk_head(tx_offset),
+                         std::string_view(*tx->bytes).substr(tx_offset, n), tx->bytes);
+    tx_offset += n;
+  }
+  return true;
+}
+
+// Handles what the backup said, without waiting. False: the connection is lost.
+bool Shipper::read_backup(wire::Reader &rd) {
   for (;;) {
-    // Everything queued and not yet sent on this connection.
-    for (;;) {
-      std::optional<Entry> next;
-      {
-        std::lock_guard l(mu_);
-        if (stopping_)
-          return false;
-        if (unsent_ < queue_.size())
-          next = queue_[unsent_++];
-      }
-      if (!next)
-        break;
-      wire::CheckpointHead h{next->epoch, next->prev, next->full};
-      if (!wire::send_frame2(fd, wire::Type::Checkpoint, wire::encode_checkpoint_head(h),
-                             *next->bytes)) {
-        std::fprintf(stderr, "checksync: lost the connection to the backup while sending "
-                             "epoch %llu (reconnecting)\n",
-                     (unsigned long long)next->epoch);
-        return true;
-      }
-      last_send = Clock::now();
+    wire::Frame f;
+    std::string error;
+    auto r = rd.next(f, 0, error);
+    if (r == wire::Reader::Result::Timeout)
+      return true;
+    if (r != wire::Reader::Result::Frame) {
+      std::fprintf(stderr, "checksync: connection to the backup lost: %s (reconnecting)\n",
+                   error.c_str());
+      return false;
     }
-    auto since = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - last_send);
-    if (since.count() >= o_.heartbeat_ms) {
-      if (!wire::send_frame(fd, wire::Type::Heartbeat, {})) {
+    try {
+      switch (f.type) {
+      case wire::Type::Ack:
+        acked(wire::decode_ack(f.payload));
+        break;
+      case wire::Type::NeedFull: {
+        wire::NeedFull n = wire::decode_need_full(f.payload);
+        std::lock_guard l(mu_);
+        // Entries already sent after the refused delta are refused too;
+        // resend from a queued full if there is one.
+        restart_chain(n.durable, "the backup needs a full checkpoint: " + n.reason);
+        cv_.notify_all();
+        break;
+      }
+      case wire::Type::Error: {
+        wire::ErrorMsg e = wire::decode_error(f.payload);
+        if (e.code == wire::ErrorCode::Fenced)
+          fatal("fenced by the backup at " + o_.backup_text + ": " + e.message +
+                    "; this primary must stop",
+                5);
+        std::fprintf(stderr, "checksync: the backup reports: %s\n", e.message.c_str());
+        if (e.code == wire::ErrorCode::Storage) {
+          std::lock_guard l(mu_);
+          request_full(0, "the backup could not store one"); // the chain there has a hole
+          break;
+        }
+        return false;
+      }
+      default:
+        std::fprintf(stderr, "checksync: unexpected %s from the backup (reconnecting)\n",
+                     wire::type_name(f.type));
+        return false;
+      }
+    } catch (const Error &e) {
+      std::fprintf(stderr, "checksync: from the backup: %s (reconnecting)\n", e.what());
+      return false;
+    }
+  }
+}
+
+// Sends and receives on one connection until it fails (true: reconnect) or
+// the shipper stops (false). The socket is non-blocking: one frame at a time
+// goes out as fast as the backup reads, acknowledgements are read meanwhile,
+// and the thread sleeps in poll() on the socket and the wake pipe.
+bool Shipper::serve_connection(int fd) {
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  wire::Reader rd(fd);
+  wire::Outgoing out;
+  std::optional<Entry> tx;
+  std::uint64_t tx_offset = 0;
+  const auto heartbeat = std::chrono::milliseconds(o_.heartbeat_ms);
+  auto last_frame = Clock::now();
+  for (;;) {
+    if (!read_backup(rd))
+      return true;
+    if (out.done() && !next_frame(out, tx, tx_offset, Clock::now() - last_frame >= heartbeat))
+      return false;
+    bool idle = out.done();
+    if (!idle) {
+      auto r = out.send_some(fd);
+      if (r == wire::Outgoing::Result::Failed) {
         std::fprintf(stderr, "checksync: lost the connection to the backup (reconnecting)\n");
         return true;
       }
-      last_send = Clock::now();
-      since = std::chrono::milliseconds(0);
+      if (r == wire::Outgoing::Result::Done) {
+        last_frame = Clock::now();
+        continue;
+      }
     }
-    pollfd p[2] = {{fd, POLLIN, 0}, {wake_[0], POLLIN, 0}};
-    if (::poll(p, 2, int(o_.heartbeat_ms - since.count())) < 0)
+    // Idle until the next heartbeat, or blocked until the backup reads.
+    auto since = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - last_frame);
+    int timeout = idle ? int(std::max<std::int64_t>(0, (heartbeat - since).count())) : 1000;
+    pollfd p[2] = {{fd, short(POLLIN | (idle ? 0 : POLLOUT)), 0}, {wake_[0], POLLIN, 0}};
+    if (::poll(p, 2, timeout) < 0)
       continue; // EINTR
     if (p[1].revents) {
       char buf[64];
       while (::read(wake_[0], buf, sizeof buf) > 0) {
-      }
-    }
-    if (!p[0].revents)
-      continue;
-    // What the backup said.
-    for (;;) {
-      wire::Frame f;
-      std::string error;
-      auto r = rd.next(f, 0, error);
-      if (r == wire::Reader::Result::Timeout)
-        break;
-      if (r != wire::Reader::Result::Frame) {
-        std::fprintf(stderr, "checksync: connection to the backup lost: %s (reconnecting)\n",
-                     error.c_str());
-        return true;
-      }
-      try {
-        switch (f.type) {
-        case wire::Type::Ack:
-          acked(wire::decode_ack(f.payload));
-          break;
-        case wire::Type::NeedFull: {
-          wire::NeedFull n = wire::decode_need_full(f.payload);
-          std::lock_guard l(mu_);
-          // Entries already sent after the refused delta are refused too;
-          // resend from a queued full if there is one.
-          restart_chain(n.durable);
-          cv_.notify_all();
-          break;
-        }
-        case wire::Type::Error: {
-          wire::ErrorMsg e = wire::decode_error(f.payload);
-          if (e.code == wire::ErrorCode::Fenced)
-            fatal("fenced by the backup at " + o_.backup_text + ": " + e.message +
-                      "; this primary must stop",
-                  5);
-          std::fprintf(stderr, "checksync: the backup reports: %s\n", e.message.c_str());
-          if (e.code == wire::ErrorCode::Storage) {
-            std::lock_guard l(mu_);
-            request_full(0); // the chain there has a hole now
-            break;
-          }
-          return true;
-        }
-        default:
-          std::fprintf(stderr, "checksync: unexpected %s from the backup (reconnecting)\n",
-                       wire::type_name(f.type));
-          return true;
-        }
-      } catch (const Error &e) {
-        std::fprintf(stderr, "checksync: from the backup: %s (reconnecting)\n", e.what());
-        return true;
       }
     }
   }

@@ -5,15 +5,25 @@
 // from the last acknowledged epoch or asking the runtime for a full
 // checkpoint when the chain cannot be continued.
 //
-// checkpoint() never waits for the network: submit() only queues. The queue
-// is bounded in bytes; a checkpoint that does not fit is dropped together with
-// the queued ones, and the runtime's next checkpoint is full (its ack then
-// covers the dropped epochs).
+// The socket is non-blocking and a checkpoint goes out in chunks
+// (wire::chunk_bytes()), so heartbeats and acknowledgements pass between
+// chunks of a checkpoint of any size.
+//
+// checkpoint() never waits for the network: submit() only queues. The
+// checkpoints not yet sent are bounded in bytes (max_queue_bytes), except that
+// one checkpoint is always admitted when nothing else waits to be sent, however
+// large: a state bigger than the bound still ships. A full checkpoint that does
+// not fit replaces the unsent ones (its ack covers them). A delta that does not
+// fit is dropped with the unsent ones, with a line on stderr at that moment;
+// the runtime's next checkpoint is then full, once what was already sent has
+// been acknowledged (a checkpoint on the wire is never abandoned to make
+// room: a large one would never arrive).
 #ifndef CHECKSYNC_RT_SHIPPER_H
 #define CHECKSYNC_RT_SHIPPER_H
 
 #include "wire.h"
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -38,7 +48,7 @@ struct ShipperMetrics {
   std::uint64_t acked = 0;        // newest epoch the backup acknowledged
   std::uint64_t queued = 0;       // checkpoints not yet acknowledged
   std::uint64_t queued_bytes = 0; // their bytes
-  std::uint64_t dropped = 0;      // checkpoints dropped because the queue was full
+  std::uint64_t dropped = 0;      // checkpoints dropped unacknowledged (queue full, chain broken)
   std::uint64_t reconnects = 0;
   std::uint64_t generation = 0; // this primary's generation, once assigned
   bool connected = false;
@@ -51,10 +61,13 @@ public:
   Shipper(const Shipper &) = delete;
   Shipper &operator=(const Shipper &) = delete;
 
-  // Queues a checkpoint. False if it was dropped (queue full).
+  // Queues a checkpoint. False if it was dropped (queue full, or it extends a
+  // dropped one), which is reported on stderr (at most a line a second).
   bool submit(std::uint64_t epoch, bool full, std::uint64_t prev_epoch, std::string bytes);
   // If set, the next checkpoint must be full and have an epoch above the
   // value (the backup holds that epoch, or queued epochs up to it were lost).
+  // Held back while checkpoints already sent await their ack: a new full
+  // would only wait behind them.
   std::optional<std::uint64_t> take_full_request();
   // Blocks until `epoch` or a later one is acknowledged (true), or `epoch`
   // was dropped unacknowledged (false: only a later checkpoint can be).
@@ -73,10 +86,15 @@ private:
   void loop();
   int connect_and_handshake(std::uint64_t &durable);
   void reconcile(std::uint64_t durable);
-  void request_full(std::uint64_t floor);
-  void restart_chain(std::uint64_t durable);
+  void request_full(std::uint64_t floor, const std::string &why);
+  void restart_chain(std::uint64_t durable, const std::string &why);
+  void drop_unsent(std::uint64_t through, bool lost);
+  void report_drop(std::uint64_t epoch, std::uint64_t count, const std::string &why);
   void acked(std::uint64_t epoch);
   bool serve_connection(int fd);
+  bool next_frame(wire::Outgoing &out, std::optional<Entry> &tx, std::uint64_t &tx_offset,
+                  bool heartbeat_due);
+  bool read_backup(wire::Reader &rd);
   void wake();
   [[noreturn]] void fatal(const std::string &msg, int code);
 
@@ -85,8 +103,11 @@ private:
   std::condition_variable cv_;
   std::deque<Entry> queue_;  // unacknowledged, by epoch
   std::size_t unsent_ = 0;   // index of the first entry not sent on this connection
-  std::uint64_t queued_bytes_ = 0, max_issued_ = 0;
-  std::uint64_t lost_through_ = 0; // epochs up to this were dropped unacknowledged
+  std::uint64_t queued_bytes_ = 0, sent_bytes_ = 0, max_issued_ = 0;
+  // Epochs in (lost_from_, lost_through_] were dropped unacknowledged.
+  std::uint64_t lost_from_ = 0, lost_through_ = 0;
+  std::chrono::steady_clock::time_point last_report_{};
+  std::uint64_t unreported_ = 0; // drops since the last line on stderr
   std::optional<std::uint64_t> full_request_;
   ShipperMetrics m_;
   bool stopping_ = false;

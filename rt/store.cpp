@@ -164,48 +164,63 @@ void DirStore::prune_before(std::uint64_t epoch) {
       ::unlink(c.path.c_str());
 }
 
-void write_file_durably(const std::string &dir, const std::string &name,
-                        std::string_view bytes) {
-  std::string final_path = dir + "/" + name;
-  std::string tmp = final_path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    throw Error("cannot create " + tmp + ": " + errno_text());
-  const char *p = bytes.data();
-  std::size_t left = bytes.size();
+PendingFile::PendingFile(std::string dir, std::string name, const std::string &tmp_suffix)
+    : dir_(std::move(dir)), final_(dir_ + "/" + name), tmp_(final_ + tmp_suffix) {
   static const long enospc_after = [] {
     const char *s = std::getenv("CHECKSYNC_TEST_ENOSPC_AFTER");
     return s && *s ? std::strtol(s, nullptr, 10) : -1;
   }();
-  static std::atomic<long> writes{0};
-  bool inject = enospc_after >= 0 && name.ends_with(".csk") &&
-                writes.fetch_add(1) >= enospc_after;
+  static std::atomic<long> files{0};
+  inject_enospc_ = enospc_after >= 0 && name.ends_with(kFileSuffix) &&
+                   files.fetch_add(1) >= enospc_after;
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0)
+    throw Error("cannot create " + tmp_ + ": " + errno_text());
+}
+
+PendingFile::~PendingFile() {
+  if (fd_ >= 0)
+    ::close(fd_);
+  if (!committed_)
+    ::unlink(tmp_.c_str());
+}
+
+void PendingFile::append(std::string_view bytes) {
+  const char *p = bytes.data();
+  std::size_t left = bytes.size();
   while (left) {
-    ssize_t n = inject ? (errno = ENOSPC, -1) : ::write(fd, p, left);
+    ssize_t n = inject_enospc_ ? (errno = ENOSPC, -1) : ::write(fd_, p, left);
     if (n < 0 && errno == EINTR)
       continue;
-    if (n <= 0) {
-      std::string why = n < 0 ? errno_text() : "short write";
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw Error("writing " + tmp + ": " + why);
-    }
+    if (n <= 0)
+      throw Error("writing " + tmp_ + ": " + (n < 0 ? errno_text() : "short write"));
     p += n;
     left -= std::size_t(n);
   }
-  if (::fsync(fd) != 0) {
-    std::string why = errno_text();
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw Error("fsync " + tmp + ": " + why);
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
-    std::string why = errno_text();
-    ::unlink(tmp.c_str());
-    throw Error("rename " + tmp + ": " + why);
-  }
-  fsync_dir(dir);
+}
+
+void PendingFile::sync() {
+  int rc = ::fsync(fd_);
+  std::string why = errno_text();
+  ::close(fd_);
+  fd_ = -1;
+  if (rc != 0)
+    throw Error("fsync " + tmp_ + ": " + why);
+}
+
+void PendingFile::commit() {
+  if (::rename(tmp_.c_str(), final_.c_str()) != 0)
+    throw Error("rename " + tmp_ + ": " + errno_text());
+  committed_ = true;
+  fsync_dir(dir_);
+}
+
+void write_file_durably(const std::string &dir, const std::string &name,
+                        std::string_view bytes) {
+  PendingFile f(dir, name);
+  f.append(bytes);
+  f.sync();
+  f.commit();
 }
 
 void DirStore::write(std::uint64_t epoch, bool full, std::string_view bytes) {
@@ -214,6 +229,27 @@ void DirStore::write(std::uint64_t epoch, bool full, std::string_view bytes) {
     std::lock_guard lock(mu_);
     prune_before(epoch);
   }
+}
+
+std::unique_ptr<PendingFile> DirStore::begin(std::uint64_t epoch, bool full) {
+  // A unique temporary name: a backup's connections may overlap on one epoch.
+  static std::atomic<std::uint64_t> seq{0};
+  return std::make_unique<PendingFile>(dir_, file_name(epoch, full),
+                                       "." + std::to_string(seq++) + ".tmp");
+}
+
+void DirStore::commit(PendingFile &f, bool full, std::uint64_t epoch, bool new_chain) {
+  f.commit();
+  if (!full)
+    return;
+  std::lock_guard lock(mu_);
+  if (!new_chain) {
+    prune_before(epoch);
+    return;
+  }
+  for (auto &c : list_checkpoints(dir_))
+    if (c.epoch != epoch || !c.full)
+      ::unlink(c.path.c_str());
 }
 
 } // namespace checksync::detail

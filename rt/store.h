@@ -8,6 +8,7 @@
 #define CHECKSYNC_RT_STORE_H
 
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -33,6 +34,31 @@ struct ChainFiles {
 // Throws Error: missing path, or a directory with no base checkpoint.
 ChainFiles find_chain(const std::string &dir);
 
+// A file written durably a piece at a time: appended to a temporary name,
+// fsync'ed, then renamed into place and the directory fsync'ed. Until
+// commit() nothing is visible under the final name; a file never committed
+// is removed. Throws Error (e.g. "No space left on device").
+class PendingFile {
+public:
+  // The temporary file is dir/name + tmp_suffix (ending in ".tmp", so that
+  // DirStore removes it as a crash's leftover).
+  PendingFile(std::string dir, std::string name, const std::string &tmp_suffix = ".tmp");
+  ~PendingFile();
+  PendingFile(const PendingFile &) = delete;
+  PendingFile &operator=(const PendingFile &) = delete;
+
+  void append(std::string_view bytes);
+  void sync();   // fsync and close: the bytes are on disk
+  void commit(); // after sync(): rename into place, fsync the directory
+  const std::string &temp_path() const { return tmp_; }
+
+private:
+  std::string dir_, final_, tmp_;
+  int fd_ = -1;
+  bool inject_enospc_ = false; // test hook, see write_file_durably
+  bool committed_ = false;
+};
+
 class DirStore {
 public:
   // Creates the directory if needed and takes its lock. Throws Error.
@@ -45,6 +71,13 @@ public:
   // older than it. Throws Error (e.g. "No space left on device") leaving
   // earlier files intact (see write_file_durably).
   void write(std::uint64_t epoch, bool full, std::string_view bytes);
+  // A checkpoint file to fill piece by piece (the backup's, as it arrives),
+  // then put in place with commit().
+  std::unique_ptr<PendingFile> begin(std::uint64_t epoch, bool full);
+  // Commits f (synced). A full checkpoint that starts a new chain (the
+  // backup's, from the primary) then removes every other checkpoint file,
+  // newer ones too: left over from a broken chain, they must never link to it.
+  void commit(PendingFile &f, bool full, std::uint64_t epoch, bool new_chain);
   const std::string &dir() const { return dir_; }
   bool has_base(); // a base exists (a resumed program continues its chain)
 

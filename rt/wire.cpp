@@ -12,7 +12,10 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <netdb.h>
@@ -151,9 +154,23 @@ const char *type_name(Type t) {
   case Type::Heartbeat: return "HEARTBEAT";
   case Type::NeedFull: return "NEED_FULL";
   case Type::Error: return "ERROR";
+  case Type::Chunk: return "CHUNK";
   }
   return "?";
 }
+
+std::uint32_t max_payload() {
+  static const std::uint32_t limit = [] {
+    const char *s = std::getenv("CHECKSYNC_TEST_MAX_FRAME");
+    unsigned long long v = s && *s ? std::strtoull(s, nullptr, 10) : 0;
+    // Room for a chunk head and at least a byte of checkpoint.
+    return v ? std::uint32_t(std::clamp<unsigned long long>(v, kChunkHeadBytes + 1, kMaxPayload))
+             : kMaxPayload;
+  }();
+  return limit;
+}
+
+std::size_t chunk_bytes() { return std::min<std::size_t>(kChunkBytes, max_payload() - kChunkHeadBytes); }
 
 std::string encode_frame(Type type, std::string_view payload) {
   std::string out(kHeaderBytes, '\0');
@@ -175,14 +192,15 @@ Parse parse_frame(const char *data, std::size_t n, Frame &out, std::size_t &cons
     return Parse::Bad;
   }
   auto type = std::uint8_t(data[5]);
-  if (type < std::uint8_t(Type::Challenge) || type > std::uint8_t(Type::Error) || data[6] ||
+  if (type < std::uint8_t(Type::Challenge) || type > std::uint8_t(Type::Chunk) || data[6] ||
       data[7]) {
     error = "unknown frame type " + std::to_string(type);
     return Parse::Bad;
   }
   std::uint32_t len = get32(data + 8);
-  if (len > kMaxPayload) {
-    error = "frame too large (" + std::to_string(len) + " bytes)";
+  if (len > max_payload()) {
+    error = "frame too large (" + std::to_string(len) + " bytes, the limit is " +
+            std::to_string(max_payload()) + ")";
     return Parse::Bad;
   }
   if (n - kHeaderBytes < len)
@@ -253,6 +271,12 @@ std::string encode_checkpoint_head(const CheckpointHead &h) {
   put64(s.data(), h.epoch);
   put64(s.data() + 8, h.prev_epoch);
   s[16] = h.full ? 1 : 0;
+  put64(s.data() + 24, h.bytes);
+  return s;
+}
+std::string encode_chunk_head(std::uint64_t offset) {
+  std::string s(kChunkHeadBytes, '\0');
+  put64(s.data(), offset);
   return s;
 }
 
@@ -281,17 +305,24 @@ ErrorMsg decode_error(const std::string &p) {
   Msg m(p, 2, "ERROR");
   return {ErrorCode(m.u64(0)), m.str(1)};
 }
-CheckpointHead decode_checkpoint(const std::string &p, std::string_view &body) {
-  if (p.size() < kCheckpointHeadBytes || (p[16] != 0 && p[16] != 1))
+CheckpointHead decode_checkpoint(const std::string &p) {
+  if (p.size() != kCheckpointHeadBytes || (p[16] != 0 && p[16] != 1))
     malformed("CHECKPOINT");
   for (int i = 17; i < 24; ++i)
     if (p[i])
       malformed("CHECKPOINT");
-  CheckpointHead h{get64(p.data()), get64(p.data() + 8), p[16] == 1};
-  if (h.epoch == 0 || (!h.full && h.prev_epoch >= h.epoch))
+  CheckpointHead h{get64(p.data()), get64(p.data() + 8), p[16] == 1, get64(p.data() + 24)};
+  // A checkpoint file is never empty; 2^48 bytes is far beyond any heap.
+  if (h.epoch == 0 || (!h.full && h.prev_epoch >= h.epoch) || h.bytes == 0 ||
+      h.bytes >= (std::uint64_t(1) << 48))
     malformed("CHECKPOINT");
-  body = std::string_view(p).substr(kCheckpointHeadBytes);
   return h;
+}
+std::uint64_t decode_chunk(const std::string &p, std::string_view &data) {
+  if (p.size() <= kChunkHeadBytes)
+    malformed("CHUNK");
+  data = std::string_view(p).substr(kChunkHeadBytes);
+  return get64(p.data());
 }
 
 Nonce random_nonce() {
@@ -425,6 +456,9 @@ bool send_all(int fd, std::string_view a, std::string_view b) {
     if (w < 0) {
       if (errno == EINTR)
         continue;
+      pollfd p{fd, POLLOUT, 0};
+      if (errno == EAGAIN && ::poll(&p, 1, -1) >= 0)
+        continue;
       return false;
     }
     auto left = std::size_t(w);
@@ -450,7 +484,39 @@ bool send_frame2(int fd, Type type, std::string_view head, std::string_view body
   return send_all(fd, first, body);
 }
 
+Outgoing::Outgoing(Type type, std::string_view head, std::string_view body,
+                   std::shared_ptr<const std::string> keep)
+    : body_(body), keep_(std::move(keep)) {
+  prefix_.resize(kHeaderBytes);
+  make_header(prefix_.data(), type, head, body);
+  prefix_.append(head);
+}
+
+Outgoing::Result Outgoing::send_some(int fd) {
+  while (!done()) {
+    iovec iov[2];
+    int n = 0;
+    if (sent_ < prefix_.size())
+      iov[n++] = {prefix_.data() + sent_, prefix_.size() - sent_};
+    std::size_t in_body = sent_ > prefix_.size() ? sent_ - prefix_.size() : 0;
+    iov[n++] = {const_cast<char *>(body_.data()) + in_body, body_.size() - in_body};
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = std::size_t(n);
+    ssize_t w = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      return errno == EAGAIN ? Result::Blocked : Result::Failed;
+    }
+    sent_ += std::size_t(w);
+  }
+  keep_.reset();
+  return Result::Done;
+}
+
 Reader::Result Reader::next(Frame &out, int timeout_ms, std::string &error) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
     std::size_t used = 0;
     Parse p = parse_frame(buf_.data() + start_, buf_.size() - start_, out, used, error);
@@ -466,8 +532,14 @@ Reader::Result Reader::next(Frame &out, int timeout_ms, std::string &error) {
       buf_.erase(0, start_);
       start_ = 0;
     }
+    int wait = timeout_ms;
+    if (timeout_ms > 0)
+      wait = int(std::max<std::int64_t>(
+          0, std::chrono::duration_cast<std::chrono::milliseconds>(
+                 deadline - std::chrono::steady_clock::now())
+                 .count()));
     pollfd pf{fd_, POLLIN, 0};
-    int rc = ::poll(&pf, 1, timeout_ms);
+    int rc = ::poll(&pf, 1, wait);
     if (rc == 0)
       return Result::Timeout;
     if (rc < 0) {
@@ -489,6 +561,7 @@ Reader::Result Reader::next(Frame &out, int timeout_ms, std::string &error) {
       return Result::Closed;
     }
     buf_.append(tmp, std::size_t(r));
+    received_ += std::uint64_t(r);
   }
 }
 

@@ -1,35 +1,46 @@
 // wire.h - the primary-backup wire protocol (docs/protocol.md): framing,
-// the messages, the HMAC handshake, and blocking socket helpers.
+// the messages, the HMAC handshake, and socket helpers.
 //
 // A frame is a 20-byte header and a payload:
 //   u32 magic "CSW1" | u8 version | u8 type | u16 reserved (0) | u32 length |
 //   u64 XXH3-64 over bytes 4..12 of the header and the payload
-// all little-endian. Control messages are msgpack arrays; a CHECKPOINT
-// carries a 24-byte binary head and the checkpoint file's bytes unchanged.
+// all little-endian. Control messages are msgpack arrays. A checkpoint of any
+// size travels as a CHECKPOINT head (epoch, previous epoch, kind, length)
+// followed by CHUNK frames of at most chunk_bytes() of the file each, so no
+// frame is large and heartbeats pass between chunks.
 #ifndef CHECKSYNC_RT_WIRE_H
 #define CHECKSYNC_RT_WIRE_H
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 namespace checksync::detail::wire {
 
 constexpr std::uint32_t kMagic = 0x31575343; // "CSW1"
-constexpr std::uint8_t kVersion = 1;
+constexpr std::uint8_t kVersion = 2; // 2: checkpoints in chunks
 constexpr std::size_t kHeaderBytes = 20;
-constexpr std::uint32_t kMaxPayload = 1u << 30; // 1 GiB
+constexpr std::uint32_t kMaxPayload = 16u << 20;
+constexpr std::uint32_t kChunkBytes = 4u << 20;
+// The frame payload limit: kMaxPayload, or lower with the test knob
+// CHECKSYNC_TEST_MAX_FRAME=BYTES (read once; both sides honour it), so tests
+// ship checkpoints many times the limit at small sizes.
+std::uint32_t max_payload();
+// Checkpoint bytes per CHUNK frame: kChunkBytes, or less to fit max_payload().
+std::size_t chunk_bytes();
 
 enum class Type : std::uint8_t {
   Challenge = 1,  // backup -> primary: [version, nonce(32)]
   Auth = 2,       // primary -> backup: [nonce(32), generation, program, mac(32)]
   Welcome = 3,    // backup -> primary: [generation, durable epoch, mac(32)]
-  Checkpoint = 4, // primary -> backup: u64 epoch, u64 prev epoch, u8 full, 7 x 0, file bytes
+  Checkpoint = 4, // primary -> backup: u64 epoch, u64 prev epoch, u8 full, 7 x 0, u64 length
   Ack = 5,        // backup -> primary: [epoch]: that epoch is durable
   Heartbeat = 6,  // primary -> backup: []
   NeedFull = 7,   // backup -> primary: [durable epoch, reason]: send a full checkpoint
   Error = 8,      // either way: [code, message]; the sender closes the connection
+  Chunk = 9,      // primary -> backup: u64 offset, then the next bytes of the checkpoint
 };
 const char *type_name(Type t);
 
@@ -60,7 +71,7 @@ using Mac = std::array<unsigned char, 32>;
 struct Challenge { std::uint32_t version; Nonce nonce; };
 struct Auth { Nonce nonce; std::uint64_t generation; std::string program; Mac mac; };
 struct Welcome { std::uint64_t generation; std::uint64_t durable; Mac mac; };
-struct CheckpointHead { std::uint64_t epoch, prev_epoch; bool full; };
+struct CheckpointHead { std::uint64_t epoch, prev_epoch; bool full; std::uint64_t bytes; };
 struct NeedFull { std::uint64_t durable; std::string reason; };
 struct ErrorMsg { ErrorCode code; std::string message; };
 
@@ -70,8 +81,10 @@ std::string encode(const Welcome &m);
 std::string encode_ack(std::uint64_t epoch);
 std::string encode(const NeedFull &m);
 std::string encode(const ErrorMsg &m);
-constexpr std::size_t kCheckpointHeadBytes = 24;
+constexpr std::size_t kCheckpointHeadBytes = 32;
 std::string encode_checkpoint_head(const CheckpointHead &h);
+constexpr std::size_t kChunkHeadBytes = 8;
+std::string encode_chunk_head(std::uint64_t offset);
 
 // Decoders throw Error("malformed <what>") on anything unexpected.
 Challenge decode_challenge(const std::string &p);
@@ -80,8 +93,9 @@ Welcome decode_welcome(const std::string &p);
 std::uint64_t decode_ack(const std::string &p);
 NeedFull decode_need_full(const std::string &p);
 ErrorMsg decode_error(const std::string &p);
-// The head; `body` points at the checkpoint bytes inside p.
-CheckpointHead decode_checkpoint(const std::string &p, std::string_view &body);
+CheckpointHead decode_checkpoint(const std::string &p);
+// The chunk's offset; `data` points at its bytes inside p (at least one).
+std::uint64_t decode_chunk(const std::string &p, std::string_view &data);
 
 // ---- Authentication (HMAC-SHA256, challenge-response both ways) ------------
 Nonce random_nonce(); // throws Error if the system has no randomness
@@ -103,24 +117,47 @@ int connect_to(const Endpoint &e, int timeout_ms, std::string *error);
 // actual address (useful with port 0).
 int listen_on(const Endpoint &e, std::string *bound);
 
-// Writes all of `bytes` (several buffers in one call). False on error.
+// Writes all of `bytes` (several buffers in one call), waiting while a
+// non-blocking socket is full. False on error.
 bool send_all(int fd, std::string_view a, std::string_view b = {});
 bool send_frame(int fd, Type type, std::string_view payload);
 // A frame whose payload is head + body, without copying body.
 bool send_frame2(int fd, Type type, std::string_view head, std::string_view body);
+
+// A frame written a piece at a time on a non-blocking socket, so the writer
+// can do other things (read acknowledgements) while the peer is slow.
+class Outgoing {
+public:
+  Outgoing() = default;
+  // The payload is head + body; `keep` owns body's bytes until sent.
+  Outgoing(Type type, std::string_view head, std::string_view body = {},
+           std::shared_ptr<const std::string> keep = nullptr);
+  bool done() const { return sent_ == prefix_.size() + body_.size(); }
+  enum class Result { Done, Blocked, Failed };
+  Result send_some(int fd); // as much as the socket takes now
+
+private:
+  std::string prefix_; // frame header + head
+  std::string_view body_;
+  std::shared_ptr<const std::string> keep_;
+  std::size_t sent_ = 0;
+};
 
 // Reads frames from a socket.
 class Reader {
 public:
   explicit Reader(int fd) : fd_(fd) {}
   enum class Result { Frame, Timeout, Closed, Bad };
-  // Waits up to timeout_ms (-1: forever) for one complete frame.
+  // Waits up to timeout_ms in all (-1: forever) for one complete frame.
   Result next(Frame &out, int timeout_ms, std::string &error);
+  // Bytes received so far: progress inside a frame is a sign of life too.
+  std::uint64_t received() const { return received_; }
 
 private:
   int fd_;
   std::string buf_;
   std::size_t start_ = 0;
+  std::uint64_t received_ = 0;
 };
 
 } // namespace checksync::detail::wire

@@ -1,7 +1,9 @@
 // `checksync-rt serve` against hand-made primaries speaking the protocol:
 // authentication, acknowledgements only after storing, duplicated,
 // reordered, corrupted and truncated frames, corrupt checkpoint bodies,
-// fencing of a stale generation, and restarts of the backup.
+// fencing of a stale generation, and restarts of the backup; stores with a
+// missing, renamed or corrupt file acknowledge only what a resume restores.
+#include "chain.h"
 #include "format.h"
 #include "store.h"
 #include "test_types.h"
@@ -16,6 +18,9 @@
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 using namespace checksync::detail;
 namespace w = checksync::detail::wire;
@@ -128,8 +133,18 @@ struct Client {
     }
     return f;
   }
-  void send_checkpoint(std::uint64_t epoch, std::uint64_t prev, bool full, const std::string &b) {
-    w::send_frame2(fd, w::Type::Checkpoint, w::encode_checkpoint_head({epoch, prev, full}), b);
+  void send_checkpoint(std::uint64_t epoch, std::uint64_t prev, bool full, const std::string &b,
+                       std::size_t chunk = 1000) {
+    w::send_all(fd, checkpoint_frames(epoch, prev, full, b, chunk));
+  }
+  // A checkpoint as the primary sends it: a head, then chunks.
+  static std::string checkpoint_frames(std::uint64_t epoch, std::uint64_t prev, bool full,
+                                       const std::string &b, std::size_t chunk = 1000) {
+    std::string out =
+        w::encode_frame(w::Type::Checkpoint, w::encode_checkpoint_head({epoch, prev, full, b.size()}));
+    for (std::size_t off = 0; off < b.size(); off += chunk)
+      out += w::encode_frame(w::Type::Chunk, w::encode_chunk_head(off) + b.substr(off, chunk));
+    return out;
   }
 };
 
@@ -141,6 +156,29 @@ std::string image(std::uint64_t epoch, bool full, std::uint64_t prev) {
   info.kind = full ? "full" : "delta";
   info.prev_epoch = full ? 0 : prev;
   return encode_image(info, s.types, s.roots, {}, {});
+}
+
+// A checkpoint file around `body`: a valid envelope (magic, version,
+// length, checksum) whatever the body holds.
+std::string envelope(const std::string &body) {
+  std::string out = image(1, true, 0).substr(0, kHeaderBytes) + body;
+  std::uint64_t trailer[2] = {body.size(), XXH3_64bits(out.data(), out.size())};
+  out.append(reinterpret_cast<const char *>(trailer), sizeof trailer);
+  return out;
+}
+
+// A store holding base 1 and deltas 2..last, as a backup writes them.
+void make_store(const std::string &dir, std::uint64_t last) {
+  DirStore store(dir);
+  store.write(1, true, image(1, true, 0));
+  for (std::uint64_t e = 2; e <= last; ++e)
+    store.write(e, false, image(e, false, e - 1));
+}
+
+std::string delta_path(const std::string &dir, std::uint64_t epoch) {
+  char name[64];
+  std::snprintf(name, sizeof name, "/delta-%020llu.csk", (unsigned long long)epoch);
+  return dir + name;
 }
 
 std::string temp_dir(const char *name) {
@@ -210,8 +248,7 @@ TEST(Serve, AcksAfterStoringAndHandlesDuplicatesGapsAndDamage) {
   ASSERT_TRUE(d.connect(s.port()));
   ASSERT_EQ(d.hello(kSecret, 1).type, w::Type::Welcome);
   EXPECT_EQ(d.welcome.durable, 5u);
-  std::string frame = w::encode_frame(
-      w::Type::Checkpoint, w::encode_checkpoint_head({6, 5, false}) + image(6, false, 5));
+  std::string frame = Client::checkpoint_frames(6, 5, false, image(6, false, 5));
   frame[frame.size() - 3] ^= 0x10;
   w::send_all(d.fd, frame);
   f = d.read();
@@ -222,8 +259,7 @@ TEST(Serve, AcksAfterStoringAndHandlesDuplicatesGapsAndDamage) {
   Client e;
   ASSERT_TRUE(e.connect(s.port()));
   ASSERT_EQ(e.hello(kSecret, 1).type, w::Type::Welcome);
-  frame = w::encode_frame(w::Type::Checkpoint,
-                          w::encode_checkpoint_head({6, 5, false}) + image(6, false, 5));
+  frame = Client::checkpoint_frames(6, 5, false, image(6, false, 5));
   w::send_all(e.fd, std::string_view(frame).substr(0, frame.size() / 2));
   ::close(e.fd);
   e.fd = -1;
@@ -296,5 +332,197 @@ TEST(Serve, FullDiskIsReportedAndStoredEpochsStayIntact) {
   EXPECT_EQ(files.back().epoch, 2u);
   for (auto &entry : std::filesystem::directory_iterator(dir))
     EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << entry.path();
+  std::filesystem::remove_all(dir);
+}
+
+// The backup announces and acknowledges what a resume from its store would
+// restore: with a middle delta missing or renamed, resume stops before it,
+// and so does the backup; only a full checkpoint repairs the chain, and the
+// files a resume ignored are removed so that they can never link to it.
+TEST(Serve, BrokenChainAnnouncesTheEpochBeforeTheGapAndAsksForAFull) {
+  for (bool rename : {false, true}) {
+    SCOPED_TRACE(rename ? "renamed" : "deleted");
+    std::string dir = temp_dir(rename ? "gap-renamed" : "gap-deleted");
+    make_store(dir, 12);
+    if (rename)
+      std::filesystem::rename(delta_path(dir, 7), delta_path(dir, 30));
+    else
+      std::filesystem::remove(delta_path(dir, 7));
+    std::string note;
+    ASSERT_EQ(load_chain(dir, &note)->info.epoch, 6u) << "what a resume restores";
+
+    Server s(dir);
+    ASSERT_FALSE(s.port().empty()) << s.log();
+    Client c;
+    ASSERT_TRUE(c.connect(s.port()));
+    ASSERT_EQ(c.hello(kSecret, 0).type, w::Type::Welcome);
+    EXPECT_EQ(c.welcome.durable, 6u) << s.log();
+    EXPECT_NE(s.log().find("broken after epoch 6"), std::string::npos) << s.log();
+    // Neither the primary's next delta nor one that follows the announced
+    // epoch is stored: the files after the gap could link to it.
+    c.send_checkpoint(13, 12, false, image(13, false, 12));
+    w::Frame f = c.read();
+    ASSERT_EQ(f.type, w::Type::NeedFull);
+    EXPECT_EQ(w::decode_need_full(f.payload).durable, 6u);
+    c.send_checkpoint(7, 6, false, image(7, false, 6));
+    ASSERT_EQ(c.read().type, w::Type::NeedFull);
+    // A full checkpoint starts a new chain; nothing of the old one is left.
+    c.send_checkpoint(13, 0, true, image(13, true, 0));
+    EXPECT_EQ(w::decode_ack(c.read().payload), 13u);
+    auto files = list_checkpoints(dir);
+    ASSERT_EQ(files.size(), 1u);
+    EXPECT_TRUE(files[0].full);
+    c.send_checkpoint(14, 13, false, image(14, false, 13));
+    EXPECT_EQ(w::decode_ack(c.read().payload), 14u);
+    EXPECT_EQ(load_chain(dir, &note)->info.epoch, 14u);
+    std::filesystem::remove_all(dir);
+  }
+}
+
+TEST(Serve, CorruptBaseStillAcceptsANewFull) {
+  std::string dir = temp_dir("corrupt-base");
+  make_store(dir, 3);
+  std::string base = dir + "/ckpt-00000000000000000001.csk";
+  std::string bytes = read_whole_file(base);
+  bytes[20] ^= 1;
+  std::FILE *out = std::fopen(base.c_str(), "wb");
+  std::fwrite(bytes.data(), 1, bytes.size(), out);
+  std::fclose(out);
+
+  Server s(dir);
+  ASSERT_FALSE(s.port().empty()) << "serve must start to be repaired:\n" << s.log();
+  Client c;
+  ASSERT_TRUE(c.connect(s.port()));
+  ASSERT_EQ(c.hello(kSecret, 0).type, w::Type::Welcome);
+  EXPECT_EQ(c.welcome.durable, 0u) << "nothing here can be resumed";
+  EXPECT_NE(s.log().find("checksum mismatch"), std::string::npos) << s.log();
+  c.send_checkpoint(4, 3, false, image(4, false, 3));
+  ASSERT_EQ(c.read().type, w::Type::NeedFull);
+  c.send_checkpoint(5, 0, true, image(5, true, 0));
+  EXPECT_EQ(w::decode_ack(c.read().payload), 5u);
+  std::string note;
+  EXPECT_EQ(load_chain(dir, &note)->info.epoch, 5u);
+  EXPECT_EQ(list_checkpoints(dir).size(), 1u);
+  std::filesystem::remove_all(dir);
+}
+
+// A checkpoint whose envelope is intact (frame and file checksums match) but
+// whose contents a resume would refuse is not stored, and a full one does not
+// replace the chain it would have pruned.
+TEST(Serve, UndecodableCheckpointsAreRefusedAndOlderFilesKept) {
+  std::string dir = temp_dir("undecodable");
+  Server s(dir);
+  ASSERT_FALSE(s.port().empty()) << s.log();
+  {
+    Client c;
+    ASSERT_TRUE(c.connect(s.port()));
+    ASSERT_EQ(c.hello(kSecret, 0).type, w::Type::Welcome);
+    c.send_checkpoint(1, 0, true, image(1, true, 0));
+    EXPECT_EQ(w::decode_ack(c.read().payload), 1u);
+    c.send_checkpoint(2, 1, false, image(2, false, 1));
+    EXPECT_EQ(w::decode_ack(c.read().payload), 2u);
+  }
+  // Not msgpack of a checkpoint at all.
+  std::string garbage = envelope(std::string("\x93\x01\x02\x03", 4));
+  // Parses, but its root refers to an object it does not contain.
+  cstest::root_node = cstest::new_node(9);
+  std::string dangling = image(3, true, 0);
+  cstest::root_node = nullptr;
+  // Its frame head says delta 3, the file inside is epoch 4.
+  std::string mislabelled = image(4, false, 2);
+  struct Case { const char *name; bool full; std::string bytes; };
+  for (const Case &k : {Case{"garbage full", true, garbage}, Case{"dangling full", true, dangling},
+                        Case{"garbage delta", false, garbage},
+                        Case{"mislabelled delta", false, mislabelled}}) {
+    SCOPED_TRACE(k.name);
+    Client c;
+    ASSERT_TRUE(c.connect(s.port()));
+    ASSERT_EQ(c.hello(kSecret, 1).type, w::Type::Welcome);
+    EXPECT_EQ(c.welcome.durable, 2u);
+    c.send_checkpoint(3, k.full ? 0 : 2, k.full, k.bytes);
+    w::Frame f = c.read();
+    ASSERT_EQ(f.type, w::Type::Error);
+    EXPECT_EQ(w::decode_error(f.payload).code, w::ErrorCode::Protocol);
+    EXPECT_TRUE(c.closed());
+    auto files = list_checkpoints(dir);
+    ASSERT_EQ(files.size(), 2u) << "epochs 1 and 2 kept";
+    EXPECT_EQ(files.back().epoch, 2u);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// A checkpoint travels as a head and chunks, with heartbeats between them; a
+// new head before the last chunk abandons the checkpoint cut short.
+TEST(Serve, ChunkedCheckpointsHeartbeatsAndAbandonedOnes) {
+  std::string dir = temp_dir("chunks");
+  Server s(dir, {"CHECKSYNC_TEST_MAX_FRAME=512"});
+  ASSERT_FALSE(s.port().empty()) << s.log();
+  Client c;
+  ASSERT_TRUE(c.connect(s.port()));
+  ASSERT_EQ(c.hello(kSecret, 0).type, w::Type::Welcome);
+  std::string base = image(1, true, 0);
+  std::string frames = Client::checkpoint_frames(1, 0, true, base, 100);
+  std::string hb = w::encode_frame(w::Type::Heartbeat, "");
+  // A heartbeat after every frame.
+  std::string mixed;
+  for (std::size_t off = 0; off < frames.size();) {
+    w::Frame f;
+    std::size_t used;
+    std::string err;
+    ASSERT_EQ(w::parse_frame(frames.data() + off, frames.size() - off, f, used, err), w::Parse::Ok);
+    mixed += frames.substr(off, used) + hb;
+    off += used;
+  }
+  w::send_all(c.fd, mixed);
+  EXPECT_EQ(w::decode_ack(c.read().payload), 1u);
+  // Half of delta 2, then delta 2 again from its head: the first is dropped.
+  std::string delta = image(2, false, 1);
+  std::string cut = w::encode_frame(w::Type::Checkpoint,
+                                    w::encode_checkpoint_head({2, 1, false, delta.size()})) +
+                    w::encode_frame(w::Type::Chunk, w::encode_chunk_head(0) + delta.substr(0, 100));
+  w::send_all(c.fd, cut);
+  c.send_checkpoint(2, 1, false, delta, 300);
+  EXPECT_EQ(w::decode_ack(c.read().payload), 2u);
+  std::string note;
+  EXPECT_EQ(load_chain(dir, &note)->info.epoch, 2u);
+  // A frame over the limit (CHECKSYNC_TEST_MAX_FRAME here) is refused.
+  c.send_checkpoint(3, 2, false, std::string(600, 'x'), 600);
+  w::Frame f = c.read();
+  ASSERT_EQ(f.type, w::Type::Error);
+  EXPECT_NE(w::decode_error(f.payload).message.find("frame too large"), std::string::npos);
+  EXPECT_TRUE(c.closed());
+  for (auto &entry : std::filesystem::directory_iterator(dir))
+    EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << entry.path();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Serve, ChunksOutOfPlaceAreProtocolErrors) {
+  std::string dir = temp_dir("chunk-errors");
+  Server s(dir);
+  ASSERT_FALSE(s.port().empty()) << s.log();
+  std::string base = image(1, true, 0);
+  struct Case { const char *name, *error; std::string frames; };
+  std::string head =
+      w::encode_frame(w::Type::Checkpoint, w::encode_checkpoint_head({1, 0, true, base.size()}));
+  auto chunk = [&](std::uint64_t off, std::size_t n) {
+    return w::encode_frame(w::Type::Chunk, w::encode_chunk_head(off) + std::string(n, 'x'));
+  };
+  for (const Case &k : {Case{"no head", "outside a checkpoint", chunk(0, 10)},
+                        Case{"a gap", "expected offset 10", head + chunk(0, 10) + chunk(20, 10)},
+                        Case{"past the end", "expected offset 0", head + chunk(0, base.size() + 1)}}) {
+    SCOPED_TRACE(k.name);
+    Client c;
+    ASSERT_TRUE(c.connect(s.port()));
+    ASSERT_EQ(c.hello(kSecret, 0).type, w::Type::Welcome);
+    w::send_all(c.fd, k.frames);
+    w::Frame f = c.read();
+    ASSERT_EQ(f.type, w::Type::Error);
+    w::ErrorMsg e = w::decode_error(f.payload);
+    EXPECT_EQ(e.code, w::ErrorCode::Protocol);
+    EXPECT_NE(e.message.find(k.error), std::string::npos) << e.message;
+    EXPECT_TRUE(c.closed());
+  }
+  s.stop(SIGTERM);
+  EXPECT_TRUE(list_checkpoints(dir).empty());
   std::filesystem::remove_all(dir);
 }

@@ -34,8 +34,8 @@ TEST(Wire, FramesRoundTripBackToBack) {
 }
 
 TEST(Wire, EveryTruncationNeedsMoreAndEveryFlipIsCaught) {
-  std::string head = w::encode_checkpoint_head({7, 6, false});
-  std::string frame = w::encode_frame(w::Type::Checkpoint, head + "checkpoint bytes");
+  std::string frame =
+      w::encode_frame(w::Type::Chunk, w::encode_chunk_head(7) + "checkpoint bytes");
   w::Frame f;
   std::size_t used;
   std::string err;
@@ -82,14 +82,19 @@ TEST(Wire, MessagesRoundTripAndGarbageIsMalformed) {
   w::Welcome wl = w::decode_welcome(w::encode(w::Welcome{5, 9, {}}));
   EXPECT_EQ(wl.generation, 5u);
   EXPECT_EQ(wl.durable, 9u);
-  std::string_view body;
-  w::CheckpointHead h = w::decode_checkpoint(w::encode_checkpoint_head({9, 8, false}) + "xy", body);
+  w::CheckpointHead h = w::decode_checkpoint(w::encode_checkpoint_head({9, 8, false, 5u << 30}));
   EXPECT_EQ(h.epoch, 9u);
   EXPECT_EQ(h.prev_epoch, 8u);
   EXPECT_FALSE(h.full);
-  EXPECT_EQ(body, "xy");
-  EXPECT_THROW(w::decode_checkpoint(w::encode_checkpoint_head({9, 9, false}), body), Error);
-  EXPECT_THROW(w::decode_checkpoint("short", body), Error);
+  EXPECT_EQ(h.bytes, 5u << 30) << "a checkpoint's length is not bounded by a frame's";
+  EXPECT_THROW(w::decode_checkpoint(w::encode_checkpoint_head({9, 9, false, 1})), Error);
+  EXPECT_THROW(w::decode_checkpoint(w::encode_checkpoint_head({9, 0, true, 0})), Error);
+  EXPECT_THROW(w::decode_checkpoint(w::encode_checkpoint_head({9, 0, true, 1}) + "x"), Error);
+  EXPECT_THROW(w::decode_checkpoint("short"), Error);
+  std::string_view data;
+  EXPECT_EQ(w::decode_chunk(w::encode_chunk_head(1u << 31) + "xy", data), 1u << 31);
+  EXPECT_EQ(data, "xy");
+  EXPECT_THROW(w::decode_chunk(w::encode_chunk_head(0), data), Error) << "an empty chunk";
 
   std::mt19937 rng(5);
   std::string good = w::encode(a);

@@ -37,8 +37,9 @@ int main(int argc, char **argv) {
   serve->add_option("--listen", so.listen, "HOST:PORT to listen on (port 0: any)")->required();
   serve->add_option("--dir", so.dir, "Where checkpoints are stored")->required();
   serve->add_flag("--takeover", so.takeover,
-                  "Resume PROGRAM from DIR when no heartbeat arrives for --timeout ms "
-                  "(only after a primary has connected)");
+                  "Resume PROGRAM from DIR when the primary sends nothing for --timeout ms "
+                  "(only after a primary has connected, and only once an epoch is durable: "
+                  "else it waits for a primary)");
   serve->add_option("--timeout", so.timeout_ms, "Silence (ms) before a takeover")
       ->capture_default_str()
       ->check(CLI::Range(10, 3600000));

@@ -2,7 +2,13 @@
 // a time (the newest generation wins, older ones are fenced), stores its
 // checkpoints durably in DIR (store.h: fsync + atomic rename) and acknowledges
 // each epoch only then, compacts in the background, and with --takeover
-// resumes the program here when the primary's heartbeats stop.
+// resumes the program here when the primary falls silent (never with nothing
+// durable).
+//
+// Each connection has two threads: a reader that keeps reading frames (so the
+// primary's liveness is seen whatever the disk does) and a writer that
+// streams each checkpoint's chunks into a temporary file, fsyncs it, checks
+// it as a resume would, puts it in place and answers.
 #include "commands.h"
 
 #include "chain.h"
@@ -12,9 +18,13 @@
 #include "types.h"
 #include "wire.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdarg>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <optional>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -96,37 +106,49 @@ public:
     compactor_ = std::make_unique<Compactor>(*store_, o.compact_after, o.compact_ratio);
     generation_ = read_generation(o.dir);
     if (!list_checkpoints(o.dir).empty()) {
+      // Announce exactly what a resume from here would restore: the same
+      // routine, following each delta's link to the epoch before it.
       std::string note;
-      durable_ = check_chain(o.dir, &note);
-      if (!note.empty())
+      try {
+        durable_ = load_chain(o.dir, &note)->info.epoch;
+      } catch (const Error &e) {
+        note = e.what();
+      }
+      if (!note.empty()) {
+        broken_ = true;
         log("%s", note.c_str());
+        log("the stored chain is broken after epoch %llu: asking the primary for a full "
+            "checkpoint",
+            (unsigned long long)durable_);
+      }
     }
     log("storing into %s: newest durable epoch %llu, generation %llu", o.dir.c_str(),
         (unsigned long long)durable_, (unsigned long long)generation_);
   }
 
   void connection(int fd);
-  // Takeover: fence every primary and release the directory.
-  std::uint64_t take_over();
+  // Takeover: fence every primary and release the directory; returns the
+  // epoch to resume, or nothing (and changes nothing) if no epoch is durable.
+  std::optional<std::uint64_t> take_over();
 
-  std::atomic<std::int64_t> last_seen_ms{0}; // newest frame from the current primary
+  std::atomic<std::int64_t> last_seen_ms{0}; // newest sign of life of the current primary
   std::atomic<bool> seen_primary{false};
 
 private:
+  class Link;
   bool handshake(int fd, wire::Reader &rd, std::uint64_t &gen, std::uint64_t &conn,
                  const std::string &peer);
-  // Returns false to close the connection.
-  bool checkpoint(int fd, const wire::Frame &f, std::uint64_t gen);
   bool current(std::uint64_t gen, std::uint64_t conn) {
     return !taken_over_ && gen == generation_ && conn == active_conn_;
   }
 
   const ServeOptions &o_;
-  std::mutex mu_; // everything below, and store writes
+  std::mutex mu_; // everything below
   std::unique_ptr<DirStore> store_;
   std::unique_ptr<Compactor> compactor_;
   std::uint64_t generation_ = 0, durable_ = 0, active_conn_ = 0, next_conn_ = 0;
   bool taken_over_ = false;
+  bool broken_ = false; // files beyond durable_ that a resume ignores: only a full may follow
 };
 
 bool Backup::handshake(int fd, wire::Reader &rd, std::uint64_t &gen, std::uint64_t &conn,
@@ -192,54 +214,324 @@ bool Backup::handshake(int fd, wire::Reader &rd, std::uint64_t &gen, std::uint64
   return true;
 }
 
-bool Backup::checkpoint(int fd, const wire::Frame &f, std::uint64_t gen) {
-  std::string_view body;
-  wire::CheckpointHead h;
-  try {
-    h = wire::decode_checkpoint(f.payload, body);
-    check_envelope(body, "epoch " + std::to_string(h.epoch));
-  } catch (const Error &e) {
-    log("bad CHECKPOINT: %s", e.what());
-    wire::send_frame(fd, wire::Type::Error,
-                     wire::encode(wire::ErrorMsg{wire::ErrorCode::Protocol, e.what()}));
-    return false;
+// One authenticated primary's connection: run() reads frames on the
+// connection's thread, a writer thread stores the checkpoints they carry.
+class Backup::Link {
+public:
+  Link(Backup &b, int fd, std::uint64_t gen, std::uint64_t conn, std::string peer)
+      : b_(b), fd_(fd), gen_(gen), conn_(conn), peer_(std::move(peer)),
+        last_alive_(now_ms()), last_frame_(last_alive_), writer_([this] { write_loop(); }) {}
+  void run(wire::Reader &rd);
+
+private:
+  // What the reader hands the writer, in arrival order.
+  struct Piece {
+    enum Kind { Begin, Data, Abandon, End } kind;
+    wire::CheckpointHead head{}; // Begin
+    std::string data;            // Data: the next bytes of the checkpoint
+    bool last = false;           // Data: completes it
+  };
+  // Pieces queued for the writer: a slow disk stops the reader here, not
+  // memory (a checkpoint may be far larger than RAM).
+  static constexpr std::uint64_t kQueueBytes = 64u << 20;
+
+  bool push(Piece p);
+  void write_loop();
+  std::unique_ptr<PendingFile> begin(const wire::CheckpointHead &h);
+  void finish(const wire::CheckpointHead &h, std::unique_ptr<PendingFile> &file, std::int64_t t0);
+  // Removes the temporary file first: once the primary hears, nothing is left.
+  void storage_failed(const wire::CheckpointHead &h, std::unique_ptr<PendingFile> &file,
+                      const Error &e);
+  void refuse(wire::ErrorCode code, const std::string &msg);
+  bool send(wire::Type type, const std::string &payload) {
+    std::lock_guard l(send_mu_);
+    return wire::send_frame(fd_, type, payload);
   }
-  std::lock_guard l(mu_);
-  if (taken_over_ || gen != generation_) {
-    wire::send_frame(fd, wire::Type::Error,
-                     wire::encode(wire::ErrorMsg{wire::ErrorCode::Fenced,
-                                                 "generation " + std::to_string(gen) +
-                                                     " was replaced"}));
-    return false;
+  void alive() { // a sign of life from the primary
+    std::int64_t now = now_ms();
+    max_silence_ = std::max(max_silence_, now - last_alive_);
+    last_alive_ = now;
+    b_.last_seen_ms = now;
   }
-  if (h.epoch <= durable_) // a duplicate (its ack was lost) or older: covered
-    return wire::send_frame(fd, wire::Type::Ack, wire::encode_ack(durable_));
-  if (!h.full && h.prev_epoch != durable_) {
-    std::string why = "delta " + std::to_string(h.epoch) + " follows epoch " +
-                      std::to_string(h.prev_epoch) + ", the backup holds " +
-                      std::to_string(durable_);
-    if (o_.verbose)
+
+  Backup &b_;
+  int fd_;
+  std::uint64_t gen_, conn_;
+  std::string peer_;
+  std::int64_t last_alive_, last_frame_, max_silence_ = 0, max_frame_gap_ = 0;
+  std::mutex send_mu_;
+  std::mutex q_mu_;
+  std::condition_variable q_cv_;
+  std::deque<Piece> queue_;
+  std::uint64_t queued_bytes_ = 0;
+  std::atomic<bool> stop_{false}; // fenced or refused: the writer discards the rest
+  std::thread writer_;
+};
+
+void Backup::Link::refuse(wire::ErrorCode code, const std::string &msg) {
+  send(wire::Type::Error, wire::encode(wire::ErrorMsg{code, msg}));
+}
+
+bool Backup::Link::push(Piece p) {
+  std::unique_lock l(q_mu_);
+  while (p.kind == Piece::Data && !queue_.empty() &&
+         queued_bytes_ + p.data.size() > kQueueBytes) {
+    q_cv_.wait_for(l, std::chrono::milliseconds(50));
+    l.unlock();
+    // The disk is behind, not the primary: bytes waiting on the socket are a
+    // sign of life, and takeover must not mistake our slowness for its death.
+    pollfd pf{fd_, POLLIN, 0};
+    if (::poll(&pf, 1, 0) == 1)
+      alive();
+    bool go_on;
+    {
+      std::lock_guard bl(b_.mu_);
+      go_on = !stop_ && b_.current(gen_, conn_);
+    }
+    l.lock();
+    if (!go_on)
+      return false;
+  }
+  queued_bytes_ += p.data.size();
+  queue_.push_back(std::move(p));
+  q_cv_.notify_all();
+  return true;
+}
+
+void Backup::Link::run(wire::Reader &rd) {
+  std::optional<wire::CheckpointHead> rx; // the checkpoint arriving
+  std::uint64_t rx_offset = 0, received = rd.received();
+  std::string closing; // why the connection ends
+  for (;;) {
+    wire::Frame f;
+    std::string error;
+    auto r = rd.next(f, 200, error);
+    if (rd.received() != received) {
+      received = rd.received();
+      alive();
+    }
+    {
+      std::lock_guard l(b_.mu_);
+      if (!b_.current(gen_, conn_)) {
+        std::string why = b_.taken_over_ ? "the backup took over"
+                                         : "a newer connection (generation " +
+                                               std::to_string(b_.generation_) + ") replaced it";
+        log("%s: generation %llu fenced: %s", peer_.c_str(), (unsigned long long)gen_,
+            why.c_str());
+        refuse(wire::ErrorCode::Fenced, why);
+        stop_ = true;
+        break;
+      }
+    }
+    if (stop_) // the writer refused a checkpoint and said so
+      break;
+    if (r == wire::Reader::Result::Timeout)
+      continue;
+    if (r == wire::Reader::Result::Closed) {
+      closing = error;
+      break;
+    }
+    if (r == wire::Reader::Result::Bad) {
+      log("primary %s sent a bad frame: %s: closing", peer_.c_str(), error.c_str());
+      refuse(wire::ErrorCode::Protocol, error);
+      stop_ = true;
+      break;
+    }
+    std::int64_t now = now_ms();
+    max_frame_gap_ = std::max(max_frame_gap_, now - last_frame_);
+    last_frame_ = now;
+    std::string bad; // a protocol violation
+    try {
+      if (f.type == wire::Type::Heartbeat) {
+        continue;
+      } else if (f.type == wire::Type::Checkpoint) {
+        wire::CheckpointHead h = wire::decode_checkpoint(f.payload);
+        // A head before the last chunk: the primary dropped that checkpoint.
+        if (rx)
+          push({Piece::Abandon});
+        rx = h;
+        rx_offset = 0;
+        push({Piece::Begin, h});
+      } else if (f.type == wire::Type::Chunk) {
+        std::string_view data;
+        std::uint64_t offset = wire::decode_chunk(f.payload, data);
+        if (!rx)
+          bad = "CHUNK outside a checkpoint";
+        else if (offset != rx_offset || data.size() > rx->bytes - rx_offset)
+          bad = "CHUNK at offset " + std::to_string(offset) + " of " +
+                std::to_string(data.size()) + " bytes: expected offset " +
+                std::to_string(rx_offset) + " of a " + std::to_string(rx->bytes) +
+                "-byte checkpoint";
+        else {
+          rx_offset += data.size();
+          bool last = rx_offset == rx->bytes;
+          if (last)
+            rx.reset();
+          push({Piece::Data, {}, std::string(data), last});
+        }
+      } else {
+        bad = std::string("unexpected ") + wire::type_name(f.type);
+      }
+    } catch (const Error &e) {
+      bad = e.what();
+    }
+    if (!bad.empty()) {
+      log("primary %s: %s: closing", peer_.c_str(), bad.c_str());
+      refuse(wire::ErrorCode::Protocol, bad);
+      stop_ = true;
+      break;
+    }
+  }
+  // A checkpoint received whole is still stored (the primary may be dead:
+  // it can only help a takeover); one cut off is discarded.
+  {
+    std::lock_guard l(q_mu_);
+    queue_.push_back({Piece::Abandon});
+    queue_.push_back({Piece::End});
+    q_cv_.notify_all();
+  }
+  ::shutdown(fd_, SHUT_RDWR); // the primary learns now, not after a long store
+  writer_.join();
+  if (!closing.empty())
+    log("primary %s disconnected: %s (longest silence %lld ms, largest gap between frames "
+        "%lld ms)",
+        peer_.c_str(), closing.c_str(), (long long)max_silence_, (long long)max_frame_gap_);
+}
+
+void Backup::Link::write_loop() {
+  std::unique_ptr<PendingFile> file; // the checkpoint being stored, if any
+  wire::CheckpointHead h{};
+  std::int64_t t0 = 0;
+  for (;;) {
+    Piece p;
+    {
+      std::unique_lock l(q_mu_);
+      q_cv_.wait(l, [&] { return !queue_.empty(); });
+      p = std::move(queue_.front());
+      queue_.pop_front();
+      queued_bytes_ -= p.data.size();
+      q_cv_.notify_all();
+    }
+    if (p.kind == Piece::End)
+      return;
+    if (stop_ || p.kind == Piece::Abandon) {
+      file.reset(); // removes the temporary file
+      continue;
+    }
+    if (p.kind == Piece::Begin) {
+      h = p.head;
+      t0 = now_ms();
+      file = begin(h);
+      continue;
+    }
+    if (!file)
+      continue; // a checkpoint not to store (duplicate, refused)
+    try {
+      file->append(p.data);
+    } catch (const Error &e) {
+      storage_failed(h, file, e);
+      continue;
+    }
+    if (p.last) {
+      finish(h, file, t0);
+      file.reset();
+    }
+  }
+}
+
+// Decides what to do with an arriving checkpoint; a file to store it in, or
+// null when it is not to be stored (answered here).
+std::unique_ptr<PendingFile> Backup::Link::begin(const wire::CheckpointHead &h) {
+  std::unique_lock l(b_.mu_);
+  if (!b_.current(gen_, conn_))
+    return nullptr; // the reader fences it
+  if (h.epoch <= b_.durable_) { // a duplicate (its ack was lost) or older: covered
+    std::uint64_t d = b_.durable_;
+    l.unlock();
+    send(wire::Type::Ack, wire::encode_ack(d));
+    return nullptr;
+  }
+  if (!h.full && (b_.broken_ || h.prev_epoch != b_.durable_)) {
+    std::uint64_t d = b_.durable_;
+    std::string why = b_.broken_ ? "the backup's chain is broken after epoch " + std::to_string(d)
+                                 : "delta " + std::to_string(h.epoch) + " follows epoch " +
+                                       std::to_string(h.prev_epoch) + ", the backup holds " +
+                                       std::to_string(d);
+    l.unlock();
+    if (b_.o_.verbose)
       log("%s: asking for a full checkpoint", why.c_str());
-    return wire::send_frame(fd, wire::Type::NeedFull,
-                            wire::encode(wire::NeedFull{durable_, why}));
+    send(wire::Type::NeedFull, wire::encode(wire::NeedFull{d, why}));
+    return nullptr;
   }
+  std::unique_ptr<PendingFile> file;
   try {
-    store_->write(h.epoch, h.full, body);
+    file = b_.store_->begin(h.epoch, h.full);
   } catch (const Error &e) {
-    log("cannot store epoch %llu: %s (stored epochs are intact)", (unsigned long long)h.epoch,
-        e.what());
-    return wire::send_frame(
-        fd, wire::Type::Error,
-        wire::encode(wire::ErrorMsg{wire::ErrorCode::Storage,
-                                    "backup cannot store epoch " + std::to_string(h.epoch) +
-                                        ": " + e.what()}));
+    l.unlock();
+    storage_failed(h, file, e);
   }
-  durable_ = h.epoch;
-  compactor_->stored(h.full, body.size());
-  if (o_.verbose)
-    log("epoch %llu stored (%s, %zu bytes)", (unsigned long long)h.epoch,
-        h.full ? "full" : "delta", body.size());
-  return wire::send_frame(fd, wire::Type::Ack, wire::encode_ack(h.epoch));
+  return file;
+}
+
+void Backup::Link::storage_failed(const wire::CheckpointHead &h,
+                                  std::unique_ptr<PendingFile> &file, const Error &e) {
+  file.reset();
+  log("cannot store epoch %llu: %s (stored epochs are intact)", (unsigned long long)h.epoch,
+      e.what());
+  refuse(wire::ErrorCode::Storage,
+         "backup cannot store epoch " + std::to_string(h.epoch) + ": " + e.what());
+}
+
+void Backup::Link::finish(const wire::CheckpointHead &h, std::unique_ptr<PendingFile> &file,
+                          std::int64_t t0) {
+  std::int64_t received = now_ms();
+  try {
+    file->sync();
+  } catch (const Error &e) {
+    storage_failed(h, file, e);
+    return;
+  }
+  // Accept only what a resume would: a full decodes completely before it
+  // replaces the chain, a delta parses and applies to the epoch it follows by
+  // its contents. This reads the file back whole: memory for one checkpoint
+  // and its decoded form (the reader keeps reading meanwhile).
+  try {
+    std::string what = "epoch " + std::to_string(h.epoch);
+    std::string bytes = read_whole_file(file->temp_path());
+    auto img = h.full ? decode_image(std::move(bytes), what)
+                      : parse_link(std::move(bytes), what, h.prev_epoch);
+    if (img->info.epoch != h.epoch || (img->info.kind == "full") != h.full)
+      throw Error(what + ": the checkpoint inside is " + img->info.kind + " epoch " +
+                  std::to_string(img->info.epoch));
+  } catch (const Error &e) {
+    file.reset();
+    log("bad CHECKPOINT: %s", e.what());
+    refuse(wire::ErrorCode::Protocol, e.what());
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    return;
+  }
+  {
+    std::lock_guard l(b_.mu_);
+    if (!b_.current(gen_, conn_) || (!h.full && h.prev_epoch != b_.durable_))
+      return; // fenced (or taken over) meanwhile: never stored
+    try {
+      b_.store_->commit(*file, h.full, h.epoch, /*new_chain=*/h.full);
+    } catch (const Error &e) {
+      storage_failed(h, file, e);
+      return;
+    }
+    b_.durable_ = h.epoch;
+    if (h.full)
+      b_.broken_ = false;
+    b_.compactor_->stored(h.full, h.bytes);
+  }
+  if (b_.o_.verbose)
+    log("epoch %llu stored (%s, %llu bytes; received in %lld ms, fsync'ed and checked in %lld "
+        "ms)",
+        (unsigned long long)h.epoch, h.full ? "full" : "delta", (unsigned long long)h.bytes,
+        (long long)(received - t0), (long long)(now_ms() - received));
+  send(wire::Type::Ack, wire::encode_ack(h.epoch));
 }
 
 void Backup::connection(int fd) {
@@ -248,56 +540,15 @@ void Backup::connection(int fd) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   wire::Reader rd(fd);
   std::uint64_t gen = 0, conn = 0;
-  if (handshake(fd, rd, gen, conn, peer)) {
-    for (;;) {
-      wire::Frame f;
-      std::string error;
-      auto r = rd.next(f, 200, error);
-      {
-        std::lock_guard l(mu_);
-        if (!current(gen, conn)) {
-          std::string why = taken_over_ ? "the backup took over"
-                                        : "a newer connection (generation " +
-                                              std::to_string(generation_) + ") replaced it";
-          log("%s: generation %llu fenced: %s", peer.c_str(), (unsigned long long)gen,
-              why.c_str());
-          wire::send_frame(fd, wire::Type::Error,
-                           wire::encode(wire::ErrorMsg{wire::ErrorCode::Fenced, why}));
-          break;
-        }
-      }
-      if (r == wire::Reader::Result::Timeout)
-        continue;
-      if (r == wire::Reader::Result::Closed) {
-        log("primary %s disconnected: %s", peer.c_str(), error.c_str());
-        break;
-      }
-      if (r == wire::Reader::Result::Bad) {
-        log("primary %s sent a bad frame: %s: closing", peer.c_str(), error.c_str());
-        wire::send_frame(fd, wire::Type::Error,
-                         wire::encode(wire::ErrorMsg{wire::ErrorCode::Protocol, error}));
-        break;
-      }
-      last_seen_ms = now_ms();
-      if (f.type == wire::Type::Heartbeat)
-        continue;
-      if (f.type != wire::Type::Checkpoint) {
-        log("primary %s sent an unexpected %s: closing", peer.c_str(), wire::type_name(f.type));
-        wire::send_frame(fd, wire::Type::Error,
-                         wire::encode(wire::ErrorMsg{wire::ErrorCode::Protocol,
-                                                     std::string("unexpected ") +
-                                                         wire::type_name(f.type)}));
-        break;
-      }
-      if (!checkpoint(fd, f, gen))
-        break;
-    }
-  }
+  if (handshake(fd, rd, gen, conn, peer))
+    Link(*this, fd, gen, conn, peer).run(rd);
   ::close(fd);
 }
 
-std::uint64_t Backup::take_over() {
+std::optional<std::uint64_t> Backup::take_over() {
   std::lock_guard l(mu_);
+  if (durable_ == 0)
+    return std::nullopt;
   taken_over_ = true;
   generation_ += 1; // a primary of any earlier generation is now stale
   write_generation(o_.dir, generation_);
@@ -360,15 +611,24 @@ int run_serve(const ServeOptions &o) {
     if (silent < o.timeout_ms)
       continue;
     auto t0 = Clock::now();
-    std::uint64_t epoch;
+    std::optional<std::uint64_t> epoch;
     try {
       epoch = backup->take_over();
     } catch (const Error &e) {
       log("takeover failed: %s", e.what());
       return 2;
     }
+    if (!epoch) {
+      // Starting the program with empty state would lose everything the
+      // primary held; wait for a primary (this one, back, or a new one).
+      log("no word from the primary for %lld ms, but no epoch is durable here: not taking "
+          "over; waiting for a primary",
+          (long long)silent);
+      backup->seen_primary = false;
+      continue;
+    }
     log("takeover: no word from the primary for %lld ms; resuming %s from epoch %llu",
-        (long long)silent, o.command[0].c_str(), (unsigned long long)epoch);
+        (long long)silent, o.command[0].c_str(), (unsigned long long)*epoch);
     // The child only execs `checksync-rt resume` (this same binary): other
     // threads may hold locks at fork time, so nothing else runs in it.
     std::vector<std::string> args = {"checksync-rt", "resume", "--from", o.dir, "--dir", o.dir,

@@ -13,14 +13,15 @@ namespace w = checksync::detail::wire;
 
 namespace {
 void decode_all(const std::string &p) {
-  std::string_view body;
+  std::string_view data;
   try { w::decode_challenge(p); } catch (const Error &) {}
   try { w::decode_auth(p); } catch (const Error &) {}
   try { w::decode_welcome(p); } catch (const Error &) {}
   try { w::decode_ack(p); } catch (const Error &) {}
   try { w::decode_need_full(p); } catch (const Error &) {}
   try { w::decode_error(p); } catch (const Error &) {}
-  try { w::decode_checkpoint(p, body); } catch (const Error &) {}
+  try { w::decode_checkpoint(p); } catch (const Error &) {}
+  try { w::decode_chunk(p, data); } catch (const Error &) {}
 }
 } // namespace
 

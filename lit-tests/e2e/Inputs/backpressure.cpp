@@ -28,6 +28,7 @@ int main() {
     max_queued = std::max(max_queued, checksync::last_checkpoint_stats().backup_queued_bytes);
   }
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  std::fprintf(stderr, "checkpoints done\n"); // a drop must be reported before this, not at exit
   auto st = checksync::last_checkpoint_stats();
   std::printf("connected=%d dropped=%s max_queued_bytes=%s checkpoints_fast=%s\n",
               int(st.backup_connected), st.backup_dropped > 0 ? "yes" : "no",

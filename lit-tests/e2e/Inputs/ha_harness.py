@@ -3,6 +3,8 @@
 
     ha_harness.py CHECKSYNC_RT LEDGER WORKDIR SCENARIO [ARGS]
 
+(large-state and nothing-durable take Inputs/big_state.cpp instead of LEDGER.)
+
 The primary is examples/ledger: every round it prints "round R: ..., digest D",
 checkpoints, and prints "round R durable" once the backup acknowledged it. Its
 random-number state is persistent, so a resumed ledger continues the same
@@ -253,6 +255,62 @@ def backup_restart(rt, ledger, work):
           (before, after, r))
 
 
+def large_state(rt, prog, work, mb):
+    """A state far over CHECKSYNC_BACKUP_QUEUE_MB and the frame limit ships to
+    `serve --takeover` while short heartbeats must keep flowing: no false
+    takeover, the checkpoint is acknowledged, and the takeover after the
+    primary exits resumes exactly that state."""
+    store = os.path.join(work, "store")
+    slog = os.path.join(work, "serve.log")
+    out = os.path.join(work, "takeover.out")
+    limits = {"CHECKSYNC_TEST_MAX_FRAME": str(1 << 20)}
+    serve = Serve(rt, store, slog, out=out, env=limits,
+                  extra=("-v", "--takeover", "--timeout", "400", "--", prog))
+    env = dict(os.environ, CHECKSYNC_SECRET=SECRET, CHECKSYNC_BACKUP="127.0.0.1:%d" % serve.port,
+               CHECKSYNC_BACKUP_QUEUE_MB="16", CHECKSYNC_HEARTBEAT_MS="20", **limits)
+    env.pop("CHECKSYNC_DIR", None)
+    log = os.path.join(work, "primary.log")
+    with open(log, "w") as f:
+        code = subprocess.run([prog, str(mb), "600"], stdout=f, stderr=subprocess.STDOUT,
+                              env=env, timeout=60).returncode
+    serve.wait(timeout=60)
+    text, slog_text = open(log).read(), open(slog).read()
+    built = re.search(r"built \d+ blocks, digest (\w+)", text)
+    durable = re.search(r"epoch \d+ \((\d+) MB\) durable=(\d) after (\d+) ms", text)
+    resumed = re.search(r"resumed \d+ blocks, digest (\w+)", open(out).read())
+    takeovers = slog_text.count("takeover: no word")
+    print(text + slog_text)
+    if not (built and durable and durable.group(2) == "1" and code == 0):
+        sys.exit("the large checkpoint was not acknowledged (primary exit %d)" % code)
+    if takeovers != 1 or slog_text.index("takeover: no word") < slog_text.index("disconnected"):
+        sys.exit("a takeover while the primary was alive")
+    if not resumed or resumed.group(1) != built.group(1):
+        sys.exit("the takeover did not resume the acknowledged state")
+    print("large state: %s MB acknowledged in %s ms with 16 MB queue and 1 MiB frames; "
+          "one takeover, after the primary exited; resumed digest equal" %
+          (durable.group(1), durable.group(3)))
+
+
+def nothing_durable(rt, prog, work):
+    """A primary that dies before anything is durable: `serve --takeover` must
+    not start the program with empty state; it waits for a primary."""
+    store = os.path.join(work, "store")
+    slog = os.path.join(work, "serve.log")
+    out = os.path.join(work, "takeover.out")
+    # Every checkpoint file fails to store, as on a full disk.
+    serve = Serve(rt, store, slog, out=out, env={"CHECKSYNC_TEST_ENOSPC_AFTER": "0"},
+                  extra=("--takeover", "--timeout", "300", "--", prog))
+    env = dict(os.environ, CHECKSYNC_SECRET=SECRET, CHECKSYNC_BACKUP="127.0.0.1:%d" % serve.port)
+    env.pop("CHECKSYNC_DIR", None)
+    code = subprocess.run([prog, "1", "0"], capture_output=True, env=env, timeout=30).returncode
+    time.sleep(1.5)  # several times --timeout
+    running = serve.p.poll() is None
+    serve.stop()
+    print(open(slog).read())
+    print("primary exit %d; serve still running: %s; program started: %s" %
+          (code, running, bool(open(out).read())))
+
+
 def main():
     rt, ledger, work, scenario = sys.argv[1:5]
     shutil.rmtree(work, ignore_errors=True)
@@ -267,6 +325,10 @@ def main():
         wrong_secret(rt, ledger, work)
     elif scenario == "backup-restart":
         backup_restart(rt, ledger, work)
+    elif scenario == "large-state":
+        large_state(rt, ledger, work, int(sys.argv[5]))
+    elif scenario == "nothing-durable":
+        nothing_durable(rt, ledger, work)
     else:
         sys.exit("unknown scenario " + scenario)
 
