@@ -200,7 +200,7 @@ std::string seal(OutBuffer &buf) {
   put_u64(tail, body_len);
   put_u64(tail + 8, sum);
   buf.write(tail, sizeof tail);
-  return buf.str();
+  return buf.take();
 }
 
 void pack_info_head(Packer &pk, const ImageInfo &info) {
@@ -289,7 +289,7 @@ std::string encode_image(const ImageInfo &info, const std::vector<Type> &types,
   if (!payload)
     for (const ObjHeader *h : objects)
       payload += h->count * types[h->type].size;
-  OutBuffer buf(std::max<std::size_t>(4096, payload + payload / 4));
+  OutBuffer buf(std::max<std::size_t>(4096, payload + payload / 16));
   pack_header(buf);
   Packer pk(buf);
   std::unordered_map<std::string, std::uint32_t> by_key;

@@ -15,20 +15,16 @@ namespace checksync::detail {
 
 class OutBuffer {
 public:
-  explicit OutBuffer(std::size_t reserve = 4096)
-      : cap_(std::max<std::size_t>(reserve, 64)),
-        data_(static_cast<char *>(std::malloc(cap_))) {
-    if (!data_)
-      throw std::bad_alloc();
-  }
+  // The bytes live in a std::string so that take() hands them over without a
+  // copy: a copy doubled the peak memory of a multi-GB full checkpoint.
+  explicit OutBuffer(std::size_t reserve = 4096) { s_.resize(std::max<std::size_t>(reserve, 64)); }
   OutBuffer(const OutBuffer &) = delete;
   OutBuffer &operator=(const OutBuffer &) = delete;
-  ~OutBuffer() { std::free(data_); }
 
   void write(const char *p, std::size_t n) {
-    if (n > cap_ - size_)
+    if (n > s_.size() - size_)
       grow(n);
-    char *d = data_ + size_;
+    char *d = s_.data() + size_;
     switch (n) {
     case 1: d[0] = p[0]; break;
     case 2: std::memcpy(d, p, 2); break;
@@ -39,20 +35,19 @@ public:
     }
     size_ += n;
   }
-  const char *data() const { return data_; }
+  const char *data() const { return s_.data(); }
   std::size_t size() const { return size_; }
-  std::string str() const { return std::string(data_, size_); }
+  // The bytes written; the buffer is empty afterwards.
+  std::string take() {
+    s_.resize(size_); // shrinking keeps the allocation: no copy
+    size_ = 0;
+    return std::move(s_);
+  }
 
 private:
-  void grow(std::size_t n) {
-    std::size_t cap = std::max(cap_ * 2, size_ + n);
-    char *d = static_cast<char *>(std::realloc(data_, cap));
-    if (!d)
-      throw std::bad_alloc();
-    data_ = d, cap_ = cap;
-  }
-  std::size_t size_ = 0, cap_;
-  char *data_;
+  void grow(std::size_t n) { s_.resize(std::max(s_.size() + s_.size() / 2, size_ + n)); }
+  std::string s_;
+  std::size_t size_ = 0;
 };
 
 } // namespace checksync::detail
