@@ -169,18 +169,36 @@ void Shipper::restart_chain(std::uint64_t durable, const std::string &why) {
   sent_bytes_ = 0;
 }
 
+namespace {
+// Freeing a multi-GB image unmaps a million pages, which takes about half a
+// second: long enough for a takeover backup to hear no heartbeat. So large
+// images are freed on a thread of their own, never on the shipper's.
+void release(std::vector<std::shared_ptr<const std::string>> done) {
+  std::uint64_t bytes = 0;
+  for (auto &b : done)
+    bytes += b->size();
+  if (bytes >= (std::uint64_t(64) << 20))
+    std::thread([done = std::move(done)]() mutable { done.clear(); }).detach();
+}
+} // namespace
+
 void Shipper::acked(std::uint64_t epoch) {
-  std::lock_guard l(mu_);
-  m_.acked = std::max(m_.acked, epoch);
-  while (!queue_.empty() && queue_.front().epoch <= epoch) {
-    queued_bytes_ -= queue_.front().bytes->size();
-    if (unsent_) {
-      --unsent_;
-      sent_bytes_ -= queue_.front().bytes->size();
+  std::vector<std::shared_ptr<const std::string>> done;
+  {
+    std::lock_guard l(mu_);
+    m_.acked = std::max(m_.acked, epoch);
+    while (!queue_.empty() && queue_.front().epoch <= epoch) {
+      queued_bytes_ -= queue_.front().bytes->size();
+      if (unsent_) {
+        --unsent_;
+        sent_bytes_ -= queue_.front().bytes->size();
+      }
+      done.push_back(std::move(queue_.front().bytes));
+      queue_.pop_front();
     }
-    queue_.pop_front();
+    cv_.notify_all();
   }
-  cv_.notify_all();
+  release(std::move(done));
 }
 
 // After a (re)connection: continue the chain from what the backup holds, or
