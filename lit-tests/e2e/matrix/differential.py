@@ -4,8 +4,9 @@
     differential.py --csrt RT --config CONFIG --cxx CLANGXX --work DIR [--cache DIR]
                     [--seeds N] [--first-seed S] [--rounds N] [--opts -O2]
 
-For each seed: random CHECKSYNC_COMPACT_AFTER (1, 2 or 4) and
-CHECKSYNC_FULL_EVERY (0 or 5), 1-3 random kill rounds. The program runs with
+For each seed: random CHECKSYNC_COMPACT_AFTER (1-4), CHECKSYNC_FULL_EVERY
+(0 or 5), 0, 2 or 5 ms per round for the background compactor (so it
+compacts at different rounds), 1-3 random kill rounds. The program runs with
 --kill-at k1 (SIGKILL after round k1 is durable, with round k1+1 applied and
 not checkpointed), is resumed in a fresh process with --kill-at k2, ..., and
 finally runs to the last round; a last resume of the directory must give the
@@ -29,16 +30,22 @@ from matrix import Combo, Failure, Program  # noqa: E402
 
 
 def one_seed(c, csrt, prog, rng):
+    """Returns a description and how many resumes started from a compacted base."""
     d = os.path.join(c.work, "ckpt.d")
-    env = {"CHECKSYNC_COMPACT_AFTER": str(rng.choice([1, 2, 4])),
+    env = {"CHECKSYNC_COMPACT_AFTER": str(rng.choice([1, 2, 3, 4])),
            "CHECKSYNC_FULL_EVERY": str(rng.choice([0, 0, 5]))}
+    # A few ms per round (random per seed) let the background compactor run,
+    # so compactions land at different rounds from seed to seed.
+    sleep = ("--sleep-ms", rng.choice([0, 2, 5]))
     kills = sorted(rng.sample(range(2, prog.total), rng.randint(1, 3)))
-    p = c.run(prog.argv("--kill-at", kills[0]), dict(env, CHECKSYNC_DIR=d), "run")
+    p = c.run(prog.argv("--kill-at", kills[0], *sleep), dict(env, CHECKSYNC_DIR=d), "run")
     matrix.killed(prog, p)
     prev = kills[0]
+    bases = []  # the base epoch each resume starts from (> 1: a compacted or forced full)
     for i, k in enumerate(kills[1:] + [None]):
         extra = ("--kill-at", k) if k else ()
-        q = c.run(matrix.resume_argv(csrt, d, prog, *extra), env, "resume-%d" % (i + 1))
+        bases.append(max(matrix.ckpt_epochs(d), default=0))
+        q = c.run(matrix.resume_argv(csrt, d, prog, *extra, *sleep), env, "resume-%d" % (i + 1))
         matrix.expect_resumed(prog, q, prev, exactly=prev)
         if k:
             matrix.killed(prog, q)
@@ -46,8 +53,10 @@ def one_seed(c, csrt, prog, rng):
         else:
             matrix.finished(prog, q)
     matrix.final_resume(c, csrt, prog, d, env)
-    return "compact_after=%s full_every=%s kills at %s" % (
-        env["CHECKSYNC_COMPACT_AFTER"], env["CHECKSYNC_FULL_EVERY"], kills)
+    compacted = sum(1 for b in bases if b > 1)
+    return "compact_after=%s full_every=%s sleep %s ms, kills at %s, resumed from bases %s" % (
+        env["CHECKSYNC_COMPACT_AFTER"], env["CHECKSYNC_FULL_EVERY"], sleep[1], kills,
+        bases), compacted
 
 
 def main():
@@ -69,6 +78,7 @@ def main():
     binaries = matrix.compile_programs(args, [src], opts)
     failed = []
     n = 0
+    from_compacted = 0  # resumes that started from a base newer than epoch 1
     for opt in opts:
         b = binaries[(src, opt)]
         if isinstance(b, Failure):
@@ -81,7 +91,8 @@ def main():
             try:
                 prog = Program(src, b, seed, args.rounds, None)
                 prog.ref = matrix.reference(c, prog)
-                how = one_seed(c, args.csrt, prog, rng)
+                how, compacted = one_seed(c, args.csrt, prog, rng)
+                from_compacted += compacted
                 print("PASS %s: %s" % (name, how), flush=True)
             except Failure as e:
                 failed.append(seed)
@@ -96,9 +107,15 @@ def main():
                 sys.stdout.flush()
             finally:
                 matrix.cleanup()
-    print("differential: %d seeds x %d rounds, %d passed, %d failed%s; %.1fs" % (
-        n, args.rounds, n - len(failed), len(failed),
-        " (seeds %s)" % " ".join(map(str, failed)) if failed else "", time.monotonic() - t0))
+    print("differential: %d seeds x %d rounds, %d passed, %d failed%s; %d resumes from a "
+          "compacted or forced full base; %.1fs" % (
+              n, args.rounds, n - len(failed), len(failed),
+              " (seeds %s)" % " ".join(map(str, failed)) if failed else "", from_compacted,
+              time.monotonic() - t0))
+    if n >= 4 and not failed and not from_compacted:
+        print("differential: FAIL: no resume started from a compacted base (the compactor "
+              "never ran before a kill)")
+        sys.exit(1)
     sys.exit(1 if failed else 0)
 
 

@@ -286,7 +286,10 @@ def local_kill_resume(c, csrt, prog, rng, env, kill_at, run_extra=(), preconditi
         raise Failure("run: last durable round %d, expected %d\n%s" %
                       (last_durable(p), kill_at, tail(p)))
     if precondition:
-        precondition(d)
+        try:
+            precondition(d)
+        except Failure as e:  # the run's stderr says why (e.g. a delta that fell back to full)
+            raise Failure("%s\n%s" % (e, tail(p)))
     q = c.run(resume_argv(csrt, d, prog, *run_extra), env, "resume")
     expect_resumed(prog, q, kill_at, exactly=kill_at)
     finished(prog, q)

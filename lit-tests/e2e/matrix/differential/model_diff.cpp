@@ -1,7 +1,9 @@
 // Randomised differential test of the incremental path. A model (plain C++,
 // not persistent) and the persistent heap receive the same random operations
 // each round: allocate (linked, or left unreachable for rounds), link
-// long-unreachable objects back in, unlink, delete, store special doubles and
+// long-unreachable objects back in, unlink, delete (half the time leaving
+// dangling pointers in unreachable objects, cleared before such an object is
+// linked again), store special doubles and
 // floats, strings with NULs and invalid UTF-8, vectors (up to 10k elements),
 // maps. The round loop, checkpoints and kills are matrix.h's. After every
 // round the live heap is compared with the model (a program bug shows here,
@@ -41,6 +43,8 @@ struct MObj {
   std::map<std::string, double> md;
   std::int64_t out[3] = {-1, -1, -1};
 };
+
+constexpr std::int64_t kDangling = -2; // a ref to a deleted object, held by garbage
 
 struct Model {
   std::vector<MObj> objs;
@@ -82,6 +86,45 @@ void apply(mx::Rng &rng, bool heap) {
         heap_of[std::size_t(owner)]->out[j] = target < 0 ? nullptr : heap_of[std::size_t(target)];
     }
   };
+  auto reachable = [&] {
+    std::vector<bool> seen(m.objs.size());
+    std::vector<std::int64_t> work;
+    for (std::int64_t r : m.roots)
+      if (r >= 0 && !seen[std::size_t(r)]) {
+        seen[std::size_t(r)] = true;
+        work.push_back(r);
+      }
+    while (!work.empty()) {
+      std::int64_t o = work.back();
+      work.pop_back();
+      for (std::int64_t t : m.objs[std::size_t(o)].out)
+        if (t >= 0 && !seen[std::size_t(t)]) {
+          seen[std::size_t(t)] = true;
+          work.push_back(t);
+        }
+    }
+    return seen;
+  };
+  // Before anything links `target`, the dangling refs its closure holds are
+  // cleared (a reachable dangling pointer would be a program error).
+  auto sanitize = [&](std::int64_t target) {
+    std::vector<bool> seen(m.objs.size());
+    std::vector<std::int64_t> work{target};
+    seen[std::size_t(target)] = true;
+    while (!work.empty()) {
+      std::int64_t o = work.back();
+      work.pop_back();
+      for (int j = 0; j < 3; ++j) {
+        std::int64_t t = m.objs[std::size_t(o)].out[j];
+        if (t == kDangling)
+          set_slot(o, j, -1);
+        else if (t >= 0 && !seen[std::size_t(t)]) {
+          seen[std::size_t(t)] = true;
+          work.push_back(t);
+        }
+      }
+    }
+  };
   auto random_slot = [&](std::vector<std::int64_t> &ids, std::int64_t &owner, int &j) {
     if (ids.empty() || rng.chance(30)) {
       owner = -1;
@@ -116,20 +159,29 @@ void apply(mx::Rng &rng, bool heap) {
       std::int64_t owner;
       int j;
       random_slot(ids, owner, j);
+      sanitize(target);
       set_slot(owner, j, target);
     } else if (what < 51) { // unlink
       std::int64_t owner;
       int j;
       random_slot(ids, owner, j);
       set_slot(owner, j, -1);
-    } else if (what < 55) { // delete: every ref to it cleared first
+    } else if (what < 55) { // delete: every reachable ref to it cleared first
+      // Half the time unreachable objects keep theirs: a dangling pointer in
+      // garbage (legal C++; kDangling in the model, cleared before linking).
+      bool leave_garbage = rng.chance(50);
+      std::vector<bool> reach = reachable();
       for (int r = 0; r < kRoots; ++r)
         if (m.roots[r] == target)
           set_slot(-1, r, -1);
       for (std::int64_t o : ids)
         for (int j = 0; j < 3; ++j)
-          if (m.objs[std::size_t(o)].out[j] == target)
-            set_slot(o, j, -1);
+          if (m.objs[std::size_t(o)].out[j] == target) {
+            if (leave_garbage && !reach[std::size_t(o)])
+              m.objs[std::size_t(o)].out[j] = kDangling;
+            else
+              set_slot(o, j, -1);
+          }
       m.objs[std::size_t(target)].alive = false;
       if (heap) {
         delete heap_of[std::size_t(target)];

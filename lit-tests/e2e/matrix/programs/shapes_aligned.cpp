@@ -1,4 +1,4 @@
-// Port of library_types (store.h) and over_aligned: inheritance (single and
+// Port of library_types (store.h) and the former over_aligned test: inheritance (single and
 // multiple, virtual functions, a ref to a base subobject not at offset 0,
 // delete through a base pointer), unique_ptr / shared_ptr of persistent
 // types, optionals, maps of refs, and alignas(128) objects (their alignment

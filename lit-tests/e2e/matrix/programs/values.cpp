@@ -1,4 +1,4 @@
-// Port of random_values: library values in persistent objects - strings
+// Port of the former random_values test: library values in persistent objects - strings
 // (empty, SSO, long, binary with NULs), vectors, deques, maps and unordered
 // maps (with refs), sets, optionals, tuples, arrays, unique_ptr and
 // shared_ptr of persistent types, vector<bool> - edited a little each round.
