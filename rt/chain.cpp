@@ -22,11 +22,13 @@ void check_exists(const std::string &path) {
 } // namespace
 
 std::unique_ptr<Image> parse_link(std::string bytes, const std::string &what,
-                                  std::uint64_t tip) {
+                                  std::uint64_t tip, std::uint64_t chain_id) {
   auto part = parse_image(std::move(bytes), what);
   if (part->info.kind != "delta" || part->info.prev_epoch != tip)
     throw Error(what + ": it follows epoch " + std::to_string(part->info.prev_epoch) +
                 ", not " + std::to_string(tip));
+  if (part->info.chain_id != chain_id)
+    throw OtherChain(what + ": it belongs to another chain (another run's checkpoints)");
   return part;
 }
 
@@ -43,7 +45,8 @@ std::unique_ptr<Image> load_chain(const std::string &path, std::string *note) {
   parts.push_back(parse_image(read_whole_file(chain.base.path), chain.base.path));
   for (const StoredCheckpoint &d : chain.deltas) {
     try {
-      parts.push_back(parse_link(read_whole_file(d.path), d.path, parts.back()->info.epoch));
+      parts.push_back(parse_link(read_whole_file(d.path), d.path, parts.back()->info.epoch,
+                                 parts.front()->info.chain_id));
     } catch (const Error &e) {
       if (note)
         *note = "ignored " + d.path + " and later deltas: " + e.what();

@@ -17,12 +17,18 @@ namespace checksync::detail {
 // ignored. A bad base is an Error.
 std::unique_ptr<Image> load_chain(const std::string &path, std::string *note);
 
-// The rule load_chain applies to each delta: it must parse and apply to
-// `tip`, the epoch the chain has reached. Throws Error saying why not.
+// The rule load_chain applies to each delta: it must parse, belong to chain
+// `chain_id` (the base's) and apply to `tip`, the epoch the chain has
+// reached. Throws Error saying why not.
 // `checksync-rt serve` applies it to each delta it receives, so that it
 // acknowledges only what a resume would restore.
 std::unique_ptr<Image> parse_link(std::string bytes, const std::string &what,
-                                  std::uint64_t tip);
+                                  std::uint64_t tip, std::uint64_t chain_id);
+// What parse_link throws for a delta of another chain (serve then asks for a
+// full checkpoint instead of refusing the connection).
+struct OtherChain : Error {
+  using Error::Error;
+};
 
 // Only the envelopes (magic, length, checksum) of what load_chain would read:
 // cheap, for `checksync-rt resume` to fail early. Returns the epoch reached.

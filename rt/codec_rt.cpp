@@ -42,7 +42,10 @@ void put_record(Writer &w, const void *obj, const char *key) {
   if (it == w.by_key.end())
     throw Error(std::string("a library value holds a record of type '") + key +
                 "', which is not a registered persistent type");
+  bool outer = w.in_library;
+  w.in_library = true;
   detail::pack_record(w, w.types[it->second], static_cast<const char *>(obj));
+  w.in_library = outer;
 }
 
 [[noreturn]] void fail(const char *why) {
@@ -171,6 +174,9 @@ void *RestoreContext::address(std::uint64_t id, std::uint64_t off) const {
                 ", which is not in the checkpoint");
   if (off > bytes[size_t(i)])
     throw Error("corrupt checkpoint: ref past the end of object #" + std::to_string(id));
+  if (!addr[size_t(i)]) // validate_image found it unreachable: never silently null
+    throw Error("corrupt checkpoint: ref to object #" + std::to_string(id) +
+                ", which is not reachable from the roots");
   return addr[size_t(i)] + off;
 }
 
@@ -207,10 +213,13 @@ void store_scalar(RestoreContext &cx, const msgpack::object &v, const Field &f, 
     break;
   case CHECKSYNC_FIELD_REF: {
     void *p = nullptr;
+    std::uint64_t id, off;
     if (v.type == msgpack::type::POSITIVE_INTEGER)
       p = cx.address(v.via.u64, 0);
     else if (v.type == msgpack::type::ARRAY)
       p = cx.address(v.via.array.ptr[0].via.u64, v.via.array.ptr[1].via.u64);
+    else if (parse_codec_ref(v, id, off)) // a record inside a library value
+      p = cx.address(id, off);
     std::memcpy(dst, &p, sizeof p);
     break;
   }

@@ -25,6 +25,9 @@ public:
   detail::Packer &pk;
   const std::vector<detail::Type> &types;
   const std::unordered_map<std::string, std::uint32_t> &by_key;
+  // Inside a library value refs are ext values, also in records it holds, so
+  // reachability can find them without knowing the library type's layout.
+  bool in_library = false;
 };
 
 // A msgpack::object seen through the codec API (pointer-interconvertible).

@@ -95,7 +95,10 @@ void pack_scalar(codec::Writer &w, const Field &f, const char *src) {
   case CHECKSYNC_FIELD_REF: {
     void *p;
     std::memcpy(&p, src, sizeof p);
-    pack_field_ref(pk, p);
+    if (w.in_library)
+      pack_codec_ref(pk, p);
+    else
+      pack_field_ref(pk, p);
     break;
   }
   case CHECKSYNC_FIELD_RECORD:
@@ -115,7 +118,11 @@ void pack_field_ref(Packer &pk, const void *p) {
     return;
   }
   std::uint64_t off = 0;
-  ObjHeader *h = find_object(p, &off); // the marker checked every ref
+  ObjHeader *h = find_object(p, &off); // the marker checked every reachable ref
+  if (!h) { // garbage pointing to a deleted object (close_delta_marking)
+    pk.pack_nil();
+    return;
+  }
   if (off == 0) {
     pk.pack(h->id);
   } else {
@@ -132,6 +139,10 @@ void pack_codec_ref(Packer &pk, const void *p) {
   }
   std::uint64_t off = 0;
   ObjHeader *h = find_object(p, &off);
+  if (!h) { // as in pack_field_ref
+    pk.pack_nil();
+    return;
+  }
   char buf[16];
   std::uint64_t id = h->id;
   if (off) {
@@ -185,10 +196,10 @@ void pack_value(codec::Writer &w, const Field &f, const char *src) {
 }
 
 namespace {
-void pack_header(OutBuffer &buf) {
+void pack_header(OutBuffer &buf, std::uint32_t version) {
   char head[kHeaderBytes];
   std::memcpy(head, kFileMagic, 8);
-  put_u32(head + 8, kFormatVersion);
+  put_u32(head + 8, version);
   put_u32(head + 12, 0);
   buf.write(head, sizeof head);
 }
@@ -203,8 +214,8 @@ std::string seal(OutBuffer &buf) {
   return buf.take();
 }
 
-void pack_info_head(Packer &pk, const ImageInfo &info) {
-  pk.pack_array(11);
+void pack_info_head(Packer &pk, const ImageInfo &info, std::uint32_t version) {
+  pk.pack_array(version >= 3 ? 12 : 11);
   pk.pack(info.epoch);
   pk.pack(info.kind);
   pk.pack(info.created_ms);
@@ -237,7 +248,8 @@ void pack_root_head(Packer &pk, const Root &r) {
     pk.pack(r.field.target_key);
 }
 
-void pack_tail(Packer &pk, const ImageInfo &info, const std::vector<std::uint64_t> &freed) {
+void pack_tail(Packer &pk, const ImageInfo &info, const std::vector<std::uint64_t> &freed,
+               std::uint32_t version) {
   pk.pack_array(std::uint32_t(freed.size()));
   for (std::uint64_t id : freed)
     pk.pack(id);
@@ -248,14 +260,20 @@ void pack_tail(Packer &pk, const ImageInfo &info, const std::vector<std::uint64_
   pk.pack(info.stats.pause_us);
   pk.pack(info.stats.pages_touched);
   pk.pack(info.stats.dirty_pages);
+  if (version >= 3)
+    pk.pack(info.chain_id);
 }
 } // namespace
 
 std::string encode_merged(const Image &img) {
+  ExactFloats exact;
   OutBuffer buf(std::max<std::size_t>(4096, img.file_bytes));
-  pack_header(buf);
+  // Keeps the version of what it merges: a version 2 chain's refs in library
+  // records are integers, which only a version 2 reader treats conservatively.
+  std::uint32_t version = std::min(img.version, kFormatVersion);
+  pack_header(buf, version);
   Packer pk(buf);
-  pack_info_head(pk, img.info);
+  pack_info_head(pk, img.info, version);
   pack_schema(pk, img.types);
   pk.pack_array(std::uint32_t(img.roots.size()));
   for (const DecodedRoot &r : img.roots) {
@@ -277,7 +295,7 @@ std::string encode_merged(const Image &img) {
     for (std::size_t k = 0; k < o.count * nf; ++k)
       pack_exact(pk, o.values[k]);
   }
-  pack_tail(pk, img.info, {});
+  pack_tail(pk, img.info, {}, version);
   return seal(buf);
 }
 
@@ -290,13 +308,13 @@ std::string encode_image(const ImageInfo &info, const std::vector<Type> &types,
     for (const ObjHeader *h : objects)
       payload += h->count * types[h->type].size;
   OutBuffer buf(std::max<std::size_t>(4096, payload + payload / 16));
-  pack_header(buf);
+  pack_header(buf, kFormatVersion);
   Packer pk(buf);
   std::unordered_map<std::string, std::uint32_t> by_key;
   for (std::uint32_t i = 0; i < types.size(); ++i)
     by_key.emplace(types[i].key, i);
   codec::Writer w{pk, types, by_key};
-  pack_info_head(pk, info);
+  pack_info_head(pk, info, kFormatVersion);
   pack_schema(pk, types);
   pk.pack_array(std::uint32_t(roots.size()));
   for (const Root &r : roots) {
@@ -336,13 +354,13 @@ std::string encode_image(const ImageInfo &info, const std::vector<Type> &types,
         pack_value(w, f, base + e * t.size + f.offset);
   }
   if (info.started == std::chrono::steady_clock::time_point{}) {
-    pack_tail(pk, info, freed);
+    pack_tail(pk, info, freed, kFormatVersion);
   } else {
     ImageInfo timed = info;
     timed.stats.pause_us = std::uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(
                                              std::chrono::steady_clock::now() - info.started)
                                              .count());
-    pack_tail(pk, timed, freed);
+    pack_tail(pk, timed, freed, kFormatVersion);
   }
   return seal(buf);
 }
@@ -443,6 +461,7 @@ struct ValueChecker {
                  v.via.array.ptr[1].type == msgpack::type::POSITIVE_INTEGER) {
         id = v.via.array.ptr[0].via.u64;
         off = v.via.array.ptr[1].via.u64;
+      } else if (parse_codec_ref(v, id, off)) { // a record inside a library value
       } else {
         bad();
       }
@@ -540,6 +559,10 @@ struct RefFinder {
 
 // Image::reachable: marks from the roots over the decoded values.
 void mark_reachable(Image &img) {
+  if (img.version < 3) { // refs in library records were integers: keep everything
+    img.reachable.assign(img.objects.size(), 1);
+    return;
+  }
   img.reachable.assign(img.objects.size(), 0);
   RefFinder rf{img.types};
   std::vector<std::size_t> stack;
@@ -614,6 +637,11 @@ std::unique_ptr<Image> merge_chain(std::vector<std::unique_ptr<Image>> parts,
   std::uint64_t file_bytes = 0;
   for (size_t p = 0; p < parts.size(); ++p) {
     const Image &part = *parts[p];
+    if (p && part.info.chain_id != parts[0]->info.chain_id)
+      throw Error(what + ": broken chain: epoch " + std::to_string(part.info.epoch) +
+                  " belongs to another chain than its base (epoch " +
+                  std::to_string(parts[0]->info.epoch) + ")");
+    out->version = std::min(out->version, part.version);
     if (p && part.info.prev_epoch != parts[p - 1]->info.epoch)
       throw Error(what + ": broken chain: epoch " + std::to_string(part.info.epoch) +
                   " applies to " + std::to_string(part.info.prev_epoch) + ", not " +
@@ -671,10 +699,11 @@ void check_envelope(std::string_view bytes, const std::string &what) {
   if (bytes.size() < kHeaderBytes + kTrailerBytes)
     throw Error(what + ": truncated checkpoint (" + std::to_string(bytes.size()) + " bytes)");
   std::uint32_t version = get_u32(bytes.data() + 8);
-  if (version != kFormatVersion)
+  if (version < kOldestFormatVersion || version > kFormatVersion)
     throw Error(what + ": checkpoint format version " + std::to_string(version) +
-                " is not supported (this runtime reads version " +
-                std::to_string(kFormatVersion) + ")");
+                " is not supported (this runtime reads versions " +
+                std::to_string(kOldestFormatVersion) + " to " + std::to_string(kFormatVersion) +
+                ")");
   const char *tail = bytes.data() + bytes.size() - kTrailerBytes;
   std::uint64_t body_len = get_u64(tail);
   if (body_len != bytes.size() - kHeaderBytes - kTrailerBytes)
@@ -685,6 +714,7 @@ void check_envelope(std::string_view bytes, const std::string &what) {
 }
 
 std::unique_ptr<Image> parse_image(std::string bytes, const std::string &what) {
+  ExactFloats exact;
   Reader rd{what};
   check_envelope(bytes, what);
   auto img = std::make_unique<Image>();
@@ -705,7 +735,8 @@ std::unique_ptr<Image> parse_image(std::string bytes, const std::string &what) {
   if (off != body_len)
     rd.fail("trailing bytes after the body");
 
-  const msgpack::object *top = rd.array(img->handle.get(), 11, "body");
+  img->version = get_u32(img->bytes.data() + 8);
+  const msgpack::object *top = rd.array(img->handle.get(), img->version >= 3 ? 12 : 11, "body");
   ImageInfo &info = img->info;
   info.epoch = rd.u64(top[0], "epoch");
   info.kind = rd.str(top[1], "kind");
@@ -787,6 +818,8 @@ std::unique_ptr<Image> parse_image(std::string bytes, const std::string &what) {
   info.prev_epoch = rd.u64(top[9], "previous epoch");
   if ((info.kind == "delta") != (info.prev_epoch != 0) || info.prev_epoch >= info.epoch)
     rd.fail("inconsistent previous epoch");
+  if (img->version >= 3)
+    info.chain_id = rd.u64(top[11], "chain id");
   const msgpack::object *st = rd.array(top[10], 5, "statistics");
   info.stats = {rd.u64(st[0], "stats"), rd.u64(st[1], "stats"), rd.u64(st[2], "stats"),
                 rd.u64(st[3], "stats"), rd.u64(st[4], "stats")};

@@ -18,7 +18,11 @@
 namespace checksync::detail {
 
 constexpr char kFileMagic[8] = {'C', 'S', 'Y', 'N', 'C', 'K', 'P', 'T'};
-constexpr std::uint32_t kFormatVersion = 2; // 2: deltas, freed ids, statistics
+// 2: deltas, freed ids, statistics. 3: chain ids; refs in records inside
+// library values are ext refs (so reachability sees them). Version 2 files
+// are still read (every object then counts as reachable).
+constexpr std::uint32_t kFormatVersion = 3;
+constexpr std::uint32_t kOldestFormatVersion = 2;
 constexpr std::size_t kHeaderBytes = 16;  // magic, u32 version, u32 flags
 constexpr std::size_t kTrailerBytes = 16; // u64 body length, u64 XXH3-64
 constexpr const char *kFileSuffix = ".csk";
@@ -38,6 +42,10 @@ struct ImageInfo {
   std::uint64_t prev_epoch = 0; // delta: the epoch it applies to
   std::uint64_t created_ms = 0; // unix time
   std::string program;          // argv[0] of the writer, informative
+  // Random, drawn at each full checkpoint; its deltas carry it. A delta joins
+  // a chain only with the same id: epoch numbers alone do not tell two
+  // runs' chains apart. 0 in version 2 files.
+  std::uint64_t chain_id = 0;
   std::uint64_t live_objects = 0, live_bytes = 0; // whole heap when written
   CheckpointStats stats;
   // When set, encode_image records the time from here to the end of encoding
@@ -80,6 +88,7 @@ struct Image {
   std::vector<std::uint64_t> freed;   // delta: ids freed in its epoch
   std::vector<std::unique_ptr<Image>> parts; // merged files (own the values)
   std::uint64_t file_bytes = 0;
+  std::uint32_t version = kFormatVersion; // of the file (merged: the oldest part)
   std::string bytes;             // owns the data msgpack references
   msgpack::object_handle handle; // owns the decoded tree
   // Index of object `id` in `objects`, or -1. O(1) when ids are dense (the
@@ -116,6 +125,20 @@ std::unique_ptr<Image> merge_chain(std::vector<std::unique_ptr<Image>> parts,
                                    const std::string &what);
 // Re-encodes a (merged) image as one full checkpoint file (compaction).
 std::string encode_merged(const Image &img);
+
+// Clears flush-to-zero and denormals-are-zero while it lives: a program
+// built with -ffast-math runs with them set, and then every float conversion
+// in decoding (msgpack-c's float32 -> double, narrow_float) would turn
+// subnormal values into 0.
+class ExactFloats {
+public:
+#if defined(__x86_64__) || defined(__i386__)
+  ExactFloats() : saved_(__builtin_ia32_stmxcsr()) { __builtin_ia32_ldmxcsr(saved_ & ~0x8040u); }
+  ~ExactFloats() { __builtin_ia32_ldmxcsr(saved_); }
+private:
+  unsigned saved_;
+#endif
+};
 
 // A float NaN travels as a float64 widened bit by bit: msgpack-c decodes a
 // float32 by converting it to double, which quiets a signalling NaN. Moving a

@@ -51,6 +51,7 @@ public:
   const std::unordered_map<std::string, std::uint32_t> &by_key;
   std::uint32_t mark;
   std::uint32_t skip_chain = 0; // close_delta: objects this chain holds are not added
+  bool lenient = false;         // close_delta after a marking: bad refs are garbage's
   detail::MarkResult result;
   std::vector<detail::ObjHeader *> stack;
   std::function<std::string()> where; // describes the value being scanned
@@ -68,6 +69,8 @@ public:
       return;
     std::uint64_t off;
     ObjHeader *h = find_object(p, &off);
+    if (!h && lenient)
+      return;
     if (!h)
       throw Error(what() + " = " + hex(p) +
                   (in_heap(p) ? " points to a freed persistent object"
@@ -202,10 +205,12 @@ MarkResult mark_from_roots(const std::vector<Type> &types, const std::vector<Roo
 }
 
 void close_delta(const std::vector<Type> &types, const std::vector<Root> &roots,
-                 std::vector<ObjHeader *> &objects, std::uint32_t mark, std::uint32_t chain) {
+                 std::vector<ObjHeader *> &objects, std::uint32_t mark, std::uint32_t chain,
+                 bool garbage_may_dangle) {
   auto by_key = index_by_key(types);
   codec::RefVisitor m(types, by_key, mark);
   m.skip_chain = chain;
+  m.lenient = garbage_may_dangle;
   for (const Root &r : roots)
     mark_root(m, r);
   // The targets of plain ref fields are scattered over the heap: gather them

@@ -30,8 +30,12 @@ MarkResult mark_from_roots(const std::vector<Type> &types, const std::vector<Roo
 // written objects and roots like mark_from_roots (throws Error), sets
 // stored = chain on what it adds and sorts the result by id. Cost: the refs of what
 // is written, plus the newly reachable objects.
+// `garbage_may_dangle`: every reachable object was checked already (a
+// marking from the roots just succeeded), so a bad ref belongs to garbage:
+// skip it instead of throwing (the encoder writes it as null).
 void close_delta(const std::vector<Type> &types, const std::vector<Root> &roots,
-                 std::vector<ObjHeader *> &objects, std::uint32_t mark, std::uint32_t chain);
+                 std::vector<ObjHeader *> &objects, std::uint32_t mark, std::uint32_t chain,
+                 bool garbage_may_dangle = false);
 
 // Finds the field path of a byte offset inside a type (for error messages).
 std::string field_path(const std::vector<Type> &types, std::int64_t type,

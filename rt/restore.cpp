@@ -113,6 +113,7 @@ std::uint64_t restore_image(const Image &img, const std::vector<Type> &types,
                             const std::vector<Root> &roots, std::uint32_t chain,
                             std::vector<std::uint64_t> *dropped) {
   check_schema(img, types, roots);
+  ExactFloats exact;
   std::unordered_map<std::string, std::uint32_t> index;
   for (std::uint32_t i = 0; i < types.size(); ++i)
     index.emplace(types[i].key, i);

@@ -39,6 +39,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <sys/random.h>
 #include <unistd.h>
 
 namespace checksync {
@@ -64,10 +65,11 @@ struct Runtime {
   std::atomic<std::uint64_t> epoch{0}; // newest epoch taken
   std::uint32_t stamp = 0;             // marking / dirty-collection stamp
   bool warned_no_store = false;
-  bool warned_fallback = false;
+  std::uint64_t fallbacks = 0; // deltas that had to mark from the roots
   // Number of the current checkpoint chain (a full and the deltas after it);
   // ObjHeader::stored says which objects its files hold.
   std::uint32_t chain = 0;
+  std::uint64_t chain_id = 0; // ImageInfo::chain_id of the current chain
   bool need_full = true;
   std::uint64_t since_full = 0;
   std::uint64_t full_every = 0, compact_after = 32;
@@ -155,6 +157,15 @@ void flush_at_exit() {
     r.compactor->stop();
 }
 
+std::uint64_t random_chain_id() {
+  std::uint64_t id = 0;
+  while (id == 0)
+    if (::getrandom(&id, sizeof id, 0) != sizeof id)
+      id = std::uint64_t(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+           (std::uint64_t(::getpid()) << 40);
+  return id;
+}
+
 std::uint64_t now_ms() {
   using namespace std::chrono;
   return std::uint64_t(
@@ -194,6 +205,26 @@ void check_instrumented(const Snapshot &snap) {
   die(msg + " (CHECKSYNC_ALLOW_UNINSTRUMENTED=1 runs anyway)");
 }
 
+// A delta whose written objects hold a ref no file can encode: decides as a
+// full checkpoint would. Marking from the roots throws if such an object is
+// reachable; otherwise it is garbage (typically one sharing a card with a
+// written object and pointing to an object deleted since), and the delta
+// writes it with that ref as null. Garbage stays in the delta, and its valid
+// refs are followed as usual, so the chain stays closed under references if
+// the program links it in again.
+void close_delta_marking(const Snapshot &snap, std::vector<ObjHeader *> &objects, Runtime &r) {
+  auto next_stamp = [&] {
+    if (++r.stamp == 0)
+      ++r.stamp;
+    return r.stamp;
+  };
+  mark_from_roots(snap.types, snap.roots, next_stamp());
+  std::uint32_t in_delta = next_stamp();
+  for (ObjHeader *h : objects)
+    h->mark = in_delta;
+  close_delta(snap.types, snap.roots, objects, in_delta, r.chain, /*garbage_may_dangle=*/true);
+}
+
 } // namespace
 
 void init() {
@@ -220,6 +251,7 @@ void init() {
         std::fprintf(stderr, "checksync: resuming epoch %llu; %s\n",
                      (unsigned long long)img->info.epoch, note.c_str());
       r.chain = 1; // the restored objects are what the resumed chain holds
+      r.chain_id = img->info.chain_id;
       std::vector<std::uint64_t> dropped;
       restore_image(*img, snap.types, snap.roots, r.chain, &dropped);
       r.resumed = true;
@@ -321,14 +353,10 @@ std::uint64_t checkpoint() {
         freed = take_freed_ids();
         info.stats.dirty_pages = dirty.dirty_pages;
       } catch (const Error &e) {
-        // An object written since the previous checkpoint holds a ref no file
-        // can encode. A full checkpoint decides as the first one did: an
-        // error if that object is reachable, nothing if it is garbage.
         fallback = e.what();
-        full = true;
-        objects.clear();
-        if (++r.stamp == 0)
-          ++r.stamp;
+        close_delta_marking(snap, objects, r); // costs a marking of the heap: reported
+        freed = take_freed_ids();
+        info.stats.dirty_pages = dirty.dirty_pages;
       }
     }
     if (full) {
@@ -338,6 +366,7 @@ std::uint64_t checkpoint() {
       objects = std::move(marked.objects);
       if (++r.chain == 0)
         ++r.chain;
+      r.chain_id = random_chain_id();
       for (ObjHeader *h : objects)
         h->stored = r.chain;
     }
@@ -347,6 +376,7 @@ std::uint64_t checkpoint() {
     info.epoch = epoch;
     info.kind = full ? "full" : "delta";
     info.prev_epoch = full ? 0 : r.epoch.load();
+    info.chain_id = r.chain_id;
     info.created_ms = now_ms();
     info.program = program_invocation_name;
     HeapStats hs = heap_stats();
@@ -377,14 +407,17 @@ std::uint64_t checkpoint() {
   } catch (const Error &e) {
     r.need_full = true; // the write marks were consumed: only a full is complete
     throw error(std::string("checkpoint failed: ") + e.what());
+  } catch (...) { // a user codec's exception, bad_alloc: the same
+    r.need_full = true;
+    throw;
   }
-  if (!fallback.empty() && !r.warned_fallback) {
+  if (!fallback.empty() && r.fallbacks++ < 3)
     std::fprintf(stderr,
-                 "checksync: checkpoint %llu is full, not incremental: an object written "
-                 "since the previous checkpoint is unreachable and %s (reported once)\n",
-                 (unsigned long long)epoch, fallback.c_str());
-    r.warned_fallback = true;
-  }
+                 "checksync: checkpoint %llu marked the heap from the roots (a pause "
+                 "proportional to the heap): an object on a written card is unreachable and "
+                 "%s; that ref is stored as null%s\n",
+                 (unsigned long long)epoch, fallback.c_str(),
+                 r.fallbacks == 3 ? " (further cases are not reported)" : "");
   r.epoch = epoch;
   // Later checkpoints are deltas: a full image costs a pause proportional to
   // the heap, so new bases come from the background compactor instead.

@@ -110,7 +110,9 @@ public:
       // routine, following each delta's link to the epoch before it.
       std::string note;
       try {
-        durable_ = load_chain(o.dir, &note)->info.epoch;
+        auto img = load_chain(o.dir, &note);
+        durable_ = img->info.epoch;
+        chain_id_ = img->info.chain_id;
       } catch (const Error &e) {
         note = e.what();
       }
@@ -149,6 +151,7 @@ private:
   std::uint64_t generation_ = 0, durable_ = 0, active_conn_ = 0, next_conn_ = 0;
   bool taken_over_ = false;
   bool broken_ = false; // files beyond durable_ that a resume ignores: only a full may follow
+  std::uint64_t chain_id_ = 0; // ImageInfo::chain_id of the stored chain
 };
 
 bool Backup::handshake(int fd, wire::Reader &rd, std::uint64_t &gen, std::uint64_t &conn,
@@ -495,14 +498,31 @@ void Backup::Link::finish(const wire::CheckpointHead &h, std::unique_ptr<Pending
   // replaces the chain, a delta parses and applies to the epoch it follows by
   // its contents. This reads the file back whole: memory for one checkpoint
   // and its decoded form (the reader keeps reading meanwhile).
+  std::uint64_t chain_id;
+  {
+    std::lock_guard l(b_.mu_);
+    chain_id = b_.chain_id_;
+  }
   try {
     std::string what = "epoch " + std::to_string(h.epoch);
     std::string bytes = read_whole_file(file->temp_path());
     auto img = h.full ? decode_image(std::move(bytes), what)
-                      : parse_link(std::move(bytes), what, h.prev_epoch);
+                      : parse_link(std::move(bytes), what, h.prev_epoch, chain_id);
     if (img->info.epoch != h.epoch || (img->info.kind == "full") != h.full)
       throw Error(what + ": the checkpoint inside is " + img->info.kind + " epoch " +
                   std::to_string(img->info.epoch));
+    chain_id = img->info.chain_id;
+  } catch (const OtherChain &e) {
+    // Same epoch numbers, another run: continuing would mix two states.
+    file.reset();
+    std::uint64_t d;
+    {
+      std::lock_guard l(b_.mu_);
+      d = b_.durable_;
+    }
+    log("%s: asking for a full checkpoint", e.what());
+    send(wire::Type::NeedFull, wire::encode(wire::NeedFull{d, e.what()}));
+    return;
   } catch (const Error &e) {
     file.reset();
     log("bad CHECKPOINT: %s", e.what());
@@ -522,8 +542,10 @@ void Backup::Link::finish(const wire::CheckpointHead &h, std::unique_ptr<Pending
       return;
     }
     b_.durable_ = h.epoch;
-    if (h.full)
+    if (h.full) {
       b_.broken_ = false;
+      b_.chain_id_ = chain_id;
+    }
     b_.compactor_->stored(h.full, h.bytes);
   }
   if (b_.o_.verbose)
