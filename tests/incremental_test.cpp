@@ -1,5 +1,6 @@
 // Dirty-card collection and delta chains at the runtime level (the barrier is
 // simulated with checksync_rt_mark_range, as instrumented code would do).
+#include "chain.h"
 #include "dirty.h"
 #include "format.h"
 #include "test_types.h"
@@ -155,6 +156,17 @@ TEST(Chain, DeltasApplyWritesAndFreesToTheBase) {
   di.epoch = 6;
   bad.push_back(parse_image(encode_image(di, s.types, s.roots, {}, {}), "delta"));
   EXPECT_THROW(merge_chain(std::move(bad), "chain"), Error);
+
+  // So is a delta that follows by epoch but belongs to another chain (another
+  // run's checkpoints with the same epoch numbers).
+  std::vector<std::unique_ptr<Image>> other;
+  other.push_back(parse_image(base, "base"));
+  di.prev_epoch = 1;
+  di.epoch = 2;
+  di.chain_id = 77;
+  other.push_back(parse_image(encode_image(di, s.types, s.roots, {}, {}), "delta"));
+  EXPECT_THROW(merge_chain(std::move(other), "chain"), Error);
+  EXPECT_THROW(parse_link(encode_image(di, s.types, s.roots, {}, {}), "delta", 1, 0), OtherChain);
   cstest::root_node = nullptr;
   delete a;
   delete b;
