@@ -42,18 +42,35 @@ std::unique_ptr<Image> load_chain(const std::string &path, std::string *note) {
     return merge_chain(std::move(parts), path);
   }
   ChainFiles chain = find_chain(path);
-  parts.push_back(parse_image(read_whole_file(chain.base.path), chain.base.path));
-  for (const StoredCheckpoint &d : chain.deltas) {
+  // A merged chain that does not validate (a reachable ref to nothing) ends
+  // at the longest prefix that does: what resume restores, and what serve
+  // announces, is always a state some prefix of the chain describes.
+  std::size_t limit = chain.deltas.size();
+  for (;;) {
+    parts.clear();
+    parts.push_back(parse_image(read_whole_file(chain.base.path), chain.base.path));
+    for (std::size_t i = 0; i < limit; ++i) {
+      const StoredCheckpoint &d = chain.deltas[i];
+      try {
+        parts.push_back(parse_link(read_whole_file(d.path), d.path, parts.back()->info.epoch,
+                                   parts.front()->info.chain_id));
+      } catch (const Error &e) {
+        if (note)
+          *note = "ignored " + d.path + " and later deltas: " + e.what();
+        break;
+      }
+    }
+    std::size_t deltas = parts.size() - 1;
     try {
-      parts.push_back(parse_link(read_whole_file(d.path), d.path, parts.back()->info.epoch,
-                                 parts.front()->info.chain_id));
+      return merge_chain(std::move(parts), path);
     } catch (const Error &e) {
+      if (deltas == 0)
+        throw;
       if (note)
-        *note = "ignored " + d.path + " and later deltas: " + e.what();
-      break;
+        *note = "ignored " + chain.deltas[deltas - 1].path + " and later deltas: " + e.what();
+      limit = deltas - 1;
     }
   }
-  return merge_chain(std::move(parts), path);
 }
 
 std::uint64_t check_chain(const std::string &path, std::string *note) {

@@ -2,12 +2,15 @@
 // simulated with checksync_rt_mark_range, as instrumented code would do).
 #include "chain.h"
 #include "dirty.h"
+#include "store.h"
 #include "format.h"
 #include "test_types.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <unistd.h>
 #include <random>
 
 using namespace checksync::detail;
@@ -171,4 +174,44 @@ TEST(Chain, DeltasApplyWritesAndFreesToTheBase) {
   delete a;
   delete b;
   delete d;
+}
+
+// A chain whose merge does not validate (here: a delta frees an object that a
+// reachable, unchanged object still points to) resumes at the longest prefix
+// that does, with a note, instead of not at all.
+TEST(Chain, AChainThatDoesNotValidateEndsAtItsLongestValidPrefix) {
+  auto &s = cstest::registered();
+  std::string dir = (std::filesystem::temp_directory_path() /
+                     ("checksync-chain-test-" + std::to_string(getpid())))
+                        .string();
+  std::filesystem::remove_all(dir);
+  Node *a = cstest::new_node(1), *b = cstest::new_node(2);
+  a->next = b;
+  cstest::root_node = a;
+  ImageInfo info;
+  info.epoch = 1;
+  info.chain_id = 5;
+  {
+    DirStore store(dir);
+    store.write(1, true, encode_full(info, s.types, s.roots,
+                                     mark_from_roots(s.types, s.roots, stamp())));
+    ImageInfo di = info;
+    di.kind = "delta";
+    di.epoch = 2;
+    di.prev_epoch = 1;
+    store.write(2, false, encode_image(di, s.types, s.roots, {}, {}));
+    std::uint64_t b_id = header_of(b)->id;
+    di.epoch = 3;
+    di.prev_epoch = 2;
+    store.write(3, false, encode_image(di, s.types, s.roots, {}, {b_id})); // a still -> b
+  }
+  std::string note;
+  auto img = load_chain(dir, &note);
+  EXPECT_EQ(img->info.epoch, 2u);
+  EXPECT_NE(note.find("delta-00000000000000000003.csk"), std::string::npos) << note;
+  EXPECT_NE(note.find("not in the checkpoint"), std::string::npos) << note;
+  cstest::root_node = nullptr;
+  delete a;
+  delete b;
+  std::filesystem::remove_all(dir);
 }
