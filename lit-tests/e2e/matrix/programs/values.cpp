@@ -47,6 +47,16 @@ struct [[checksync::persistent]] Bag {
 [[checksync::root]] Bag *bags = nullptr;
 [[checksync::root]] std::vector<Node *> nodes_root;
 
+// The order of an unordered container changes when a resume rebuilds it:
+// choices must not depend on it, or a resumed run takes another history.
+template <class M> typename M::iterator smallest_key(M &m) {
+  auto best = m.begin();
+  for (auto it = m.begin(); it != m.end(); ++it)
+    if (it->first < best->first)
+      best = it;
+  return best;
+}
+
 namespace {
 std::string rstr(mx::Rng &rng) {
   switch (rng.below(4)) {
@@ -68,7 +78,7 @@ void edit(Bag *g, mx::Rng &rng, bool all) {
     case 2: for (int i = int(rng.below(20)); i > 0; --i) g->dq.push_back(double(std::int64_t(rng.below(100000))) / 8); break;
     case 3: { auto &vs = g->m[rstr(rng)]; for (int j = int(rng.below(4)); j > 0; --j) vs.push_back(pick(rng)); } break;
     case 4: for (int i = int(rng.below(30)); i > 0; --i) g->um[std::int32_t(rng.next())] = rstr(rng); break;
-    case 5: if (!g->refs.empty() && rng.chance(30)) g->refs.erase(g->refs.begin()); else g->refs[rstr(rng)] = pick(rng); break;
+    case 5: if (!g->refs.empty() && rng.chance(30)) g->refs.erase(smallest_key(g->refs)); else g->refs[rstr(rng)] = pick(rng); break;
     case 6: g->st.insert(std::uint16_t(rng.next())); break;
     case 7: if (rng.chance(30)) g->ov.reset(); else { g->ov.emplace(); for (int i = int(rng.below(4)); i > 0; --i) g->ov->push_back(rstr(rng)); } break;
     case 8: g->tup = {std::int8_t(rng.next()), rstr(rng), pick(rng)}; break;
