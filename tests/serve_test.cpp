@@ -670,3 +670,30 @@ TEST(ShipperServe, RefusedCheckpointIsDroppedNotResent) {
   EXPECT_TRUE(sh.flush(5000));
   std::filesystem::remove_all(dir);
 }
+
+// The generation cannot be recorded (as on a full disk): the primary is
+// refused with a Storage error and serve goes on serving.
+TEST(Serve, GenerationWriteFailureRefusesThePrimaryAndKeepsServing) {
+  std::string dir = temp_dir("generation-fails");
+  Server s(dir);
+  ASSERT_FALSE(s.port().empty()) << s.log();
+  // Its temporary file cannot be created (CHECKSYNC_TEST_ENOSPC_AFTER only
+  // fails checkpoint files).
+  std::filesystem::create_directory(dir + "/generation.tmp");
+  {
+    Client c;
+    ASSERT_TRUE(c.connect(s.port()));
+    w::Frame f = c.hello(kSecret, 0);
+    ASSERT_EQ(f.type, w::Type::Error);
+    w::ErrorMsg e = w::decode_error(f.payload);
+    EXPECT_EQ(e.code, w::ErrorCode::Storage);
+    EXPECT_NE(e.message.find("cannot record generation 1"), std::string::npos) << e.message;
+    EXPECT_TRUE(c.closed());
+  }
+  std::filesystem::remove(dir + "/generation.tmp");
+  Client d;
+  ASSERT_TRUE(d.connect(s.port())) << s.log();
+  ASSERT_EQ(d.hello(kSecret, 0).type, w::Type::Welcome) << s.log();
+  EXPECT_EQ(d.welcome.generation, 1u);
+  std::filesystem::remove_all(dir);
+}

@@ -200,7 +200,12 @@ bool Backup::handshake(int fd, wire::Reader &rd, std::uint64_t &gen, std::uint64
     }
     std::uint64_t g = a.generation == 0 ? generation_ + 1 : a.generation;
     if (g != generation_) {
-      write_generation(o_.dir, g);
+      try {
+        write_generation(o_.dir, g);
+      } catch (const Error &e) { // disk full: refuse this primary, keep serving
+        log("%s: refused primary %s: %s", peer.c_str(), a.program.c_str(), e.what());
+        return refuse(wire::ErrorCode::Storage, e.what());
+      }
       generation_ = g;
     }
     gen = g;
