@@ -697,3 +697,34 @@ TEST(Serve, GenerationWriteFailureRefusesThePrimaryAndKeepsServing) {
   EXPECT_EQ(d.welcome.generation, 1u);
   std::filesystem::remove_all(dir);
 }
+
+// A crash between putting a new chain's base in place and removing the old
+// chain's files may leave a delta numbered to follow the new base. It is of
+// another chain: after a restart it is ignored, and the new base is announced
+// and resumed.
+TEST(Serve, LeftoverDeltaOfTheOldChainIsIgnoredAfterRestart) {
+  std::string dir = temp_dir("leftover");
+  {
+    DirStore store(dir);
+    store.write(1, true, image(1, true, 0, 111));
+    store.write(3, false, image(3, false, 2, 111)); // after a gap in chain 111
+    store.write(2, true, image(2, true, 0, 222));   // the new chain's base
+  }
+  ASSERT_EQ(list_checkpoints(dir).back().epoch, 3u);
+  std::string note;
+  auto img = load_chain(dir, &note);
+  EXPECT_EQ(img->info.epoch, 2u);
+  EXPECT_EQ(img->info.chain_id, 222u);
+  Server s(dir);
+  ASSERT_FALSE(s.port().empty()) << s.log();
+  Client c;
+  ASSERT_TRUE(c.connect(s.port()));
+  ASSERT_EQ(c.hello(kSecret, 0).type, w::Type::Welcome);
+  EXPECT_EQ(c.welcome.durable, 2u) << s.log();
+  EXPECT_EQ(c.welcome.chain_id, 222u);
+  // The next full removes the leftover.
+  c.send_checkpoint(4, 0, true, image(4, true, 0, 333), 1000, 333);
+  EXPECT_EQ(w::decode_ack(c.read().payload), 4u);
+  EXPECT_EQ(list_checkpoints(dir).size(), 1u);
+  std::filesystem::remove_all(dir);
+}
