@@ -590,15 +590,25 @@ void Backup::connection(int fd) {
 }
 
 std::optional<std::uint64_t> Backup::take_over() {
-  std::lock_guard l(mu_);
-  if (durable_ == 0)
-    return std::nullopt;
-  taken_over_ = true;
-  generation_ += 1; // a primary of any earlier generation is now stale
-  write_generation(o_.dir, generation_);
-  compactor_.reset(); // waits for a running merge
-  store_.reset();     // releases the directory's lock for the resumed program
-  return durable_;
+  std::unique_ptr<Compactor> compactor;
+  std::unique_ptr<DirStore> store;
+  std::uint64_t epoch;
+  {
+    std::lock_guard l(mu_);
+    if (durable_ == 0)
+      return std::nullopt;
+    taken_over_ = true;
+    generation_ += 1; // a primary of any earlier generation is now stale
+    write_generation(o_.dir, generation_);
+    // Nothing stores once taken_over_ is set (Link checks current()).
+    compactor = std::move(compactor_);
+    store = std::move(store_);
+    epoch = durable_;
+  }
+  // Outside the mutex, and without finishing a merge that may take minutes.
+  compactor->abandon();
+  store.reset(); // releases the directory's lock for the resumed program
+  return epoch;
 }
 
 } // namespace
