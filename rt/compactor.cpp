@@ -24,6 +24,11 @@ void Compactor::stop() {
     thread_.join();
 }
 
+void Compactor::abandon() {
+  abandon_ = true;
+  stop();
+}
+
 void Compactor::stored(bool full, std::uint64_t bytes) {
   std::lock_guard l(mu_);
   if (full) {
@@ -55,13 +60,15 @@ void Compactor::loop() {
     try {
       std::string note;
       auto img = load_chain(store_.dir(), &note);
-      if (img->parts.size() > 1) {
+      if (img->parts.size() > 1 && !abandon_) {
         // The new base's metrics describe it, not the last delta merged in.
         img->info.stats = {};
         img->info.stats.objects = img->objects.size();
         for (std::size_t i = 0; i < img->objects.size(); ++i)
           img->info.stats.payload_bytes += img->object_bytes(i);
         std::string merged = encode_merged(*img);
+        if (abandon_) // the directory is being handed over: write nothing
+          return;
         store_.write(img->info.epoch, /*full=*/true, merged);
         std::lock_guard l(mu_);
         base_bytes_ = merged.size();

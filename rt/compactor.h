@@ -10,6 +10,7 @@
 
 #include "store.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -28,6 +29,10 @@ public:
   void stored(bool full, std::uint64_t bytes);
   // Blocks until no merge is running (before handing the directory over).
   void stop();
+  // stop(), but a running merge ends after its current step (loading the
+  // chain, encoding the merged base) and writes nothing: a takeover must not
+  // wait minutes for the merge of a large chain.
+  void abandon();
 
 private:
   void loop();
@@ -38,6 +43,7 @@ private:
   std::condition_variable cv_;
   std::uint64_t deltas_ = 0, delta_bytes_ = 0, base_bytes_ = 0;
   bool requested_ = false, stopping_ = false;
+  std::atomic<bool> abandon_{false}; // abandon() called: the running merge ends early
   std::thread thread_;
 };
 

@@ -435,7 +435,7 @@ std::uint64_t checkpoint() {
             info.stats.dirty_pages};
   if (r.shipper) {
     std::uint64_t prev = info.prev_epoch;
-    r.shipper->submit(epoch, full, prev, std::move(bytes));
+    r.shipper->submit(epoch, full, prev, info.chain_id, std::move(bytes));
     ShipperMetrics m = r.shipper->metrics();
     r.last.backup_acked = m.acked;
     r.last.backup_queued = m.queued;

@@ -32,12 +32,21 @@ Shipper::~Shipper() { flush(0); }
   std::_Exit(code);
 }
 
-bool Shipper::submit(std::uint64_t epoch, bool full, std::uint64_t prev, std::string bytes) {
+bool Shipper::submit(std::uint64_t epoch, bool full, std::uint64_t prev, std::uint64_t chain_id,
+                     std::string bytes) {
   std::lock_guard l(mu_);
   max_issued_ = std::max(max_issued_, epoch);
   if (!full && full_request_) {
-    lost_through_ = std::max(lost_through_, epoch);
+    mark_lost(epoch, epoch);
     report_drop(epoch, 1, "it extends a dropped checkpoint (the next full one replaces both)");
+    return false;
+  }
+  if (full && full_request_ && epoch <= *full_request_) {
+    // Made before the request was taken: the backup holds an epoch this high
+    // from another chain (or it was dropped here), so it could never ack it.
+    mark_lost(epoch, epoch);
+    report_drop(epoch, 1,
+                "a full checkpoint must be above epoch " + std::to_string(*full_request_));
     return false;
   }
   std::uint64_t unsent = queued_bytes_ - sent_bytes_;
@@ -64,7 +73,8 @@ bool Shipper::submit(std::uint64_t epoch, bool full, std::uint64_t prev, std::st
   if (full && full_request_ && epoch > *full_request_)
     full_request_.reset(); // this is the full checkpoint that was asked for
   queued_bytes_ += bytes.size();
-  queue_.push_back({epoch, prev, full, std::make_shared<const std::string>(std::move(bytes))});
+  queue_.push_back(
+      {epoch, prev, full, chain_id, std::make_shared<const std::string>(std::move(bytes))});
   cv_.notify_all();
   wake();
   return true;
@@ -76,6 +86,10 @@ std::optional<std::uint64_t> Shipper::take_full_request() {
   // abandoned); let that be acknowledged first and drop deltas meanwhile.
   if (unsent_ > 0)
     return std::nullopt;
+  // The backup refused a checkpoint: a new full every checkpoint it refuses
+  // would be a loop; pause between them.
+  if (Clock::now() < full_not_before_)
+    return std::nullopt;
   auto r = full_request_;
   full_request_.reset();
   return r;
@@ -83,10 +97,32 @@ std::optional<std::uint64_t> Shipper::take_full_request() {
 
 bool Shipper::wait_acked(std::uint64_t epoch) {
   std::unique_lock l(mu_);
-  cv_.wait(l, [&] {
-    return m_.acked >= epoch || (lost_from_ < epoch && epoch <= lost_through_);
-  });
-  return m_.acked >= epoch;
+  cv_.wait(l, [&] { return m_.acked >= epoch || is_lost(epoch); });
+  return !is_lost(epoch);
+}
+
+void Shipper::mark_lost(std::uint64_t first, std::uint64_t last) {
+  // Caller holds mu_. Merges with the ranges it overlaps or touches.
+  if (first > last)
+    return;
+  auto it = lost_.upper_bound(first);
+  if (it != lost_.begin() && std::prev(it)->second + 1 >= first) {
+    --it;
+    first = it->first;
+    last = std::max(last, it->second);
+    it = lost_.erase(it);
+  }
+  while (it != lost_.end() && it->first <= last + 1) {
+    last = std::max(last, it->second);
+    it = lost_.erase(it);
+  }
+  lost_[first] = last;
+  cv_.notify_all();
+}
+
+bool Shipper::is_lost(std::uint64_t epoch) const {
+  auto it = lost_.upper_bound(epoch);
+  return it != lost_.begin() && std::prev(it)->second >= epoch;
 }
 
 bool Shipper::flush(int timeout_ms) {
@@ -136,10 +172,7 @@ void Shipper::drop_unsent(std::uint64_t through, bool lost) {
   if (!lost)
     return;
   // Waiters on them get false; what was sent keeps its chance.
-  std::uint64_t from = unsent_ ? queue_.back().epoch : m_.acked;
-  lost_from_ = lost_through_ >= from ? std::min(lost_from_, from) : from;
-  lost_through_ = std::max(lost_through_, through);
-  cv_.notify_all();
+  mark_lost((unsent_ ? queue_.back().epoch : m_.acked) + 1, through);
 }
 
 void Shipper::request_full(std::uint64_t floor, const std::string &why) {
@@ -188,6 +221,11 @@ void Shipper::acked(std::uint64_t epoch) {
     std::lock_guard l(mu_);
     m_.acked = std::max(m_.acked, epoch);
     while (!queue_.empty() && queue_.front().epoch <= epoch) {
+      if (queue_.front().epoch == epoch) {
+        acked_chain_ = queue_.front().chain_id;
+        if (queue_.front().full)
+          refusal_backoff_ = {}; // the backup takes our full checkpoints again
+      }
       queued_bytes_ -= queue_.front().bytes->size();
       if (unsent_) {
         --unsent_;
@@ -201,23 +239,52 @@ void Shipper::acked(std::uint64_t epoch) {
   release(std::move(done));
 }
 
+void Shipper::refused(const wire::ErrorMsg &e) {
+  // Caller holds mu_. The backup checked epoch e.epoch as a resume would and
+  // refused it (it then closes): drop it and what depends on it, and restart
+  // the chain from a queued full after it, or a new one.
+  auto full = std::find_if(queue_.begin(), queue_.end(),
+                           [&](const Entry &q) { return q.full && q.epoch > e.epoch; });
+  mark_lost(e.epoch, full == queue_.end() ? max_issued_ : full->epoch - 1);
+  std::string why = "the backup refused epoch " + std::to_string(e.epoch) + ": " + e.message;
+  if (!told_refusal_) // loud once; repeats are counted in the drop reports
+    std::fprintf(stderr,
+                 "checksync: the backup at %s refused checkpoint epoch %llu as invalid (%s): "
+                 "dropped; the chain restarts with a full checkpoint\n",
+                 o_.backup_text.c_str(), (unsigned long long)e.epoch, e.message.c_str());
+  told_refusal_ = true;
+  if (full != queue_.end())
+    report_drop(e.epoch, std::uint64_t(full - queue_.begin()), why);
+  restart_chain(e.epoch, why);
+  // Each full made for it might be refused in turn: back off between them.
+  refusal_backoff_ = std::clamp(refusal_backoff_ * 2, std::chrono::milliseconds(100),
+                                std::chrono::milliseconds(5000));
+  full_not_before_ = Clock::now() + refusal_backoff_;
+  cv_.notify_all();
+}
+
 // After a (re)connection: continue the chain from what the backup holds, or
 // ask for a full checkpoint.
-void Shipper::reconcile(std::uint64_t durable) {
+void Shipper::reconcile(std::uint64_t durable, std::uint64_t chain_id) {
   std::lock_guard l(mu_);
   unsent_ = 0;
   sent_bytes_ = 0;
-  bool ours = durable == m_.acked;
+  // The same epoch number from another run (a fresh primary numbers from 1)
+  // is not ours: only the chain id tells them apart.
+  bool ours = durable == m_.acked && chain_id == acked_chain_;
   for (const Entry &e : queue_)
-    ours = ours || e.epoch == durable; // sent before, its ack was lost
-  std::string why = "the backup holds epoch " + std::to_string(durable);
-  if (!ours && !(durable == 0 && m_.acked == 0)) {
+    ours = ours || (e.epoch == durable && e.chain_id == chain_id); // sent, its ack was lost
+  std::string why = "the backup holds epoch " + std::to_string(durable) +
+                    (ours ? "" : " of another chain");
+  if (!ours) {
     restart_chain(durable, why);
     cv_.notify_all();
     return;
   }
-  if (durable > m_.acked)
+  if (durable > m_.acked) {
     m_.acked = durable;
+    acked_chain_ = chain_id;
+  }
   while (!queue_.empty() && queue_.front().epoch <= durable) {
     queued_bytes_ -= queue_.front().bytes->size();
     queue_.pop_front();
@@ -227,7 +294,7 @@ void Shipper::reconcile(std::uint64_t durable) {
   cv_.notify_all();
 }
 
-int Shipper::connect_and_handshake(std::uint64_t &durable) {
+int Shipper::connect_and_handshake(std::uint64_t &durable, std::uint64_t &chain_id) {
   std::string error;
   int fd = wire::connect_to(o_.backup, kConnectTimeoutMs, &error);
   if (fd < 0)
@@ -284,7 +351,7 @@ int Shipper::connect_and_handshake(std::uint64_t &durable) {
     fail("unexpected " + std::string(wire::type_name(f.type)) + " instead of WELCOME");
   wire::Welcome w = wire::decode_welcome(f.payload);
   if (!wire::mac_equal(w.mac, wire::backup_mac(o_.secret, auth.nonce, ch.nonce, w.generation,
-                                               w.durable))) {
+                                               w.durable, w.chain_id))) {
     ::close(fd);
     fatal("the peer at " + o_.backup_text +
               " did not prove it knows CHECKSYNC_SECRET: not our backup",
@@ -295,6 +362,7 @@ int Shipper::connect_and_handshake(std::uint64_t &durable) {
     m_.generation = w.generation;
   }
   durable = w.durable;
+  chain_id = w.chain_id;
   return fd;
 }
 
@@ -309,9 +377,9 @@ void Shipper::loop() {
     }
     int fd = -1;
     try {
-      std::uint64_t durable = 0;
-      fd = connect_and_handshake(durable);
-      reconcile(durable);
+      std::uint64_t durable = 0, chain_id = 0;
+      fd = connect_and_handshake(durable, chain_id);
+      reconcile(durable, chain_id);
       if (warned)
         std::fprintf(stderr, "checksync: reconnected to the backup at %s (generation %llu)\n",
                      o_.backup_text.c_str(), (unsigned long long)metrics().generation);
@@ -373,7 +441,7 @@ bool Shipper::next_frame(wire::Outgoing &out, std::optional<Entry> &tx,
     tx_offset = 0;
     out = wire::Outgoing(wire::Type::Checkpoint,
                          wire::encode_checkpoint_head(
-                             {tx->epoch, tx->prev, tx->full, tx->bytes->size()}));
+                             {tx->epoch, tx->prev, tx->full, tx->bytes->size(), tx->chain_id}));
     return true;
   }
   if (tx) {
@@ -418,6 +486,11 @@ bool Shipper::read_backup(wire::Reader &rd) {
           fatal("fenced by the backup at " + o_.backup_text + ": " + e.message +
                     "; this primary must stop",
                 5);
+        if (e.code == wire::ErrorCode::Protocol && e.epoch) {
+          std::lock_guard l(mu_);
+          refused(e); // resending it would be refused again, forever
+          return false;
+        }
         std::fprintf(stderr, "checksync: the backup reports: %s\n", e.message.c_str());
         if (e.code == wire::ErrorCode::Storage) {
           std::lock_guard l(mu_);

@@ -27,6 +27,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -61,16 +62,20 @@ public:
   Shipper(const Shipper &) = delete;
   Shipper &operator=(const Shipper &) = delete;
 
-  // Queues a checkpoint. False if it was dropped (queue full, or it extends a
-  // dropped one), which is reported on stderr (at most a line a second).
-  bool submit(std::uint64_t epoch, bool full, std::uint64_t prev_epoch, std::string bytes);
+  // Queues a checkpoint of chain `chain_id` (ImageInfo::chain_id). False if it
+  // was dropped (queue full, it extends a dropped one, or a full checkpoint
+  // not above the floor of a pending full request), which is reported on
+  // stderr (at most a line a second).
+  bool submit(std::uint64_t epoch, bool full, std::uint64_t prev_epoch, std::uint64_t chain_id,
+              std::string bytes);
   // If set, the next checkpoint must be full and have an epoch above the
   // value (the backup holds that epoch, or queued epochs up to it were lost).
   // Held back while checkpoints already sent await their ack: a new full
   // would only wait behind them.
   std::optional<std::uint64_t> take_full_request();
   // Blocks until `epoch` or a later one is acknowledged (true), or `epoch`
-  // was dropped unacknowledged (false: only a later checkpoint can be).
+  // was dropped unacknowledged (false, even once a later one is: only a later
+  // checkpoint can be durable).
   bool wait_acked(std::uint64_t epoch);
   // Waits up to timeout_ms for everything queued to be acknowledged, then
   // stops the thread. False if some checkpoint was not acknowledged.
@@ -81,11 +86,15 @@ private:
   struct Entry {
     std::uint64_t epoch, prev;
     bool full;
+    std::uint64_t chain_id;
     std::shared_ptr<const std::string> bytes;
   };
   void loop();
-  int connect_and_handshake(std::uint64_t &durable);
-  void reconcile(std::uint64_t durable);
+  int connect_and_handshake(std::uint64_t &durable, std::uint64_t &chain_id);
+  void reconcile(std::uint64_t durable, std::uint64_t chain_id);
+  void mark_lost(std::uint64_t first, std::uint64_t last);
+  bool is_lost(std::uint64_t epoch) const;
+  void refused(const wire::ErrorMsg &e);
   void request_full(std::uint64_t floor, const std::string &why);
   void restart_chain(std::uint64_t durable, const std::string &why);
   void drop_unsent(std::uint64_t through, bool lost);
@@ -104,8 +113,15 @@ private:
   std::deque<Entry> queue_;  // unacknowledged, by epoch
   std::size_t unsent_ = 0;   // index of the first entry not sent on this connection
   std::uint64_t queued_bytes_ = 0, sent_bytes_ = 0, max_issued_ = 0;
-  // Epochs in (lost_from_, lost_through_] were dropped unacknowledged.
-  std::uint64_t lost_from_ = 0, lost_through_ = 0;
+  std::uint64_t acked_chain_ = 0; // chain id of m_.acked
+  // Epochs dropped unacknowledged, as disjoint ranges first -> last: one per
+  // outage or refusal, as consecutive drops merge.
+  std::map<std::uint64_t, std::uint64_t> lost_;
+  bool told_refusal_ = false; // the first refusal is explained on stderr
+  // After the backup refused a checkpoint, no full is requested before this
+  // (the pause doubles per refusal, up to 5 s, until a full is acknowledged).
+  std::chrono::steady_clock::time_point full_not_before_{};
+  std::chrono::milliseconds refusal_backoff_{0};
   std::chrono::steady_clock::time_point last_report_{};
   std::uint64_t unreported_ = 0; // drops since the last line on stderr
   std::optional<std::uint64_t> full_request_;

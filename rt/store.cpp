@@ -239,10 +239,22 @@ std::unique_ptr<PendingFile> DirStore::begin(std::uint64_t epoch, bool full) {
 }
 
 void DirStore::commit(PendingFile &f, bool full, std::uint64_t epoch, bool new_chain) {
-  f.commit();
-  if (!full)
+  if (!full) {
+    f.commit();
     return;
+  }
   std::lock_guard lock(mu_);
+  if (new_chain) {
+    // Files above the new base first (left over from a broken chain): after a
+    // crash right after the rename, none may follow the new base.
+    bool removed = false;
+    for (auto &c : list_checkpoints(dir_))
+      if (c.epoch > epoch)
+        removed |= ::unlink(c.path.c_str()) == 0;
+    if (removed)
+      fsync_dir(dir_);
+  }
+  f.commit();
   if (!new_chain) {
     prune_before(epoch);
     return;

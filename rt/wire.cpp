@@ -237,9 +237,10 @@ std::string encode(const Auth &m) {
 std::string encode(const Welcome &m) {
   msgpack::sbuffer b;
   Packer pk(b);
-  pk.pack_array(3);
+  pk.pack_array(4);
   pk.pack(m.generation);
   pk.pack(m.durable);
+  pk.pack(m.chain_id);
   pack_bin(pk, m.mac.data(), m.mac.size());
   return std::string(b.data(), b.size());
 }
@@ -261,9 +262,10 @@ std::string encode(const NeedFull &m) {
 std::string encode(const ErrorMsg &m) {
   msgpack::sbuffer b;
   Packer pk(b);
-  pk.pack_array(2);
+  pk.pack_array(3);
   pk.pack(std::uint32_t(m.code));
   pk.pack(m.message);
+  pk.pack(m.epoch);
   return std::string(b.data(), b.size());
 }
 std::string encode_checkpoint_head(const CheckpointHead &h) {
@@ -272,6 +274,7 @@ std::string encode_checkpoint_head(const CheckpointHead &h) {
   put64(s.data() + 8, h.prev_epoch);
   s[16] = h.full ? 1 : 0;
   put64(s.data() + 24, h.bytes);
+  put64(s.data() + 32, h.chain_id);
   return s;
 }
 std::string encode_chunk_head(std::uint64_t offset) {
@@ -290,8 +293,8 @@ Auth decode_auth(const std::string &p) {
   return {m.bin32(0), m.u64(1), m.str(2), m.bin32(3)};
 }
 Welcome decode_welcome(const std::string &p) {
-  Msg m(p, 3, "WELCOME");
-  return {m.u64(0), m.u64(1), m.bin32(2)};
+  Msg m(p, 4, "WELCOME");
+  return {m.u64(0), m.u64(1), m.u64(2), m.bin32(3)};
 }
 std::uint64_t decode_ack(const std::string &p) {
   Msg m(p, 1, "ACK");
@@ -302,8 +305,8 @@ NeedFull decode_need_full(const std::string &p) {
   return {m.u64(0), m.str(1)};
 }
 ErrorMsg decode_error(const std::string &p) {
-  Msg m(p, 2, "ERROR");
-  return {ErrorCode(m.u64(0)), m.str(1)};
+  Msg m(p, 3, "ERROR");
+  return {ErrorCode(m.u64(0)), m.str(1), m.u64(2)};
 }
 CheckpointHead decode_checkpoint(const std::string &p) {
   if (p.size() != kCheckpointHeadBytes || (p[16] != 0 && p[16] != 1))
@@ -311,7 +314,8 @@ CheckpointHead decode_checkpoint(const std::string &p) {
   for (int i = 17; i < 24; ++i)
     if (p[i])
       malformed("CHECKPOINT");
-  CheckpointHead h{get64(p.data()), get64(p.data() + 8), p[16] == 1, get64(p.data() + 24)};
+  CheckpointHead h{get64(p.data()), get64(p.data() + 8), p[16] == 1, get64(p.data() + 24),
+                   get64(p.data() + 32)};
   // A checkpoint file is never empty; 2^48 bytes is far beyond any heap.
   if (h.epoch == 0 || (!h.full && h.prev_epoch >= h.epoch) || h.bytes == 0 ||
       h.bytes >= (std::uint64_t(1) << 48))
@@ -342,12 +346,13 @@ Mac primary_mac(std::string_view secret, const Nonce &backup_nonce, const Nonce 
 }
 
 Mac backup_mac(std::string_view secret, const Nonce &primary_nonce, const Nonce &backup_nonce,
-               std::uint64_t generation, std::uint64_t durable) {
+               std::uint64_t generation, std::uint64_t durable, std::uint64_t chain_id) {
   std::string m = "checksync backup v1";
   append(m, primary_nonce);
   append(m, backup_nonce);
   append64(m, generation);
   append64(m, durable);
+  append64(m, chain_id);
   return hmac(secret, m);
 }
 

@@ -20,7 +20,9 @@
 namespace checksync::detail::wire {
 
 constexpr std::uint32_t kMagic = 0x31575343; // "CSW1"
-constexpr std::uint8_t kVersion = 2; // 2: checkpoints in chunks
+// 2: checkpoints in chunks; 3: chain ids in WELCOME and CHECKPOINT, the
+// refused epoch in ERROR.
+constexpr std::uint8_t kVersion = 3;
 constexpr std::size_t kHeaderBytes = 20;
 constexpr std::uint32_t kMaxPayload = 16u << 20;
 constexpr std::uint32_t kChunkBytes = 4u << 20;
@@ -34,12 +36,13 @@ std::size_t chunk_bytes();
 enum class Type : std::uint8_t {
   Challenge = 1,  // backup -> primary: [version, nonce(32)]
   Auth = 2,       // primary -> backup: [nonce(32), generation, program, mac(32)]
-  Welcome = 3,    // backup -> primary: [generation, durable epoch, mac(32)]
-  Checkpoint = 4, // primary -> backup: u64 epoch, u64 prev epoch, u8 full, 7 x 0, u64 length
-  Ack = 5,        // backup -> primary: [epoch]: that epoch is durable
+  Welcome = 3,    // backup -> primary: [generation, durable epoch, its chain id, mac(32)]
+  Checkpoint = 4, // primary -> backup: u64 epoch, u64 prev epoch, u8 full, 7 x 0, u64 length,
+                  // u64 chain id
+  Ack = 5,        // backup -> primary: [epoch]: that epoch of the primary's chain is durable
   Heartbeat = 6,  // primary -> backup: []
   NeedFull = 7,   // backup -> primary: [durable epoch, reason]: send a full checkpoint
-  Error = 8,      // either way: [code, message]; the sender closes the connection
+  Error = 8,      // either way: [code, message, epoch]; the sender closes the connection
   Chunk = 9,      // primary -> backup: u64 offset, then the next bytes of the checkpoint
 };
 const char *type_name(Type t);
@@ -70,10 +73,18 @@ using Mac = std::array<unsigned char, 32>;
 
 struct Challenge { std::uint32_t version; Nonce nonce; };
 struct Auth { Nonce nonce; std::uint64_t generation; std::string program; Mac mac; };
-struct Welcome { std::uint64_t generation; std::uint64_t durable; Mac mac; };
-struct CheckpointHead { std::uint64_t epoch, prev_epoch; bool full; std::uint64_t bytes; };
+// chain_id: ImageInfo::chain_id of the durable epoch (0: none), so a primary
+// tells its own epochs from another run's with the same numbers.
+struct Welcome { std::uint64_t generation; std::uint64_t durable; std::uint64_t chain_id; Mac mac; };
+struct CheckpointHead {
+  std::uint64_t epoch, prev_epoch;
+  bool full;
+  std::uint64_t bytes;
+  std::uint64_t chain_id; // ImageInfo::chain_id of the checkpoint
+};
 struct NeedFull { std::uint64_t durable; std::string reason; };
-struct ErrorMsg { ErrorCode code; std::string message; };
+// epoch: the checkpoint refused (Protocol: invalid, Storage: not stored), or 0.
+struct ErrorMsg { ErrorCode code; std::string message; std::uint64_t epoch = 0; };
 
 std::string encode(const Challenge &m);
 std::string encode(const Auth &m);
@@ -81,7 +92,7 @@ std::string encode(const Welcome &m);
 std::string encode_ack(std::uint64_t epoch);
 std::string encode(const NeedFull &m);
 std::string encode(const ErrorMsg &m);
-constexpr std::size_t kCheckpointHeadBytes = 32;
+constexpr std::size_t kCheckpointHeadBytes = 40;
 std::string encode_checkpoint_head(const CheckpointHead &h);
 constexpr std::size_t kChunkHeadBytes = 8;
 std::string encode_chunk_head(std::uint64_t offset);
@@ -104,7 +115,7 @@ Mac primary_mac(std::string_view secret, const Nonce &backup_nonce,
                 const Nonce &primary_nonce, std::uint64_t generation);
 // The backup proves it too, binding what it answers.
 Mac backup_mac(std::string_view secret, const Nonce &primary_nonce, const Nonce &backup_nonce,
-               std::uint64_t generation, std::uint64_t durable);
+               std::uint64_t generation, std::uint64_t durable, std::uint64_t chain_id);
 bool mac_equal(const Mac &a, const Mac &b); // constant time
 
 // ---- Sockets ---------------------------------------------------------------

@@ -5,6 +5,7 @@
 // missing, renamed or corrupt file acknowledge only what a resume restores.
 #include "chain.h"
 #include "format.h"
+#include "shipper.h"
 #include "store.h"
 #include "test_types.h"
 #include "types.h"
@@ -32,7 +33,8 @@ constexpr const char *kSecret = "test-secret";
 // A serve process on an ephemeral port; its log is kept for assertions.
 class Server {
 public:
-  explicit Server(const std::string &dir, std::vector<std::string> extra_env = {}) {
+  explicit Server(const std::string &dir, std::vector<std::string> extra_env = {},
+                  const std::string &listen = "127.0.0.1:0") {
     log_ = dir + ".log";
     pid_ = ::fork();
     if (pid_ == 0) {
@@ -41,7 +43,7 @@ public:
       ::setenv("CHECKSYNC_SECRET", kSecret, 1);
       for (auto &e : extra_env)
         ::putenv(const_cast<char *>((new std::string(e))->c_str()));
-      ::execl(CHECKSYNC_RT_BIN, CHECKSYNC_RT_BIN, "serve", "--listen", "127.0.0.1:0", "--dir",
+      ::execl(CHECKSYNC_RT_BIN, CHECKSYNC_RT_BIN, "serve", "--listen", listen.c_str(), "--dir",
               dir.c_str(), "--compact-after", "0", "--compact-ratio", "0", "-v",
               static_cast<char *>(nullptr));
       std::_Exit(127);
@@ -128,20 +130,22 @@ struct Client {
     w::Frame f = read();
     if (f.type == w::Type::Welcome) {
       welcome = w::decode_welcome(f.payload);
-      EXPECT_TRUE(w::mac_equal(welcome.mac, w::backup_mac(secret, a.nonce, c.nonce,
-                                                           welcome.generation, welcome.durable)));
+      EXPECT_TRUE(w::mac_equal(welcome.mac,
+                               w::backup_mac(secret, a.nonce, c.nonce, welcome.generation,
+                                             welcome.durable, welcome.chain_id)));
     }
     return f;
   }
   void send_checkpoint(std::uint64_t epoch, std::uint64_t prev, bool full, const std::string &b,
-                       std::size_t chunk = 1000) {
-    w::send_all(fd, checkpoint_frames(epoch, prev, full, b, chunk));
+                       std::size_t chunk = 1000, std::uint64_t chain = 0) {
+    w::send_all(fd, checkpoint_frames(epoch, prev, full, b, chunk, chain));
   }
   // A checkpoint as the primary sends it: a head, then chunks.
   static std::string checkpoint_frames(std::uint64_t epoch, std::uint64_t prev, bool full,
-                                       const std::string &b, std::size_t chunk = 1000) {
-    std::string out =
-        w::encode_frame(w::Type::Checkpoint, w::encode_checkpoint_head({epoch, prev, full, b.size()}));
+                                       const std::string &b, std::size_t chunk = 1000,
+                                       std::uint64_t chain = 0) {
+    std::string out = w::encode_frame(
+        w::Type::Checkpoint, w::encode_checkpoint_head({epoch, prev, full, b.size(), chain}));
     for (std::size_t off = 0; off < b.size(); off += chunk)
       out += w::encode_frame(w::Type::Chunk, w::encode_chunk_head(off) + b.substr(off, chunk));
     return out;
@@ -149,12 +153,13 @@ struct Client {
 };
 
 // Valid checkpoint bytes for an epoch (the content does not matter here).
-std::string image(std::uint64_t epoch, bool full, std::uint64_t prev) {
+std::string image(std::uint64_t epoch, bool full, std::uint64_t prev, std::uint64_t chain = 0) {
   auto &s = cstest::registered();
   ImageInfo info;
   info.epoch = epoch;
   info.kind = full ? "full" : "delta";
   info.prev_epoch = full ? 0 : prev;
+  info.chain_id = chain;
   return encode_image(info, s.types, s.roots, {}, {});
 }
 
@@ -168,11 +173,41 @@ std::string envelope(const std::string &body) {
 }
 
 // A store holding base 1 and deltas 2..last, as a backup writes them.
-void make_store(const std::string &dir, std::uint64_t last) {
+void make_store(const std::string &dir, std::uint64_t last, std::uint64_t chain = 0) {
   DirStore store(dir);
-  store.write(1, true, image(1, true, 0));
+  store.write(1, true, image(1, true, 0, chain));
   for (std::uint64_t e = 2; e <= last; ++e)
-    store.write(e, false, image(e, false, e - 1));
+    store.write(e, false, image(e, false, e - 1, chain));
+}
+
+// A port nothing listens on (for a backup started later).
+std::string free_port() {
+  std::string bound;
+  int fd = w::listen_on({"127.0.0.1", "0"}, &bound);
+  ::close(fd);
+  return bound.substr(bound.rfind(':') + 1);
+}
+
+ShipperOptions shipper_options(const std::string &port) {
+  ShipperOptions o;
+  o.backup = {"127.0.0.1", port};
+  o.backup_text = "127.0.0.1:" + port;
+  o.secret = kSecret;
+  o.program = "serve_test";
+  o.heartbeat_ms = 20;
+  return o;
+}
+
+// Waits (bounded) for the shipper's full request, which it holds back
+// while a refusal's pause runs.
+std::optional<std::uint64_t> full_request(Shipper &sh) {
+  std::optional<std::uint64_t> floor;
+  for (int i = 0; i < 1000 && !floor; ++i) {
+    floor = sh.take_full_request();
+    if (!floor)
+      ::usleep(10000);
+  }
+  return floor;
 }
 
 std::string delta_path(const std::string &dir, std::uint64_t epoch) {
@@ -478,7 +513,7 @@ TEST(Serve, ChunkedCheckpointsHeartbeatsAndAbandonedOnes) {
   // Half of delta 2, then delta 2 again from its head: the first is dropped.
   std::string delta = image(2, false, 1);
   std::string cut = w::encode_frame(w::Type::Checkpoint,
-                                    w::encode_checkpoint_head({2, 1, false, delta.size()})) +
+                                    w::encode_checkpoint_head({2, 1, false, delta.size(), 0})) +
                     w::encode_frame(w::Type::Chunk, w::encode_chunk_head(0) + delta.substr(0, 100));
   w::send_all(c.fd, cut);
   c.send_checkpoint(2, 1, false, delta, 300);
@@ -503,7 +538,7 @@ TEST(Serve, ChunksOutOfPlaceAreProtocolErrors) {
   std::string base = image(1, true, 0);
   struct Case { const char *name, *error; std::string frames; };
   std::string head =
-      w::encode_frame(w::Type::Checkpoint, w::encode_checkpoint_head({1, 0, true, base.size()}));
+      w::encode_frame(w::Type::Checkpoint, w::encode_checkpoint_head({1, 0, true, base.size(), 0}));
   auto chunk = [&](std::uint64_t off, std::size_t n) {
     return w::encode_frame(w::Type::Chunk, w::encode_chunk_head(off) + std::string(n, 'x'));
   };
@@ -524,5 +559,172 @@ TEST(Serve, ChunksOutOfPlaceAreProtocolErrors) {
   }
   s.stop(SIGTERM);
   EXPECT_TRUE(list_checkpoints(dir).empty());
+  std::filesystem::remove_all(dir);
+}
+
+// Another run's epochs (a fresh primary numbers from 1 again) are not
+// duplicates of the stored chain's: only epoch and chain id together are.
+TEST(Serve, EpochsOfAnotherChainAreNotTakenForDuplicates) {
+  std::string dir = temp_dir("other-chain");
+  make_store(dir, 3, /*chain=*/111); // run A
+  Server s(dir);
+  ASSERT_FALSE(s.port().empty()) << s.log();
+  Client c;
+  ASSERT_TRUE(c.connect(s.port()));
+  ASSERT_EQ(c.hello(kSecret, 0).type, w::Type::Welcome);
+  EXPECT_EQ(c.welcome.durable, 3u);
+  EXPECT_EQ(c.welcome.chain_id, 111u);
+  // Run B's full epoch 2: not acknowledged as covered by A's epoch 3.
+  c.send_checkpoint(2, 0, true, image(2, true, 0, 222), 1000, 222);
+  w::Frame f = c.read();
+  ASSERT_EQ(f.type, w::Type::NeedFull);
+  EXPECT_EQ(w::decode_need_full(f.payload).durable, 3u);
+  // B's delta that follows epoch 3 by number only.
+  c.send_checkpoint(4, 3, false, image(4, false, 3, 222), 1000, 222);
+  ASSERT_EQ(c.read().type, w::Type::NeedFull);
+  // A's own duplicate: acknowledged exactly, not as epoch 3.
+  c.send_checkpoint(2, 1, false, image(2, false, 1, 111), 1000, 111);
+  f = c.read();
+  ASSERT_EQ(f.type, w::Type::Ack);
+  EXPECT_EQ(w::decode_ack(f.payload), 2u);
+  // A head that does not name the chain inside is refused, naming the epoch.
+  c.send_checkpoint(5, 0, true, image(5, true, 0, 333), 1000, 222);
+  f = c.read();
+  ASSERT_EQ(f.type, w::Type::Error);
+  w::ErrorMsg e = w::decode_error(f.payload);
+  EXPECT_EQ(e.code, w::ErrorCode::Protocol);
+  EXPECT_EQ(e.epoch, 5u);
+  EXPECT_NE(e.message.find("of chain 333, its head says full of chain 222"), std::string::npos)
+      << e.message;
+  // B's full above A's epochs replaces A's chain.
+  Client d;
+  ASSERT_TRUE(d.connect(s.port()));
+  ASSERT_EQ(d.hello(kSecret, 0).type, w::Type::Welcome);
+  d.send_checkpoint(4, 0, true, image(4, true, 0, 222), 1000, 222);
+  EXPECT_EQ(w::decode_ack(d.read().payload), 4u);
+  std::string note;
+  EXPECT_EQ(load_chain(dir, &note)->info.chain_id, 222u);
+  std::filesystem::remove_all(dir);
+}
+
+// Run A stored epochs 1-3; run B, fresh, takes 10 checkpoints while the
+// backup is down, then the backup starts on A's directory. B must not take
+// A's epoch 3 for its own: none of its 10 is durable there, and what the
+// backup then stores and a resume restores is B's.
+TEST(ShipperServe, FreshRunDoesNotTakeAnotherRunsEpochsForItsOwn) {
+  std::string dir = temp_dir("fresh-run");
+  make_store(dir, 3, /*chain=*/111);
+  std::string port = free_port();
+  Shipper sh(shipper_options(port));
+  ASSERT_TRUE(sh.submit(1, true, 0, 222, image(1, true, 0, 222)));
+  for (std::uint64_t e = 2; e <= 10; ++e)
+    ASSERT_TRUE(sh.submit(e, false, e - 1, 222, image(e, false, e - 1, 222)));
+  Server s(dir, {}, "127.0.0.1:" + port);
+  ASSERT_FALSE(s.port().empty()) << s.log();
+  for (std::uint64_t e = 1; e <= 10; ++e)
+    EXPECT_FALSE(sh.wait_acked(e)) << "epoch " << e << " is not durable from run B";
+  std::optional<std::uint64_t> floor = full_request(sh);
+  ASSERT_TRUE(floor);
+  EXPECT_GE(*floor, 10u);
+  std::uint64_t e = *floor + 1;
+  ASSERT_TRUE(sh.submit(e, true, 0, 333, image(e, true, 0, 333)));
+  EXPECT_TRUE(sh.wait_acked(e));
+  EXPECT_FALSE(sh.wait_acked(3)) << "dropped stays dropped once a later epoch is durable";
+  EXPECT_TRUE(sh.flush(5000));
+  s.stop(SIGTERM);
+  std::string note;
+  auto img = load_chain(dir, &note);
+  EXPECT_EQ(img->info.epoch, e);
+  EXPECT_EQ(img->info.chain_id, 333u) << "B's state, not A's";
+  std::filesystem::remove_all(dir);
+}
+
+// A checkpoint the backup refuses (it would not resume) is dropped by the
+// primary, not resent on every reconnection: waiting on it returns false and
+// the chain restarts with a full checkpoint, after a pause.
+TEST(ShipperServe, RefusedCheckpointIsDroppedNotResent) {
+  std::string dir = temp_dir("refused");
+  Server s(dir);
+  ASSERT_FALSE(s.port().empty()) << s.log();
+  Shipper sh(shipper_options(s.port()));
+  std::string bad = image(1, true, 0, 7);
+  bad[bad.size() / 2] ^= 1; // the file's checksum no longer matches
+  ASSERT_TRUE(sh.submit(1, true, 0, 7, bad));
+  for (int i = 0; i < 500 && sh.metrics().dropped == 0; ++i)
+    ::usleep(10000);
+  ASSERT_EQ(sh.metrics().dropped, 1u) << s.log();
+  EXPECT_FALSE(sh.wait_acked(1));
+  std::optional<std::uint64_t> floor = full_request(sh);
+  ASSERT_TRUE(floor);
+  EXPECT_GE(*floor, 1u);
+  std::uint64_t e = *floor + 1;
+  ASSERT_TRUE(sh.submit(e, true, 0, 8, image(e, true, 0, 8)));
+  EXPECT_TRUE(sh.wait_acked(e));
+  EXPECT_FALSE(sh.wait_acked(1));
+  std::string log = s.log();
+  std::size_t refusals = 0;
+  for (std::size_t at = log.find("bad CHECKPOINT"); at != std::string::npos;
+       at = log.find("bad CHECKPOINT", at + 1))
+    ++refusals;
+  EXPECT_EQ(refusals, 1u) << "refused once, never resent:\n" << log;
+  EXPECT_TRUE(sh.flush(5000));
+  std::filesystem::remove_all(dir);
+}
+
+// The generation cannot be recorded (as on a full disk): the primary is
+// refused with a Storage error and serve goes on serving.
+TEST(Serve, GenerationWriteFailureRefusesThePrimaryAndKeepsServing) {
+  std::string dir = temp_dir("generation-fails");
+  Server s(dir);
+  ASSERT_FALSE(s.port().empty()) << s.log();
+  // Its temporary file cannot be created (CHECKSYNC_TEST_ENOSPC_AFTER only
+  // fails checkpoint files).
+  std::filesystem::create_directory(dir + "/generation.tmp");
+  {
+    Client c;
+    ASSERT_TRUE(c.connect(s.port()));
+    w::Frame f = c.hello(kSecret, 0);
+    ASSERT_EQ(f.type, w::Type::Error);
+    w::ErrorMsg e = w::decode_error(f.payload);
+    EXPECT_EQ(e.code, w::ErrorCode::Storage);
+    EXPECT_NE(e.message.find("cannot record generation 1"), std::string::npos) << e.message;
+    EXPECT_TRUE(c.closed());
+  }
+  std::filesystem::remove(dir + "/generation.tmp");
+  Client d;
+  ASSERT_TRUE(d.connect(s.port())) << s.log();
+  ASSERT_EQ(d.hello(kSecret, 0).type, w::Type::Welcome) << s.log();
+  EXPECT_EQ(d.welcome.generation, 1u);
+  std::filesystem::remove_all(dir);
+}
+
+// A crash between putting a new chain's base in place and removing the old
+// chain's files may leave a delta numbered to follow the new base. It is of
+// another chain: after a restart it is ignored, and the new base is announced
+// and resumed.
+TEST(Serve, LeftoverDeltaOfTheOldChainIsIgnoredAfterRestart) {
+  std::string dir = temp_dir("leftover");
+  {
+    DirStore store(dir);
+    store.write(1, true, image(1, true, 0, 111));
+    store.write(3, false, image(3, false, 2, 111)); // after a gap in chain 111
+    store.write(2, true, image(2, true, 0, 222));   // the new chain's base
+  }
+  ASSERT_EQ(list_checkpoints(dir).back().epoch, 3u);
+  std::string note;
+  auto img = load_chain(dir, &note);
+  EXPECT_EQ(img->info.epoch, 2u);
+  EXPECT_EQ(img->info.chain_id, 222u);
+  Server s(dir);
+  ASSERT_FALSE(s.port().empty()) << s.log();
+  Client c;
+  ASSERT_TRUE(c.connect(s.port()));
+  ASSERT_EQ(c.hello(kSecret, 0).type, w::Type::Welcome);
+  EXPECT_EQ(c.welcome.durable, 2u) << s.log();
+  EXPECT_EQ(c.welcome.chain_id, 222u);
+  // The next full removes the leftover.
+  c.send_checkpoint(4, 0, true, image(4, true, 0, 333), 1000, 333);
+  EXPECT_EQ(w::decode_ack(c.read().payload), 4u);
+  EXPECT_EQ(list_checkpoints(dir).size(), 1u);
   std::filesystem::remove_all(dir);
 }

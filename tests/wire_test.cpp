@@ -79,17 +79,23 @@ TEST(Wire, MessagesRoundTripAndGarbageIsMalformed) {
   EXPECT_EQ(b.generation, 3u);
   EXPECT_EQ(b.program, "prog");
   EXPECT_TRUE(w::mac_equal(b.mac, a.mac));
-  w::Welcome wl = w::decode_welcome(w::encode(w::Welcome{5, 9, {}}));
+  w::Welcome wl = w::decode_welcome(w::encode(w::Welcome{5, 9, ~0ull, {}}));
   EXPECT_EQ(wl.generation, 5u);
   EXPECT_EQ(wl.durable, 9u);
-  w::CheckpointHead h = w::decode_checkpoint(w::encode_checkpoint_head({9, 8, false, 5u << 30}));
+  EXPECT_EQ(wl.chain_id, ~0ull);
+  w::CheckpointHead h =
+      w::decode_checkpoint(w::encode_checkpoint_head({9, 8, false, 5u << 30, 0xfeedull << 48}));
   EXPECT_EQ(h.epoch, 9u);
   EXPECT_EQ(h.prev_epoch, 8u);
   EXPECT_FALSE(h.full);
   EXPECT_EQ(h.bytes, 5u << 30) << "a checkpoint's length is not bounded by a frame's";
-  EXPECT_THROW(w::decode_checkpoint(w::encode_checkpoint_head({9, 9, false, 1})), Error);
-  EXPECT_THROW(w::decode_checkpoint(w::encode_checkpoint_head({9, 0, true, 0})), Error);
-  EXPECT_THROW(w::decode_checkpoint(w::encode_checkpoint_head({9, 0, true, 1}) + "x"), Error);
+  EXPECT_EQ(h.chain_id, 0xfeedull << 48);
+  w::ErrorMsg em = w::decode_error(w::encode(w::ErrorMsg{w::ErrorCode::Protocol, "bad", 7}));
+  EXPECT_EQ(em.epoch, 7u);
+  EXPECT_EQ(w::decode_error(w::encode(w::ErrorMsg{w::ErrorCode::Auth, "no"})).epoch, 0u);
+  EXPECT_THROW(w::decode_checkpoint(w::encode_checkpoint_head({9, 9, false, 1, 1})), Error);
+  EXPECT_THROW(w::decode_checkpoint(w::encode_checkpoint_head({9, 0, true, 0, 1})), Error);
+  EXPECT_THROW(w::decode_checkpoint(w::encode_checkpoint_head({9, 0, true, 1, 1}) + "x"), Error);
   EXPECT_THROW(w::decode_checkpoint("short"), Error);
   std::string_view data;
   EXPECT_EQ(w::decode_chunk(w::encode_chunk_head(1u << 31) + "xy", data), 1u << 31);
@@ -127,7 +133,11 @@ TEST(Wire, MacsDependOnSecretNoncesAndGeneration) {
   EXPECT_FALSE(w::mac_equal(m, w::primary_mac("secret", n2, n1, 1)));
   EXPECT_FALSE(w::mac_equal(m, w::primary_mac("secret", n1, n2, 2)));
   // The backup's proof is not the primary's proof replayed.
-  EXPECT_FALSE(w::mac_equal(m, w::backup_mac("secret", n2, n1, 1, 0)));
+  EXPECT_FALSE(w::mac_equal(m, w::backup_mac("secret", n2, n1, 1, 0, 0)));
+  // The backup's answer binds the chain id: another run's epoch cannot be
+  // passed off as the primary's own.
+  EXPECT_FALSE(w::mac_equal(w::backup_mac("secret", n2, n1, 1, 3, 111),
+                            w::backup_mac("secret", n2, n1, 1, 3, 222)));
 }
 
 TEST(Wire, EndpointsParse) {

@@ -184,7 +184,7 @@ bool Backup::handshake(int fd, wire::Reader &rd, std::uint64_t &gen, std::uint64
     log("%s: refused: authentication failed (wrong secret)", peer.c_str());
     return refuse(wire::ErrorCode::Auth, "authentication failed");
   }
-  std::uint64_t durable;
+  std::uint64_t durable, chain_id;
   {
     std::lock_guard l(mu_);
     if (taken_over_)
@@ -200,14 +200,21 @@ bool Backup::handshake(int fd, wire::Reader &rd, std::uint64_t &gen, std::uint64
     }
     std::uint64_t g = a.generation == 0 ? generation_ + 1 : a.generation;
     if (g != generation_) {
-      write_generation(o_.dir, g);
+      try {
+        write_generation(o_.dir, g);
+      } catch (const Error &e) { // disk full: refuse this primary, keep serving
+        log("%s: refused primary %s: %s", peer.c_str(), a.program.c_str(), e.what());
+        return refuse(wire::ErrorCode::Storage, e.what());
+      }
       generation_ = g;
     }
     gen = g;
     conn = active_conn_ = ++next_conn_;
     durable = durable_;
+    chain_id = chain_id_;
   }
-  wire::Welcome w{gen, durable, wire::backup_mac(o_.secret, a.nonce, ch.nonce, gen, durable)};
+  wire::Welcome w{gen, durable, chain_id,
+                  wire::backup_mac(o_.secret, a.nonce, ch.nonce, gen, durable, chain_id)};
   if (!wire::send_frame(fd, wire::Type::Welcome, wire::encode(w)))
     return false;
   log("primary %s (%s) connected: generation %llu, backup holds epoch %llu", a.program.c_str(),
@@ -245,7 +252,7 @@ private:
   // Removes the temporary file first: once the primary hears, nothing is left.
   void storage_failed(const wire::CheckpointHead &h, std::unique_ptr<PendingFile> &file,
                       const Error &e);
-  void refuse(wire::ErrorCode code, const std::string &msg);
+  void refuse(wire::ErrorCode code, const std::string &msg, std::uint64_t epoch = 0);
   bool send(wire::Type type, const std::string &payload) {
     std::lock_guard l(send_mu_);
     return wire::send_frame(fd_, type, payload);
@@ -271,8 +278,8 @@ private:
   std::thread writer_;
 };
 
-void Backup::Link::refuse(wire::ErrorCode code, const std::string &msg) {
-  send(wire::Type::Error, wire::encode(wire::ErrorMsg{code, msg}));
+void Backup::Link::refuse(wire::ErrorCode code, const std::string &msg, std::uint64_t epoch) {
+  send(wire::Type::Error, wire::encode(wire::ErrorMsg{code, msg, epoch}));
 }
 
 bool Backup::Link::push(Piece p) {
@@ -448,18 +455,29 @@ std::unique_ptr<PendingFile> Backup::Link::begin(const wire::CheckpointHead &h) 
   std::unique_lock l(b_.mu_);
   if (!b_.current(gen_, conn_))
     return nullptr; // the reader fences it
-  if (h.epoch <= b_.durable_) { // a duplicate (its ack was lost) or older: covered
-    std::uint64_t d = b_.durable_;
+  bool same_chain = h.chain_id == b_.chain_id_;
+  if (h.epoch <= b_.durable_ && same_chain) {
+    // A duplicate (its ack was lost) or older, of the chain stored here: the
+    // stored state covers it. Ack exactly it: the primary counts acks as
+    // cumulative.
     l.unlock();
-    send(wire::Type::Ack, wire::encode_ack(d));
+    send(wire::Type::Ack, wire::encode_ack(h.epoch));
     return nullptr;
   }
-  if (!h.full && (b_.broken_ || h.prev_epoch != b_.durable_)) {
+  // Another run's numbers (a fresh primary counts from 1), a gap, or a broken
+  // chain: only a full above durable_ can follow.
+  if (h.full ? h.epoch <= b_.durable_
+             : (b_.broken_ || h.prev_epoch != b_.durable_ || !same_chain)) {
     std::uint64_t d = b_.durable_;
-    std::string why = b_.broken_ ? "the backup's chain is broken after epoch " + std::to_string(d)
-                                 : "delta " + std::to_string(h.epoch) + " follows epoch " +
-                                       std::to_string(h.prev_epoch) + ", the backup holds " +
-                                       std::to_string(d);
+    std::string why = b_.broken_ && !h.full
+                          ? "the backup's chain is broken after epoch " + std::to_string(d)
+                      : !same_chain ? std::string(h.full ? "full" : "delta") + " epoch " +
+                                          std::to_string(h.epoch) +
+                                          " is of another chain than the backup's epoch " +
+                                          std::to_string(d)
+                                    : "delta " + std::to_string(h.epoch) + " follows epoch " +
+                                          std::to_string(h.prev_epoch) + ", the backup holds " +
+                                          std::to_string(d);
     l.unlock();
     if (b_.o_.verbose)
       log("%s: asking for a full checkpoint", why.c_str());
@@ -482,7 +500,7 @@ void Backup::Link::storage_failed(const wire::CheckpointHead &h,
   log("cannot store epoch %llu: %s (stored epochs are intact)", (unsigned long long)h.epoch,
       e.what());
   refuse(wire::ErrorCode::Storage,
-         "backup cannot store epoch " + std::to_string(h.epoch) + ": " + e.what());
+         "backup cannot store epoch " + std::to_string(h.epoch) + ": " + e.what(), h.epoch);
 }
 
 void Backup::Link::finish(const wire::CheckpointHead &h, std::unique_ptr<PendingFile> &file,
@@ -508,9 +526,12 @@ void Backup::Link::finish(const wire::CheckpointHead &h, std::unique_ptr<Pending
     std::string bytes = read_whole_file(file->temp_path());
     auto img = h.full ? decode_image(std::move(bytes), what)
                       : parse_link(std::move(bytes), what, h.prev_epoch, chain_id);
-    if (img->info.epoch != h.epoch || (img->info.kind == "full") != h.full)
+    if (img->info.epoch != h.epoch || (img->info.kind == "full") != h.full ||
+        img->info.chain_id != h.chain_id)
       throw Error(what + ": the checkpoint inside is " + img->info.kind + " epoch " +
-                  std::to_string(img->info.epoch));
+                  std::to_string(img->info.epoch) + " of chain " +
+                  std::to_string(img->info.chain_id) + ", its head says " +
+                  (h.full ? "full" : "delta") + " of chain " + std::to_string(h.chain_id));
     chain_id = img->info.chain_id;
   } catch (const OtherChain &e) {
     // Same epoch numbers, another run: continuing would mix two states.
@@ -526,14 +547,15 @@ void Backup::Link::finish(const wire::CheckpointHead &h, std::unique_ptr<Pending
   } catch (const Error &e) {
     file.reset();
     log("bad CHECKPOINT: %s", e.what());
-    refuse(wire::ErrorCode::Protocol, e.what());
+    refuse(wire::ErrorCode::Protocol, e.what(), h.epoch); // the primary drops it
     stop_ = true;
     ::shutdown(fd_, SHUT_RDWR);
     return;
   }
   {
     std::lock_guard l(b_.mu_);
-    if (!b_.current(gen_, conn_) || (!h.full && h.prev_epoch != b_.durable_))
+    if (!b_.current(gen_, conn_) ||
+        (!h.full && (h.prev_epoch != b_.durable_ || h.chain_id != b_.chain_id_)))
       return; // fenced (or taken over) meanwhile: never stored
     try {
       b_.store_->commit(*file, h.full, h.epoch, /*new_chain=*/h.full);
@@ -568,15 +590,25 @@ void Backup::connection(int fd) {
 }
 
 std::optional<std::uint64_t> Backup::take_over() {
-  std::lock_guard l(mu_);
-  if (durable_ == 0)
-    return std::nullopt;
-  taken_over_ = true;
-  generation_ += 1; // a primary of any earlier generation is now stale
-  write_generation(o_.dir, generation_);
-  compactor_.reset(); // waits for a running merge
-  store_.reset();     // releases the directory's lock for the resumed program
-  return durable_;
+  std::unique_ptr<Compactor> compactor;
+  std::unique_ptr<DirStore> store;
+  std::uint64_t epoch;
+  {
+    std::lock_guard l(mu_);
+    if (durable_ == 0)
+      return std::nullopt;
+    taken_over_ = true;
+    generation_ += 1; // a primary of any earlier generation is now stale
+    write_generation(o_.dir, generation_);
+    // Nothing stores once taken_over_ is set (Link checks current()).
+    compactor = std::move(compactor_);
+    store = std::move(store_);
+    epoch = durable_;
+  }
+  // Outside the mutex, and without finishing a merge that may take minutes.
+  compactor->abandon();
+  store.reset(); // releases the directory's lock for the resumed program
+  return epoch;
 }
 
 } // namespace
