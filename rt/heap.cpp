@@ -231,6 +231,21 @@ ObjHeader *find_object(const void *p, std::uint64_t *offset) noexcept {
   return h;
 }
 
+void heap_reset_marks() noexcept {
+  std::uintptr_t hi = used_hi.load(std::memory_order_relaxed);
+  if (!start_bits || hi <= arena_lo)
+    return;
+  std::uint64_t words = (hi - arena_lo) / kGranule / 64 + 1;
+  for (std::uint64_t w = 0; w < words; ++w)
+    for (std::uint64_t bits = start_bits[w].load(std::memory_order_relaxed); bits;
+         bits &= bits - 1) {
+      auto *h = reinterpret_cast<ObjHeader *>(
+          arena_lo + (w * 64 + std::uint64_t(__builtin_ctzll(bits))) * kGranule);
+      if (h->magic == kLiveMagic)
+        h->mark = 0;
+    }
+}
+
 HeapStats heap_stats() noexcept {
   return {live_objects.load(std::memory_order_relaxed),
           live_bytes.load(std::memory_order_relaxed)};

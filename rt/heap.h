@@ -73,6 +73,11 @@ struct HeapStats {
 };
 HeapStats heap_stats() noexcept;
 
+// Sets every live object's mark to 0 (no stamp is 0): stamps are compared
+// for equality only, so when the 32-bit stamp counter wraps, a cold object's
+// old mark must not equal a new stamp. O(used arena), once per 2^32 stamps.
+void heap_reset_marks() noexcept;
+
 // Ids: fresh ids are larger than every id seen (resume restores old ids).
 void heap_reserve_ids_through(std::uint64_t max_id) noexcept;
 

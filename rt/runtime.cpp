@@ -64,6 +64,7 @@ struct Runtime {
   bool resumed = false;
   std::atomic<std::uint64_t> epoch{0}; // newest epoch taken
   std::uint32_t stamp = 0;             // marking / dirty-collection stamp
+  std::uint32_t stamp_period = 0; // tests (CHECKSYNC_TEST_STAMP_PERIOD): wrap early
   bool warned_no_store = false;
   std::uint64_t fallbacks = 0; // deltas that had to mark from the roots
   // Number of the current checkpoint chain (a full and the deltas after it);
@@ -205,6 +206,16 @@ void check_instrumented(const Snapshot &snap) {
   die(msg + " (CHECKSYNC_ALLOW_UNINSTRUMENTED=1 runs anyway)");
 }
 
+// A fresh marking stamp. Marks are compared for equality only, so when the
+// counter wraps every mark is reset first (rare: 2^32 stamps).
+std::uint32_t next_stamp(Runtime &r) {
+  if (++r.stamp == 0 || (r.stamp_period && r.stamp >= r.stamp_period)) {
+    heap_reset_marks();
+    r.stamp = 1;
+  }
+  return r.stamp;
+}
+
 // A delta whose written objects hold a ref no file can encode: decides as a
 // full checkpoint would. Marking from the roots throws if such an object is
 // reachable; otherwise it is garbage (typically one sharing a card with a
@@ -213,13 +224,8 @@ void check_instrumented(const Snapshot &snap) {
 // refs are followed as usual, so the chain stays closed under references if
 // the program links it in again.
 void close_delta_marking(const Snapshot &snap, std::vector<ObjHeader *> &objects, Runtime &r) {
-  auto next_stamp = [&] {
-    if (++r.stamp == 0)
-      ++r.stamp;
-    return r.stamp;
-  };
-  mark_from_roots(snap.types, snap.roots, next_stamp());
-  std::uint32_t in_delta = next_stamp();
+  mark_from_roots(snap.types, snap.roots, next_stamp(r));
+  std::uint32_t in_delta = next_stamp(r);
   for (ObjHeader *h : objects)
     h->mark = in_delta;
   close_delta(snap.types, snap.roots, objects, in_delta, r.chain, /*garbage_may_dangle=*/true);
@@ -233,6 +239,7 @@ void init() {
   if (r.initialized)
     return;
   r.full_every = env_u64("CHECKSYNC_FULL_EVERY", 0);
+  r.stamp_period = std::uint32_t(env_u64("CHECKSYNC_TEST_STAMP_PERIOD", 0));
   r.compact_after = env_u64("CHECKSYNC_COMPACT_AFTER", 32);
   if (const char *s = std::getenv("CHECKSYNC_COMPACT_RATIO"); s && *s)
     r.compact_ratio = std::strtod(s, nullptr);
@@ -341,8 +348,7 @@ std::uint64_t checkpoint() {
   std::string fallback; // why a delta became a full checkpoint
   try {
     const Snapshot &snap = registry_snapshot();
-    if (++r.stamp == 0)
-      ++r.stamp;
+    next_stamp(r);
     std::vector<ObjHeader *> objects;
     std::vector<std::uint64_t> freed;
     if (!full) {
@@ -390,8 +396,7 @@ std::uint64_t checkpoint() {
     bytes = encode_image(info, snap.types, snap.roots, objects, freed);
     if (r.replica) {
       r.replica->apply(bytes);
-      if (++r.stamp == 0)
-        ++r.stamp;
+      next_stamp(r);
       MarkResult now = mark_from_roots(snap.types, snap.roots, r.stamp);
       ImageInfo fi = info;
       fi.kind = "full";
