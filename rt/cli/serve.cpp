@@ -290,8 +290,10 @@ bool Backup::Link::push(Piece p) {
     l.unlock();
     // The disk is behind, not the primary: bytes waiting on the socket are a
     // sign of life, and takeover must not mistake our slowness for its death.
-    pollfd pf{fd_, POLLIN, 0};
-    if (::poll(&pf, 1, 0) == 1)
+    // A primary that closed the connection (or whose connection failed) is not.
+    pollfd pf{fd_, POLLIN | POLLRDHUP, 0};
+    if (::poll(&pf, 1, 0) == 1 && (pf.revents & POLLIN) &&
+        !(pf.revents & (POLLRDHUP | POLLHUP | POLLERR)))
       alive();
     bool go_on;
     {
