@@ -1,8 +1,8 @@
 // Library-typed fields through their codecs: encode, decode, marking through
 // containers and smart pointers, shared ownership, records inside containers.
-#include "format.h"
-#include "registry.h"
-#include "restore.h"
+#include "format/format.h"
+#include "schema/registry.h"
+#include "runtime/restore.h"
 #include "test_types.h"
 
 #include <gtest/gtest.h>

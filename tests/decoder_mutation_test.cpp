@@ -1,8 +1,8 @@
 // Random mutations of a valid checkpoint body, with the checksum recomputed so
 // the decoder itself is exercised: every outcome is either a clean Error or a
 // fully validated image that restores without crashing.
-#include "format.h"
-#include "restore.h"
+#include "format/format.h"
+#include "runtime/restore.h"
 #include "test_types.h"
 
 #define XXH_INLINE_ALL

@@ -1,4 +1,4 @@
-#include "format.h"
+#include "format/format.h"
 #include "test_types.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "heap.h"
+#include "heap/heap.h"
 #include "test_types.h"
 
 #include <gtest/gtest.h>

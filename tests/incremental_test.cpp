@@ -1,9 +1,9 @@
 // Dirty-card collection and delta chains at the runtime level (the barrier is
 // simulated with checksync_rt_mark_range, as instrumented code would do).
-#include "chain.h"
-#include "dirty.h"
-#include "store.h"
-#include "format.h"
+#include "store/chain.h"
+#include "heap/dirty.h"
+#include "store/store.h"
+#include "format/format.h"
 #include "test_types.h"
 
 #include <gtest/gtest.h>

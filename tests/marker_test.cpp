@@ -1,4 +1,4 @@
-#include "marker.h"
+#include "heap/marker.h"
 #include "test_types.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "restore.h"
+#include "runtime/restore.h"
 #include "test_types.h"
 
 #include <gtest/gtest.h>

@@ -3,13 +3,13 @@
 // reordered, corrupted and truncated frames, corrupt checkpoint bodies,
 // fencing of a stale generation, and restarts of the backup; stores with a
 // missing, renamed or corrupt file acknowledge only what a resume restores.
-#include "chain.h"
-#include "format.h"
-#include "shipper.h"
-#include "store.h"
+#include "store/chain.h"
+#include "format/format.h"
+#include "ship/shipper.h"
+#include "store/store.h"
 #include "test_types.h"
-#include "types.h"
-#include "wire.h"
+#include "schema/types.h"
+#include "ship/wire.h"
 
 #include <gtest/gtest.h>
 

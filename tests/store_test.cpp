@@ -1,5 +1,5 @@
-#include "store.h"
-#include "types.h"
+#include "store/store.h"
+#include "schema/types.h"
 
 #include <gtest/gtest.h>
 

@@ -3,8 +3,8 @@
 #ifndef CHECKSYNC_TESTS_TEST_TYPES_H
 #define CHECKSYNC_TESTS_TEST_TYPES_H
 
-#include "heap.h"
-#include "registry.h"
+#include "heap/heap.h"
+#include "schema/registry.h"
 
 #include <cstdint>
 

@@ -1,8 +1,8 @@
 // The wire protocol: frames and messages round-trip, and damaged input is
 // rejected cleanly (a corrupt byte, a truncated frame, a wrong magic or
 // version, an oversized length, malformed message bodies).
-#include "types.h"
-#include "wire.h"
+#include "schema/types.h"
+#include "ship/wire.h"
 
 #include <gtest/gtest.h>
 

@@ -2,10 +2,10 @@
 // (default) and tools (--json).
 #include "commands.h"
 
-#include "codec_rt.h"
-#include "chain.h"
-#include "format.h"
-#include "store.h"
+#include "format/codec_rt.h"
+#include "store/chain.h"
+#include "format/format.h"
+#include "store/store.h"
 
 #include <cstdio>
 #include <ctime>

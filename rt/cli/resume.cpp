@@ -3,9 +3,9 @@
 // go on checkpointing) set. The program's init() does the restoring.
 #include "commands.h"
 
-#include "chain.h"
-#include "format.h"
-#include "store.h"
+#include "store/chain.h"
+#include "format/format.h"
+#include "store/store.h"
 
 #include <cerrno>
 #include <cstdio>

@@ -3,8 +3,8 @@
 // `checksync-rt serve` at HOST:PORT (CHECKSYNC_SECRET must be set).
 #include "commands.h"
 
-#include "types.h"
-#include "wire.h"
+#include "schema/types.h"
+#include "ship/wire.h"
 
 #include <cerrno>
 #include <cstdio>

@@ -3,8 +3,8 @@
 // length, checksum) so mutations reach the msgpack structure and the
 // validation against the program's schema (the unit-test types). Every input
 // must decode cleanly or be rejected with an Error.
-#include "format.h"
-#include "marker.h"
+#include "format/format.h"
+#include "heap/marker.h"
 #include "test_types.h"
 
 #define XXH_INLINE_ALL

@@ -1,8 +1,8 @@
 // libFuzzer target: the wire protocol's frame parser and message decoders
 // (rt/wire.cpp) on arbitrary bytes. Every input must end in a clean result:
 // a parsed frame, "need more", or a rejection; decoders throw Error only.
-#include "types.h"
-#include "wire.h"
+#include "schema/types.h"
+#include "ship/wire.h"
 
 #include <cstddef>
 #include <cstdint>

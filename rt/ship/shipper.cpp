@@ -1,7 +1,7 @@
 // shipper.cpp - see shipper.h and docs/protocol.md.
-#include "shipper.h"
+#include "ship/shipper.h"
 
-#include "types.h"
+#include "schema/types.h"
 
 #include <algorithm>
 #include <chrono>

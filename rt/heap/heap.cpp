@@ -2,9 +2,9 @@
 // replacement of the global operator delete family so that every way of
 // deleting a persistent object (delete, delete[], virtual destructors,
 // unique_ptr, uninstrumented code) returns it to this heap.
-#include "heap.h"
+#include "heap/heap.h"
 
-#include "registry.h"
+#include "schema/registry.h"
 
 #include <mimalloc.h>
 

@@ -16,17 +16,17 @@
 // size), CHECKSYNC_VERIFY=1 (the correctness oracle, verify.h).
 #include <checksync/checksync.h>
 
-#include "chain.h"
-#include "compactor.h"
-#include "dirty.h"
-#include "format.h"
-#include "heap.h"
-#include "marker.h"
-#include "registry.h"
-#include "restore.h"
-#include "shipper.h"
-#include "store.h"
-#include "verify.h"
+#include "store/chain.h"
+#include "store/compactor.h"
+#include "heap/dirty.h"
+#include "format/format.h"
+#include "heap/heap.h"
+#include "heap/marker.h"
+#include "schema/registry.h"
+#include "runtime/restore.h"
+#include "ship/shipper.h"
+#include "store/store.h"
+#include "runtime/verify.h"
 
 #include <atomic>
 #include <chrono>

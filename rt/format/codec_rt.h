@@ -4,9 +4,9 @@
 #ifndef CHECKSYNC_RT_CODEC_RT_H
 #define CHECKSYNC_RT_CODEC_RT_H
 
-#include "heap.h"
-#include "out_buffer.h"
-#include "types.h"
+#include "heap/heap.h"
+#include "format/out_buffer.h"
+#include "schema/types.h"
 
 #include <msgpack.hpp>
 

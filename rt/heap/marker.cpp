@@ -2,9 +2,9 @@
 // through each type's flattened ref_offsets; refs inside library values
 // (containers, smart pointers) through their codec's visit function, which
 // calls back into the marker (the runtime's codec::RefVisitor).
-#include "marker.h"
+#include "heap/marker.h"
 
-#include "registry.h"
+#include "schema/registry.h"
 
 #include <algorithm>
 #include <cstdio>

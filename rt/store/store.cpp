@@ -1,8 +1,8 @@
 // store.cpp - atomic, durable checkpoint files in a local directory.
-#include "store.h"
+#include "store/store.h"
 
-#include "format.h"
-#include "types.h"
+#include "format/format.h"
+#include "schema/types.h"
 
 #include <atomic>
 #include <cstdlib>

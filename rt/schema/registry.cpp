@@ -1,5 +1,5 @@
 // registry.cpp - registration of persistent types and roots (see registry.h).
-#include "registry.h"
+#include "schema/registry.h"
 
 #include <atomic>
 #include <cstdio>

@@ -1,9 +1,9 @@
 // codec_rt.cpp - what codec.h declares: encoding primitives for codecs, value
 // accessors that validate while decoding, ref resolution, and decoding of
 // field values (shared by restore and by records inside library values).
-#include "codec_rt.h"
+#include "format/codec_rt.h"
 
-#include "format.h"
+#include "format/format.h"
 
 #include <cstring>
 

@@ -1,7 +1,7 @@
 // dirty.cpp - card scanning (see dirty.h).
-#include "dirty.h"
+#include "heap/dirty.h"
 
-#include "registry.h"
+#include "schema/registry.h"
 
 #include <algorithm>
 #include <atomic>

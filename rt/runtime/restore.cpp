@@ -1,8 +1,8 @@
 // restore.cpp - schema check, allocation, decoding and ref swizzling.
-#include "restore.h"
+#include "runtime/restore.h"
 
-#include "codec_rt.h"
-#include "heap.h"
+#include "format/codec_rt.h"
+#include "heap/heap.h"
 
 #include <cstring>
 #include <unordered_map>

@@ -7,7 +7,7 @@
 #ifndef CHECKSYNC_RT_REGISTRY_H
 #define CHECKSYNC_RT_REGISTRY_H
 
-#include "types.h"
+#include "schema/types.h"
 
 #include <cstdint>
 #include <string>

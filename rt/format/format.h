@@ -4,8 +4,8 @@
 #ifndef CHECKSYNC_RT_FORMAT_H
 #define CHECKSYNC_RT_FORMAT_H
 
-#include "marker.h"
-#include "types.h"
+#include "heap/marker.h"
+#include "schema/types.h"
 
 #include <msgpack.hpp>
 

@@ -2,8 +2,8 @@
 #ifndef CHECKSYNC_RT_MARKER_H
 #define CHECKSYNC_RT_MARKER_H
 
-#include "heap.h"
-#include "types.h"
+#include "heap/heap.h"
+#include "schema/types.h"
 
 #include <cstdint>
 #include <vector>

@@ -1,9 +1,9 @@
 // compactor.cpp - see compactor.h.
-#include "compactor.h"
+#include "store/compactor.h"
 
-#include "chain.h"
-#include "format.h"
-#include "types.h"
+#include "store/chain.h"
+#include "format/format.h"
+#include "schema/types.h"
 
 #include <cstdio>
 

@@ -2,8 +2,8 @@
 #ifndef CHECKSYNC_RT_RESTORE_H
 #define CHECKSYNC_RT_RESTORE_H
 
-#include "format.h"
-#include "types.h"
+#include "format/format.h"
+#include "schema/types.h"
 
 namespace checksync::detail {
 

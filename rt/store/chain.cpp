@@ -1,7 +1,7 @@
 // chain.cpp - base + deltas (see chain.h).
-#include "chain.h"
+#include "store/chain.h"
 
-#include "store.h"
+#include "store/store.h"
 
 #include <filesystem>
 

@@ -5,7 +5,7 @@
 #ifndef CHECKSYNC_RT_DIRTY_H
 #define CHECKSYNC_RT_DIRTY_H
 
-#include "heap.h"
+#include "heap/heap.h"
 
 #include <cstdint>
 #include <vector>

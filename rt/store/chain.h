@@ -3,7 +3,7 @@
 #ifndef CHECKSYNC_RT_CHAIN_H
 #define CHECKSYNC_RT_CHAIN_H
 
-#include "format.h"
+#include "format/format.h"
 
 #include <memory>
 #include <string>

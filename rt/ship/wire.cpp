@@ -1,7 +1,7 @@
 // wire.cpp - see wire.h and docs/protocol.md.
-#include "wire.h"
+#include "ship/wire.h"
 
-#include "types.h"
+#include "schema/types.h"
 
 #include <msgpack.hpp>
 #include <openssl/crypto.h>

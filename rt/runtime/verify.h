@@ -5,7 +5,7 @@
 #ifndef CHECKSYNC_RT_VERIFY_H
 #define CHECKSYNC_RT_VERIFY_H
 
-#include "format.h"
+#include "format/format.h"
 
 #include <string>
 #include <unordered_map>

@@ -8,7 +8,7 @@
 #ifndef CHECKSYNC_RT_COMPACTOR_H
 #define CHECKSYNC_RT_COMPACTOR_H
 
-#include "store.h"
+#include "store/store.h"
 
 #include <atomic>
 #include <condition_variable>

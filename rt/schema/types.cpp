@@ -1,5 +1,5 @@
 // types.cpp - target resolution and descriptions of persistent types.
-#include "types.h"
+#include "schema/types.h"
 
 #include <unordered_map>
 

@@ -1,6 +1,6 @@
 // verify.cpp - see verify.h. Objects are compared as re-packed msgpack with
 // type keys, so the comparison is independent of schema order.
-#include "verify.h"
+#include "runtime/verify.h"
 
 #include <algorithm>
 #include <sstream>

@@ -1,0 +1,213 @@
+// backup.cpp - the backup's state across connections: what it holds (the
+// epoch a resume from DIR restores), authentication and fencing, takeover.
+#include "backup.h"
+
+#include "store/chain.h"
+#include "store/compactor.h"
+#include "format/format.h"
+#include "store/store.h"
+#include "schema/types.h"
+#include "ship/wire.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdarg>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <optional>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <mutex>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include <cstdarg>
+
+namespace checksync::cli {
+using namespace checksync::detail;
+namespace {
+constexpr int kHandshakeTimeoutMs = 3000;
+} // namespace
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log(const char *fmt, ...) {
+  static std::mutex mu;
+  std::lock_guard l(mu);
+  std::fprintf(stderr, "checksync-rt serve: ");
+  va_list ap;
+  va_start(ap, fmt);
+  std::vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  std::fputc('\n', stderr);
+  std::fflush(stderr);
+}
+
+std::string peer_name(int fd) {
+  sockaddr_storage ss{};
+  socklen_t sl = sizeof ss;
+  char h[NI_MAXHOST], p[NI_MAXSERV];
+  if (::getpeername(fd, reinterpret_cast<sockaddr *>(&ss), &sl) == 0 &&
+      ::getnameinfo(reinterpret_cast<sockaddr *>(&ss), sl, h, sizeof h, p, sizeof p,
+                    NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+    return std::string(h) + ":" + p;
+  return "?";
+}
+
+// DIR/generation: the newest primary generation, so fencing survives restarts.
+std::uint64_t read_generation(const std::string &dir) {
+  std::FILE *f = std::fopen((dir + "/generation").c_str(), "r");
+  if (!f)
+    return 0;
+  unsigned long long g = 0;
+  if (std::fscanf(f, "%llu", &g) != 1)
+    g = 0;
+  std::fclose(f);
+  return g;
+}
+
+void write_generation(const std::string &dir, std::uint64_t g) {
+  try {
+    write_file_durably(dir, "generation", std::to_string(g) + "\n");
+  } catch (const Error &e) {
+    throw Error("cannot record generation " + std::to_string(g) + ": " + e.what());
+  }
+}
+
+Backup::Backup(const ServeOptions &o) : o_(o) {
+  store_ = std::make_unique<DirStore>(o.dir);
+  compactor_ = std::make_unique<Compactor>(*store_, o.compact_after, o.compact_ratio);
+  generation_ = read_generation(o.dir);
+  if (!list_checkpoints(o.dir).empty()) {
+    // Announce exactly what a resume from here would restore: the same
+    // routine, following each delta's link to the epoch before it.
+    std::string note;
+    try {
+      auto img = load_chain(o.dir, &note);
+      durable_ = img->info.epoch;
+      chain_id_ = img->info.chain_id;
+    } catch (const Error &e) {
+      note = e.what();
+    }
+    if (!note.empty()) {
+      broken_ = true;
+      log("%s", note.c_str());
+      log("the stored chain is broken after epoch %llu: asking the primary for a full "
+          "checkpoint",
+          (unsigned long long)durable_);
+    }
+  }
+  log("storing into %s: newest durable epoch %llu, generation %llu", o.dir.c_str(),
+      (unsigned long long)durable_, (unsigned long long)generation_);
+}
+
+bool Backup::handshake(int fd, wire::Reader &rd, std::uint64_t &gen, std::uint64_t &conn,
+                       const std::string &peer) {
+  wire::Challenge ch{wire::kVersion, wire::random_nonce()};
+  if (!wire::send_frame(fd, wire::Type::Challenge, wire::encode(ch)))
+    return false;
+  wire::Frame f;
+  std::string error;
+  if (rd.next(f, kHandshakeTimeoutMs, error) != wire::Reader::Result::Frame) {
+    log("%s: no authentication: %s", peer.c_str(), error.empty() ? "timeout" : error.c_str());
+    return false;
+  }
+  auto refuse = [&](wire::ErrorCode code, const std::string &msg) {
+    wire::send_frame(fd, wire::Type::Error, wire::encode(wire::ErrorMsg{code, msg}));
+    return false;
+  };
+  if (f.type != wire::Type::Auth) {
+    log("%s: expected AUTH, got %s", peer.c_str(), wire::type_name(f.type));
+    return refuse(wire::ErrorCode::Protocol, "expected AUTH");
+  }
+  wire::Auth a;
+  try {
+    a = wire::decode_auth(f.payload);
+  } catch (const Error &e) {
+    log("%s: %s", peer.c_str(), e.what());
+    return refuse(wire::ErrorCode::Protocol, e.what());
+  }
+  if (!wire::mac_equal(a.mac, wire::primary_mac(o_.secret, ch.nonce, a.nonce, a.generation))) {
+    log("%s: refused: authentication failed (wrong secret)", peer.c_str());
+    return refuse(wire::ErrorCode::Auth, "authentication failed");
+  }
+  std::uint64_t durable, chain_id;
+  {
+    std::lock_guard l(mu_);
+    if (taken_over_)
+      return refuse(wire::ErrorCode::Fenced,
+                    "this backup took over (generation " + std::to_string(generation_) + ")");
+    if (a.generation != 0 && a.generation < generation_) {
+      log("%s: refused stale primary %s of generation %llu (current %llu)", peer.c_str(),
+          a.program.c_str(), (unsigned long long)a.generation,
+          (unsigned long long)generation_);
+      return refuse(wire::ErrorCode::Fenced,
+                    "generation " + std::to_string(a.generation) + " is stale (current " +
+                        std::to_string(generation_) + ")");
+    }
+    std::uint64_t g = a.generation == 0 ? generation_ + 1 : a.generation;
+    if (g != generation_) {
+      try {
+        write_generation(o_.dir, g);
+      } catch (const Error &e) { // disk full: refuse this primary, keep serving
+        log("%s: refused primary %s: %s", peer.c_str(), a.program.c_str(), e.what());
+        return refuse(wire::ErrorCode::Storage, e.what());
+      }
+      generation_ = g;
+    }
+    gen = g;
+    conn = active_conn_ = ++next_conn_;
+    durable = durable_;
+    chain_id = chain_id_;
+  }
+  wire::Welcome w{gen, durable, chain_id,
+                  wire::backup_mac(o_.secret, a.nonce, ch.nonce, gen, durable, chain_id)};
+  if (!wire::send_frame(fd, wire::Type::Welcome, wire::encode(w)))
+    return false;
+  log("primary %s (%s) connected: generation %llu, backup holds epoch %llu", a.program.c_str(),
+      peer.c_str(), (unsigned long long)gen, (unsigned long long)durable);
+  last_seen_ms = now_ms();
+  seen_primary = true;
+  return true;
+}
+
+std::optional<std::uint64_t> Backup::take_over() {
+  std::unique_ptr<Compactor> compactor;
+  std::unique_ptr<DirStore> store;
+  std::uint64_t epoch;
+  {
+    std::lock_guard l(mu_);
+    if (durable_ == 0)
+      return std::nullopt;
+    taken_over_ = true;
+    generation_ += 1; // a primary of any earlier generation is now stale
+    write_generation(o_.dir, generation_);
+    // Nothing stores once taken_over_ is set (Link checks current()).
+    compactor = std::move(compactor_);
+    store = std::move(store_);
+    epoch = durable_;
+  }
+  // Outside the mutex, and without finishing a merge that may take minutes.
+  compactor->abandon();
+  store.reset(); // releases the directory's lock for the resumed program
+  return epoch;
+}
+
+} // namespace checksync::cli

@@ -1,0 +1,67 @@
+// backup.h - the backup side of `checksync-rt serve`: one authenticated
+// primary at a time (the newest generation wins, older ones are fenced), its
+// checkpoints stored durably in DIR and acknowledged only then, background
+// compaction, and the takeover hand-over (backup.cpp, link.cpp).
+#ifndef CHECKSYNC_CLI_BACKUP_H
+#define CHECKSYNC_CLI_BACKUP_H
+
+#include "commands.h"
+
+#include "store/compactor.h"
+#include "store/store.h"
+#include "ship/wire.h"
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace checksync::cli {
+
+std::int64_t now_ms(); // steady clock
+// One line on stderr, prefixed "checksync-rt serve: ".
+void log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+std::string peer_name(int fd);
+// DIR/generation: the newest primary generation, so fencing survives restarts.
+std::uint64_t read_generation(const std::string &dir);
+void write_generation(const std::string &dir, std::uint64_t g); // throws Error
+
+using detail::Compactor;
+using detail::DirStore;
+namespace wire = detail::wire;
+
+class Backup {
+public:
+  explicit Backup(const ServeOptions &o);
+
+  void connection(int fd);
+  // Takeover: fence every primary and release the directory; returns the
+  // epoch to resume, or nothing (and changes nothing) if no epoch is durable.
+  std::optional<std::uint64_t> take_over();
+
+  std::atomic<std::int64_t> last_seen_ms{0}; // newest sign of life of the current primary
+  std::atomic<bool> seen_primary{false};
+
+private:
+  class Link;
+  bool handshake(int fd, wire::Reader &rd, std::uint64_t &gen, std::uint64_t &conn,
+                 const std::string &peer);
+  bool current(std::uint64_t gen, std::uint64_t conn) {
+    return !taken_over_ && gen == generation_ && conn == active_conn_;
+  }
+
+  const ServeOptions &o_;
+  std::mutex mu_; // everything below
+  std::unique_ptr<DirStore> store_;
+  std::unique_ptr<Compactor> compactor_;
+  std::uint64_t generation_ = 0, durable_ = 0, active_conn_ = 0, next_conn_ = 0;
+  bool taken_over_ = false;
+  bool broken_ = false; // files beyond durable_ that a resume ignores: only a full may follow
+  std::uint64_t chain_id_ = 0; // ImageInfo::chain_id of the stored chain
+};
+
+} // namespace checksync::cli
+
+#endif
