@@ -5,6 +5,7 @@
 #include "format/format.h"
 
 #include "format/codec_rt.h"
+#include "format/image_writer.h"
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -58,8 +59,9 @@ void pack_raw_float(Packer &pk, const char *src, std::uint32_t size) {
   pk.pack_bin_body(buf, size + 1); // raw append; the type byte is in buf
 }
 
-void pack_scalar(codec::Writer &w, const Field &f, const char *src) {
-  Packer &pk = w.pk;
+} // namespace
+
+void pack_plain(Packer &pk, const Field &f, const char *src) {
   switch (f.kind) {
   case CHECKSYNC_FIELD_INT:
     switch (f.elem_size) {
@@ -82,25 +84,8 @@ void pack_scalar(codec::Writer &w, const Field &f, const char *src) {
     pk.pack_bin(f.elem_size);
     pk.pack_bin_body(src, f.elem_size);
     break;
-  case CHECKSYNC_FIELD_REF: {
-    void *p;
-    std::memcpy(&p, src, sizeof p);
-    if (w.in_library)
-      pack_codec_ref(pk, p);
-    else
-      pack_field_ref(pk, p);
-    break;
-  }
-  case CHECKSYNC_FIELD_RECORD:
-    pack_record(w, w.types[size_t(f.target)], src);
-    break;
-  case CHECKSYNC_FIELD_CODEC:
-    f.codec->encode(src, w);
-    break;
   }
 }
-
-} // namespace
 
 void pack_field_ref(Packer &pk, const void *p) {
   if (!p) {
@@ -148,6 +133,19 @@ void pack_codec_ref(Packer &pk, const void *p) {
   pk.pack_ext_body(buf, n);
 }
 
+void HeapLeaf::operator()(const Field &f, const char *src) {
+    if (f.kind == CHECKSYNC_FIELD_CODEC) {
+      f.codec->encode(src, w);
+      return;
+    }
+    void *p;
+    std::memcpy(&p, src, sizeof p);
+    if (w.in_library)
+      pack_codec_ref(w.pk, p);
+    else
+      pack_field_ref(w.pk, p);
+}
+
 void pack_record(codec::Writer &w, const Type &t, const char *src) {
   w.pk.pack_array(std::uint32_t(t.fields.size()));
   for (const Field &g : t.fields)
@@ -155,19 +153,10 @@ void pack_record(codec::Writer &w, const Type &t, const char *src) {
 }
 
 void pack_value(codec::Writer &w, const Field &f, const char *src) {
-  if (f.count == 1) {
-    pack_scalar(w, f, src);
-  } else if (packs_as_bin(f)) {
-    w.pk.pack_bin(std::uint32_t(f.elem_size * f.count));
-    w.pk.pack_bin_body(src, std::uint32_t(f.elem_size * f.count));
-  } else {
-    w.pk.pack_array(std::uint32_t(f.count));
-    for (std::uint64_t e = 0; e < f.count; ++e)
-      pack_scalar(w, f, src + e * f.elem_size);
-  }
+  HeapLeaf leaf{w};
+  walk_value<true>(&w.pk, w.types, f, src, leaf);
 }
 
-namespace {
 void pack_header(OutBuffer &buf, std::uint32_t version) {
   char head[kHeaderBytes];
   std::memcpy(head, kFileMagic, 8);
@@ -235,7 +224,6 @@ void pack_tail(Packer &pk, const ImageInfo &info, const std::vector<std::uint64_
   if (version >= 3)
     pk.pack(info.chain_id);
 }
-} // namespace
 
 std::string encode_merged(const Image &img) {
   ExactFloats exact;

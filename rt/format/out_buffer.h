@@ -6,6 +6,7 @@
 #define CHECKSYNC_RT_OUT_BUFFER_H
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -37,6 +38,11 @@ public:
   }
   const char *data() const { return s_.data(); }
   std::size_t size() const { return size_; }
+  // Overwrites 4 bytes already written (a length known only afterwards).
+  void patch_u32(std::size_t pos, std::uint32_t v) { std::memcpy(s_.data() + pos, &v, 4); }
+  // Forgets the bytes but keeps the memory: a buffer reused for every
+  // checkpoint is neither zero-filled nor page-faulted in again.
+  void clear() { size_ = 0; }
   // The bytes written; the buffer is empty afterwards.
   std::string take() {
     s_.resize(size_); // shrinking keeps the allocation: no copy

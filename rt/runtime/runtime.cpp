@@ -1,11 +1,13 @@
 // runtime.cpp - the public API: init, resumed, checkpoint, touch,
 // wait_durable, last_checkpoint_stats.
 //
-// checkpoint() collects and encodes synchronously (that is the consistent
-// point) and hands the bytes to a writer thread; wait_durable() waits for the
-// writer. The first checkpoint into a directory is full, later ones are
-// deltas (objects new or written since the previous one, freed ids, roots). A
-// compactor thread merges base + deltas into a new base in the background.
+// checkpoint() is the consistent point. A delta (objects new or written since
+// the previous checkpoint, freed ids, roots) is captured there (capture.h:
+// bytes copied, refs and library values packed) and encoded, stored or
+// shipped by the pipeline thread while the program runs; a full checkpoint
+// (the first, and after a failure) is encoded on the caller. wait_durable()
+// waits for the pipeline and then the disk or the backup. A compactor thread
+// merges base + deltas into a new base in the background.
 //
 // Environment: CHECKSYNC_DIR (where checkpoints go), CHECKSYNC_RESUME (what to
 // restore, set by `checksync-rt resume`), CHECKSYNC_FULL_EVERY (force a full
@@ -16,6 +18,7 @@
 // size), CHECKSYNC_VERIFY=1 (the correctness oracle, verify.h).
 #include <checksync/checksync.h>
 
+#include "format/capture.h"
 #include "store/chain.h"
 #include "store/compactor.h"
 #include "heap/dirty.h"
@@ -28,6 +31,7 @@
 #include "store/store.h"
 #include "runtime/verify.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -47,10 +51,13 @@ namespace {
 using namespace detail;
 using Clock = std::chrono::steady_clock;
 
-struct Pending {
+// A checkpoint on its way to the store or the backup.
+struct Job {
   std::uint64_t epoch;
   bool full;
-  std::string bytes;
+  std::uint64_t prev_epoch, chain_id;
+  std::string bytes;                // encoded (full checkpoints, verify mode)
+  std::unique_ptr<Capture> capture; // or still to encode (deltas)
 };
 
 std::uint64_t env_u64(const char *name, std::uint64_t dflt) {
@@ -82,14 +89,16 @@ struct Runtime {
   std::unique_ptr<Shipper> shipper; // CHECKSYNC_BACKUP
   std::mutex q_mu;
   std::condition_variable q_cv;
-  std::deque<Pending> queue;
+  std::deque<Job> queue;
+  std::vector<std::unique_ptr<Capture>> spare; // recycled: their buffers stay warm
   std::uint64_t durable = 0;   // newest epoch on disk
-  std::uint64_t processed = 0; // newest epoch the writer finished, stored or not
+  std::uint64_t processed = 0; // newest epoch the pipeline finished, stored/shipped or not
+  std::vector<std::uint64_t> unencoded; // epochs the pipeline could not encode (rare)
   std::unique_ptr<Compactor> compactor;
   std::atomic<bool> force_full{false}; // a write failed: the chain is broken
   bool chain_broken = false;           // writer thread only
   bool stopping = false;
-  std::thread writer;
+  std::thread pipeline;
 };
 
 Runtime &rt() {
@@ -99,45 +108,93 @@ Runtime &rt() {
 
 constexpr std::size_t kMaxQueued = 2; // back-pressure: checkpoint() waits beyond this
 
-void writer_loop(Runtime &r) {
+// Stores one encoded checkpoint (CHECKSYNC_DIR). Returns false if it was not.
+bool store_job(Runtime &r, const Job &j) {
+  std::string error;
+  if (r.chain_broken && !j.full) {
+    error = "an earlier checkpoint was not stored, so this delta has nothing to apply "
+            "to (the next checkpoint will be full)";
+  } else {
+    try {
+      r.store->write(j.epoch, j.full, j.bytes);
+      r.chain_broken = false;
+      return true;
+    } catch (const Error &e) {
+      error = e.what();
+      r.chain_broken = true;
+    }
+  }
+  std::fprintf(stderr, "checksync: checkpoint %llu was not stored: %s\n",
+               (unsigned long long)j.epoch, error.c_str());
+  r.force_full = true; // later deltas would not apply to anything
+  return false;
+}
+
+// The pipeline thread: encodes captured deltas, then stores or ships every
+// checkpoint, in epoch order.
+void pipeline_loop(Runtime &r) {
   std::unique_lock lock(r.q_mu);
   for (;;) {
     r.q_cv.wait(lock, [&] { return r.stopping || !r.queue.empty(); });
     if (r.queue.empty())
       return;
-    Pending &p = r.queue.front();
+    Job &j = r.queue.front();
     lock.unlock();
-    std::string error;
-    if (r.chain_broken && !p.full) {
-      error = "an earlier checkpoint was not stored, so this delta has nothing to apply "
-              "to (the next checkpoint will be full)";
-    } else {
+    bool encoded = true;
+    std::uint64_t pages = 0;
+    if (j.capture) {
       try {
-        r.store->write(p.epoch, p.full, p.bytes);
-        r.chain_broken = false;
-      } catch (const Error &e) {
-        error = e.what();
-        r.chain_broken = true;
+        j.bytes = encode_capture(*j.capture);
+        pages = j.capture->info.stats.pages_touched;
+      } catch (const std::exception &e) { // out of memory
+        std::fprintf(stderr, "checksync: checkpoint %llu could not be encoded: %s\n",
+                     (unsigned long long)j.epoch, e.what());
+        encoded = false;
+        r.force_full = true;
       }
     }
+    std::uint64_t size = j.bytes.size();
+    bool stored = false;
+    if (encoded && r.shipper)
+      r.shipper->submit(j.epoch, j.full, j.prev_epoch, j.chain_id, std::move(j.bytes));
+    else if (encoded && r.store)
+      stored = store_job(r, j);
     lock.lock();
-    if (error.empty()) {
-      r.durable = p.epoch;
-      r.compactor->stored(p.full, p.bytes.size());
-    } else {
-      std::fprintf(stderr, "checksync: checkpoint %llu was not stored: %s\n",
-                   (unsigned long long)p.epoch, error.c_str());
-      r.force_full = true; // later deltas would not apply to anything
+    if (stored) {
+      r.durable = j.epoch;
+      r.compactor->stored(j.full, size);
     }
-    r.processed = p.epoch;
+    if (!encoded)
+      r.unencoded.push_back(j.epoch);
+    if (r.last.epoch == j.epoch) {
+      r.last.bytes = size;
+      if (j.capture)
+        r.last.pages_touched = pages;
+    }
+    r.processed = j.epoch;
+    if (j.capture && r.spare.size() < 2)
+      r.spare.push_back(std::move(j.capture));
     r.queue.pop_front();
     r.q_cv.notify_all();
   }
 }
 
+// Lets the pipeline finish what was checkpointed, then stops it.
+void drain_pipeline(Runtime &r) {
+  {
+    std::unique_lock lock(r.q_mu);
+    r.q_cv.wait(lock, [&] { return r.queue.empty(); });
+    r.stopping = true;
+    r.q_cv.notify_all();
+  }
+  if (r.pipeline.joinable())
+    r.pipeline.join();
+}
+
 // At exit: write what was checkpointed, then stop the threads.
 void flush_at_exit() {
   Runtime &r = rt();
+  drain_pipeline(r);
   if (r.shipper) {
     int ms = int(env_u64("CHECKSYNC_EXIT_FLUSH_MS", 5000));
     if (!r.shipper->flush(ms))
@@ -146,14 +203,6 @@ void flush_at_exit() {
                    ms);
     return;
   }
-  {
-    std::unique_lock lock(r.q_mu);
-    r.q_cv.wait(lock, [&] { return r.queue.empty(); });
-    r.stopping = true;
-    r.q_cv.notify_all();
-  }
-  if (r.writer.joinable())
-    r.writer.join();
   if (r.compactor)
     r.compactor->stop();
 }
@@ -284,6 +333,7 @@ void init() {
       so.max_queue_bytes = env_u64("CHECKSYNC_BACKUP_QUEUE_MB", 256) << 20;
       r.shipper = std::make_unique<Shipper>(std::move(so));
       r.need_full = true; // the backup decides what it still needs at connection
+      r.pipeline = std::thread(pipeline_loop, std::ref(r));
       std::atexit(flush_at_exit);
     } else if (const char *dir = std::getenv("CHECKSYNC_DIR"); dir && *dir) {
       r.store = std::make_unique<DirStore>(dir);
@@ -304,7 +354,7 @@ void init() {
         r.need_full = true;
       }
       r.compactor = std::make_unique<Compactor>(*r.store, r.compact_after, r.compact_ratio);
-      r.writer = std::thread(writer_loop, std::ref(r));
+      r.pipeline = std::thread(pipeline_loop, std::ref(r));
       std::atexit(flush_at_exit);
     }
   } catch (const Error &e) {
@@ -326,7 +376,49 @@ void touch(const void *p) noexcept {
 checkpoint_stats last_checkpoint_stats() {
   Runtime &r = rt();
   std::lock_guard lock(r.api_mu);
-  return r.last;
+  checkpoint_stats s;
+  {
+    std::unique_lock q(r.q_mu); // bytes and pages are known once encoded
+    r.q_cv.wait(q, [&] { return r.processed >= r.last.epoch || !r.pipeline.joinable(); });
+    s = r.last;
+  }
+  if (r.shipper) {
+    ShipperMetrics m = r.shipper->metrics();
+    s.backup_acked = m.acked;
+    s.backup_queued = m.queued;
+    s.backup_queued_bytes = m.queued_bytes;
+    s.backup_dropped = m.dropped;
+    s.backup_connected = m.connected;
+  }
+  return s;
+}
+
+// A Capture for the next delta: a recycled one (warm buffers) if any.
+std::unique_ptr<Capture> take_capture(Runtime &r) {
+  std::lock_guard q(r.q_mu);
+  if (r.spare.empty())
+    return std::make_unique<Capture>();
+  auto c = std::move(r.spare.back());
+  r.spare.pop_back();
+  return c;
+}
+
+// The oracle (CHECKSYNC_VERIFY): the replica with this checkpoint applied
+// must equal a full checkpoint of the heap now.
+void verify(Runtime &r, const Snapshot &snap, const ImageInfo &info, const std::string &bytes) {
+  r.replica->apply(bytes);
+  next_stamp(r);
+  MarkResult now = mark_from_roots(snap.types, snap.roots, r.stamp);
+  ImageInfo fi = info;
+  fi.kind = "full";
+  fi.prev_epoch = 0;
+  fi.started = {};
+  std::string diff = r.replica->compare(encode_image(fi, snap.types, snap.roots, now.objects, {}));
+  if (!diff.empty()) {
+    std::fprintf(stderr, "checksync verify: epoch %llu: %s\n", (unsigned long long)info.epoch,
+                 diff.c_str());
+    std::abort();
+  }
 }
 
 std::uint64_t checkpoint() {
@@ -335,7 +427,6 @@ std::uint64_t checkpoint() {
   if (!r.initialized)
     throw error("checksync::checkpoint() called before checksync::init()");
   auto t0 = Clock::now();
-  std::string bytes;
   std::uint64_t epoch = r.epoch + 1;
   bool full = r.need_full || r.force_full.exchange(false) ||
               (r.full_every && r.since_full + 1 >= r.full_every);
@@ -344,10 +435,15 @@ std::uint64_t checkpoint() {
       full = true; // the backup cannot continue the chain (or epochs were dropped)
       epoch = std::max(epoch, *floor + 1);
     }
+  // Without a pipeline (no storage configured) or with the oracle, deltas are
+  // encoded here too.
+  bool encode_here = !r.pipeline.joinable() || r.replica;
+  Job job{epoch, full, 0, 0, {}, nullptr};
   ImageInfo info;
   std::string fallback; // why a delta became a full checkpoint
   try {
-    const Snapshot &snap = registry_snapshot();
+    std::shared_ptr<const Snapshot> snap_ptr = registry_snapshot_shared();
+    const Snapshot &snap = *snap_ptr;
     next_stamp(r);
     std::vector<ObjHeader *> objects;
     std::vector<std::uint64_t> freed;
@@ -376,9 +472,6 @@ std::uint64_t checkpoint() {
       for (ObjHeader *h : objects)
         h->stored = r.chain;
     }
-    std::vector<std::uint64_t> sizes(snap.types.size());
-    for (size_t i = 0; i < sizes.size(); ++i)
-      sizes[i] = snap.types[i].size;
     info.epoch = epoch;
     info.kind = full ? "full" : "delta";
     info.prev_epoch = full ? 0 : r.epoch.load();
@@ -390,25 +483,28 @@ std::uint64_t checkpoint() {
     info.live_bytes = hs.live_bytes;
     info.stats.objects = objects.size();
     for (ObjHeader *h : objects)
-      info.stats.payload_bytes += h->count * sizes[h->type];
-    info.stats.pages_touched = pages_touched(objects, sizes);
-    info.started = t0;
-    bytes = encode_image(info, snap.types, snap.roots, objects, freed);
-    if (r.replica) {
-      r.replica->apply(bytes);
-      next_stamp(r);
-      MarkResult now = mark_from_roots(snap.types, snap.roots, r.stamp);
-      ImageInfo fi = info;
-      fi.kind = "full";
-      fi.prev_epoch = 0;
-      std::string diff =
-          r.replica->compare(encode_image(fi, snap.types, snap.roots, now.objects, {}));
-      if (!diff.empty()) {
-        std::fprintf(stderr, "checksync verify: epoch %llu: %s\n", (unsigned long long)epoch,
-                     diff.c_str());
-        std::abort();
+      info.stats.payload_bytes += h->count * snap.types[h->type].size;
+    if (full) {
+      std::vector<std::uint64_t> sizes(snap.types.size());
+      for (size_t i = 0; i < sizes.size(); ++i)
+        sizes[i] = snap.types[i].size;
+      info.stats.pages_touched = pages_touched(objects, sizes);
+      info.started = t0;
+      job.bytes = encode_image(info, snap.types, snap.roots, objects, freed);
+    } else {
+      job.capture = take_capture(r);
+      capture_delta(*job.capture, std::move(snap_ptr), info, objects, std::move(freed));
+      // The tail records the pause: the time the program was stopped.
+      job.capture->info.stats.pause_us = std::uint64_t(
+          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
+      if (encode_here) {
+        job.bytes = encode_capture(*job.capture);
+        info.stats.pages_touched = job.capture->info.stats.pages_touched;
+        job.capture.reset();
       }
     }
+    if (r.replica)
+      verify(r, snap, info, job.bytes);
   } catch (const Error &e) {
     r.need_full = true; // the write marks were consumed: only a full is complete
     throw error(std::string("checkpoint failed: ") + e.what());
@@ -423,33 +519,25 @@ std::uint64_t checkpoint() {
                  "%s; that ref is stored as null%s\n",
                  (unsigned long long)epoch, fallback.c_str(),
                  r.fallbacks == 3 ? " (further cases are not reported)" : "");
-  r.epoch = epoch;
   // Later checkpoints are deltas: a full image costs a pause proportional to
   // the heap, so new bases come from the background compactor instead.
   r.need_full = false;
   r.since_full = full ? 0 : r.since_full + 1;
-  r.last = {epoch,
-            full,
-            info.stats.objects,
-            bytes.size(),
-            info.stats.payload_bytes,
-            std::uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(
-                              Clock::now() - t0)
-                              .count()),
-            info.stats.pages_touched,
-            info.stats.dirty_pages};
-  if (r.shipper) {
-    std::uint64_t prev = info.prev_epoch;
-    r.shipper->submit(epoch, full, prev, info.chain_id, std::move(bytes));
-    ShipperMetrics m = r.shipper->metrics();
-    r.last.backup_acked = m.acked;
-    r.last.backup_queued = m.queued;
-    r.last.backup_queued_bytes = m.queued_bytes;
-    r.last.backup_dropped = m.dropped;
-    r.last.backup_connected = m.connected;
-    return epoch;
-  }
-  if (!r.store) {
+  checkpoint_stats last{epoch,
+                        full,
+                        info.stats.objects,
+                        job.bytes.size(),
+                        info.stats.payload_bytes,
+                        std::uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(
+                                          Clock::now() - t0)
+                                          .count()),
+                        info.stats.pages_touched,
+                        info.stats.dirty_pages};
+  job.prev_epoch = info.prev_epoch;
+  job.chain_id = info.chain_id;
+  if (!r.pipeline.joinable()) {
+    r.last = last;
+    r.epoch = epoch;
     if (!r.warned_no_store) {
       std::fprintf(stderr, "checksync: CHECKSYNC_DIR is not set: checkpoints are not "
                            "stored anywhere\n");
@@ -459,24 +547,26 @@ std::uint64_t checkpoint() {
   }
   std::unique_lock q(r.q_mu);
   r.q_cv.wait(q, [&] { return r.queue.size() < kMaxQueued; });
-  r.queue.push_back({epoch, full, std::move(bytes)});
+  r.last = last;
+  r.epoch = epoch;
+  r.queue.push_back(std::move(job));
   r.q_cv.notify_all();
   return epoch;
 }
 
 bool wait_durable(std::uint64_t epoch) {
   Runtime &r = rt();
-  if (r.shipper) {
-    if (epoch > r.epoch)
-      return false;
-    return r.shipper->wait_acked(epoch);
-  }
-  if (!r.store)
+  if (!r.pipeline.joinable() || epoch > r.epoch)
     return false;
   std::unique_lock q(r.q_mu);
-  r.q_cv.wait(q, [&] {
-    return r.durable >= epoch || r.processed >= epoch || epoch > r.epoch;
-  });
+  if (r.shipper) {
+    r.q_cv.wait(q, [&] { return r.processed >= epoch; });
+    if (std::find(r.unencoded.begin(), r.unencoded.end(), epoch) != r.unencoded.end())
+      return false;
+    q.unlock();
+    return r.shipper->wait_acked(epoch);
+  }
+  r.q_cv.wait(q, [&] { return r.durable >= epoch || r.processed >= epoch; });
   return r.durable >= epoch;
 }
 

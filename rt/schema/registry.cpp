@@ -18,7 +18,7 @@ struct State {
   std::unordered_map<std::string, std::uint32_t> by_key;
   std::unordered_map<const void *, std::uint32_t> by_desc;
   std::vector<Root> roots;
-  std::unique_ptr<Snapshot> snapshot; // rebuilt when types or roots change
+  std::shared_ptr<const Snapshot> snapshot; // rebuilt when types or roots change
   std::vector<std::string> units_without_plugin; // checksync_rt_tu_without_plugin
 };
 
@@ -121,11 +121,13 @@ std::uint64_t registry_type_size(std::uint32_t index) noexcept {
   return index < kMaxTypes ? type_sizes[index].load(std::memory_order_relaxed) : 0;
 }
 
-const Snapshot &registry_snapshot() {
+const Snapshot &registry_snapshot() { return *registry_snapshot_shared(); }
+
+std::shared_ptr<const Snapshot> registry_snapshot_shared() {
   State &s = state();
   std::lock_guard lock(s.mu);
   if (!s.snapshot) {
-    auto snap = std::make_unique<Snapshot>();
+    auto snap = std::make_shared<Snapshot>();
     snap->types.assign(s.types.begin(), s.types.end());
     snap->roots = s.roots;
     resolve_targets(snap->types, &snap->roots); // throws Error
@@ -133,7 +135,7 @@ const Snapshot &registry_snapshot() {
       snap->by_key.emplace(snap->types[i].key, i);
     s.snapshot = std::move(snap);
   }
-  return *s.snapshot;
+  return s.snapshot;
 }
 
 std::vector<std::string> registry_units_without_plugin() {

@@ -10,6 +10,7 @@
 #include "schema/types.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -29,6 +30,9 @@ struct Snapshot {
   std::unordered_map<std::string, std::uint32_t> by_key;
 };
 const Snapshot &registry_snapshot();
+// The same, shared: it stays valid for a thread that encodes after a later
+// registration (a dlopen'ed module) replaced the registry's snapshot.
+std::shared_ptr<const Snapshot> registry_snapshot_shared();
 
 // Main files of the translation units compiled without the plugin that
 // include checksync.h (abi.h: checksync_rt_tu_without_plugin).
