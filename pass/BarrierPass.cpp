@@ -61,6 +61,7 @@ namespace {
 
 constexpr unsigned CardShift = 6;  // CHECKSYNC_CARD_SHIFT
 constexpr unsigned PageShift = 12; // CHECKSYNC_PAGE_SHIFT
+constexpr unsigned InFlightBit = 2; // CHECKSYNC_CARD_IN_FLIGHT
 
 StringRef annotationString(Value *V) {
   auto *G = dyn_cast<GlobalVariable>(V->stripPointerCasts());
@@ -263,6 +264,7 @@ private:
   bool needsRange(MemIntrinsic *MI);
   Function *barrierFn();
   FunctionCallee markRangeFn();
+  FunctionCallee writeSlowFn();
   void emit(const Point &P);
   void eliminate(Function &F);
   bool isAllocation(const CallBase *CB) const;
@@ -385,17 +387,15 @@ Function *Instrumenter::barrierFn() {
   Barrier->addFnAttr(Attribute::AlwaysInline);
   Barrier->addFnAttr(Attribute::NoUnwind);
   Barrier->addFnAttr(Attribute::WillReturn);
-  Barrier->addFnAttr(Attribute::NoFree);
-  Barrier->addFnAttr(Attribute::NoSync);
-  Barrier->setMemoryEffects(MemoryEffects::unknown().getWithModRef(
-      IRMemLocation::ArgMem, ModRefInfo::NoModRef));
   Barrier->addParamAttr(0, Attribute::NoCapture);
-  Barrier->addParamAttr(0, Attribute::ReadNone);
   Argument *P = Barrier->getArg(0);
   P->setName("p");
 
   auto *Entry = BasicBlock::Create(Ctx, "entry", Barrier);
   auto *Mark = BasicBlock::Create(Ctx, "mark", Barrier);
+  auto *Clean = BasicBlock::Create(Ctx, "clean", Barrier);
+  auto *InFlight = BasicBlock::Create(Ctx, "in_flight", Barrier);
+  auto *Page = BasicBlock::Create(Ctx, "mark_page", Barrier);
   auto *Done = BasicBlock::Create(Ctx, "done", Barrier);
   IRBuilder<> B(Entry);
   auto Field = [&](unsigned I) {
@@ -430,10 +430,27 @@ Function *Instrumenter::barrierFn() {
   Value *In = B.CreateICmpULT(D, Span, "in");
   B.CreateCondBr(In, Mark, Done);
 
+  // The card's in-flight flag: its object may be part of a delta being
+  // encoded, which must be copied before this write (rt/heap/cow.h).
   B.SetInsertPoint(Mark);
   Value *CardsP = Header(Ptr, 2, "cards");
-  Mark1(B.CreateInBoundsGEP(B.getInt8Ty(), CardsP, B.CreateLShr(D, CardShift, "ci"),
-                            "card"));
+  Value *Card = B.CreateInBoundsGEP(B.getInt8Ty(), CardsP, B.CreateLShr(D, CardShift, "ci"),
+                                    "card");
+  LoadInst *Old = B.CreateLoad(B.getInt8Ty(), Card, "old");
+  Old->setMetadata(LLVMContext::MD_tbaa, MarkTag);
+  Value *Flag = B.CreateAnd(Old, B.getInt8(InFlightBit), "flag");
+  B.CreateCondBr(B.CreateICmpEQ(Flag, B.getInt8(0), "not_in_flight"), Clean, InFlight,
+                 MDB.createBranchWeights(2000, 1));
+
+  B.SetInsertPoint(Clean);
+  Mark1(Card);
+  B.CreateBr(Page);
+
+  B.SetInsertPoint(InFlight);
+  B.CreateCall(writeSlowFn(), {P});
+  B.CreateBr(Page);
+
+  B.SetInsertPoint(Page);
   Value *PagesP = Header(Ptr, 3, "pages");
   Mark1(B.CreateInBoundsGEP(B.getInt8Ty(), PagesP, B.CreateLShr(D, PageShift, "pi"),
                             "page"));
@@ -442,6 +459,23 @@ Function *Instrumenter::barrierFn() {
   B.SetInsertPoint(Done);
   B.CreateRetVoid();
   return Barrier;
+}
+
+// Reads the object (it copies it) and may wait for the runtime's encoder;
+// writes only runtime memory (and card bytes, which only barriers read). So
+// it blocks no reordering of the program's reads, and loop-invariant card
+// table loads still hoist.
+FunctionCallee Instrumenter::writeSlowFn() {
+  auto *FTy = FunctionType::get(Type::getVoidTy(Ctx), {Ptr}, false);
+  FunctionCallee C = M.getOrInsertFunction(WriteSlowFnName, FTy);
+  if (auto *F = dyn_cast<Function>(C.getCallee())) {
+    F->addFnAttr(Attribute::NoUnwind);
+    F->addFnAttr(Attribute::WillReturn);
+    F->addFnAttr(Attribute::Cold);
+    F->setMemoryEffects(MemoryEffects::readOnly() | MemoryEffects::inaccessibleMemOnly());
+    F->addParamAttr(0, Attribute::NoCapture);
+  }
+  return C;
 }
 
 FunctionCallee Instrumenter::markRangeFn() {

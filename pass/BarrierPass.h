@@ -21,6 +21,7 @@ inline constexpr llvm::StringLiteral FieldAnnotationPrefix = "checksync.field";
 inline constexpr llvm::StringLiteral BarriersMDName = "checksync.barriers";
 inline constexpr llvm::StringLiteral BarrierFnName = "checksync.barrier";
 inline constexpr llvm::StringLiteral MarkRangeFnName = "checksync_rt_mark_range";
+inline constexpr llvm::StringLiteral WriteSlowFnName = "checksync_rt_write_slow";
 inline constexpr llvm::StringLiteral CardTableName = "checksync_rt_cards";
 
 struct BarrierStats {

@@ -17,7 +17,7 @@
 //        `transient_entry<T>`); polymorphic types get a `vptrs` array of
 //        {offset, vtable address point};
 //     2. the root table and a `checksync_module_desc` (@checksync.module,
-//        abi_version 2);
+//        abi_version 3);
 //     3. every call/invoke of @"checksync.new.<key>"(size) becomes
 //        `call noalias nonnull ptr @checksync_rt_new(ptr @"checksync.type.<key>",
 //        i64 size)`; the placeholder declarations are erased;
@@ -42,7 +42,7 @@
 //   @checksync.fields.4Node = private unnamed_addr constant [2 x %checksync.field_desc] ...
 //   @checksync.types  = private constant [1 x %checksync.type_desc] ...
 //   @checksync.roots  = private constant [1 x %checksync.root_desc] [{ ptr @head, ... }]
-//   @checksync.module = private constant %checksync.module_desc { i64 2, i64 1, ... }
+//   @checksync.module = private constant %checksync.module_desc { i64 3, i64 1, ... }
 //   @checksync.type.4Node = private alias %checksync.type_desc, ptr @checksync.types
 //   define internal void @checksync.register() {
 //     call void @checksync_rt_register_module(ptr @checksync.module)
@@ -81,7 +81,7 @@ using namespace checksync::pass;
 namespace {
 
 /// CHECKSYNC_ABI_VERSION of include/checksync/abi.h.
-constexpr uint64_t AbiVersion = 2;
+constexpr uint64_t AbiVersion = 3;
 
 //===-- Emitting descriptors ----------------------------------------------===//
 

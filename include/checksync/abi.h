@@ -7,7 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CHECKSYNC_ABI_VERSION 2
+/* 3: the write barrier checks CHECKSYNC_CARD_IN_FLIGHT (copy-on-write). */
+#define CHECKSYNC_ABI_VERSION 3
 
 #ifdef __cplusplus
 extern "C" {
@@ -84,16 +85,25 @@ typedef struct checksync_module_desc {
 
 /* ---- Write barrier (card marking) ----------------------------------------
    Instrumented code marks the card (64 bytes) and the page (4 KiB) of every
-   address it may write inside the persistent arena:
+   address it may write inside the persistent arena, before the write:
      d = (uintptr_t)p - checksync_rt_cards.lo;
      if (d < checksync_rt_cards.span) {
-       checksync_rt_cards.cards[d >> CHECKSYNC_CARD_SHIFT] = 1;
+       uint8_t *card = &checksync_rt_cards.cards[d >> CHECKSYNC_CARD_SHIFT];
+       if (*card & CHECKSYNC_CARD_IN_FLIGHT)
+         checksync_rt_write_slow(p);
+       else
+         *card = CHECKSYNC_CARD_DIRTY;
        checksync_rt_cards.pages[d >> CHECKSYNC_PAGE_SHIFT] = 1;
      }
    span is 0 until the arena exists, so nothing is marked before. The runtime
-   maps dirty cards to the objects that overlap them at checkpoint time. */
+   maps dirty cards to the objects that overlap them at checkpoint time.
+   CHECKSYNC_CARD_IN_FLIGHT flags the cards of a delta still being encoded
+   by the runtime's pipeline thread: the slow path copies an object before
+   its first write (rt/heap/cow.h) and then marks the card dirty. */
 #define CHECKSYNC_CARD_SHIFT 6
 #define CHECKSYNC_PAGE_SHIFT 12
+#define CHECKSYNC_CARD_DIRTY 1
+#define CHECKSYNC_CARD_IN_FLIGHT 2
 typedef struct checksync_card_table {
   uint64_t lo;
   uint64_t span;
@@ -105,6 +115,8 @@ extern checksync_card_table checksync_rt_cards;
 /* Marks every card of [p, p + n) that lies in the arena (memcpy, memset,
    memmove destinations; checksync::touch). Any p is allowed. */
 void checksync_rt_mark_range(const void *p, size_t n);
+/* The barrier's slow path: p's card is flagged CHECKSYNC_CARD_IN_FLIGHT. */
+void checksync_rt_write_slow(const void *p);
 
 /* Called from the initialiser checksync.h puts in every translation unit,
    with the unit's main file name. The plugin's pass deletes the call, so the

@@ -57,6 +57,9 @@ struct checkpoint_stats {
   std::uint64_t pause_us = 0;
   std::uint64_t pages_touched = 0;
   std::uint64_t dirty_pages = 0;
+  // Objects of this delta the program wrote (or deleted) while it was still
+  // being encoded in the background, and that were copied first.
+  std::uint64_t copied_before_write = 0;
   // With a backup (CHECKSYNC_BACKUP): the newest epoch it acknowledged, and
   // what waits to be acknowledged (bounded: see CHECKSYNC_BACKUP_QUEUE_MB).
   std::uint64_t backup_acked = 0;

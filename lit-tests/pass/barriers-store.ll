@@ -96,7 +96,7 @@ define void @plain(ptr %n) {
   ret void
 }
 
-; CHECK-LABEL: define internal void @checksync.barrier(ptr nocapture readnone %p)
+; CHECK-LABEL: define internal void @checksync.barrier(ptr nocapture %p)
 ; CHECK-SAME: [[ATTR:#[0-9]+]]
 ; CHECK-NEXT: entry:
 ; CHECK-NEXT: %lo = load i64, ptr @checksync_rt_cards, align 8, !tbaa [[HDR:![0-9]+]]
@@ -109,7 +109,18 @@ define void @plain(ptr %n) {
 ; CHECK-NEXT: %cards = load ptr, ptr getelementptr inbounds ({ i64, i64, ptr, ptr }, ptr @checksync_rt_cards, i32 0, i32 2), align 8, !tbaa [[HDR]]
 ; CHECK-NEXT: %ci = lshr i64 %d, 6
 ; CHECK-NEXT: %card = getelementptr inbounds i8, ptr %cards, i64 %ci
-; CHECK-NEXT: store i8 1, ptr %card, align 1, !tbaa [[MARK:![0-9]+]]
+; CHECK-NEXT: %old = load i8, ptr %card, align 1, !tbaa [[MARK:![0-9]+]]
+; CHECK-NEXT: %flag = and i8 %old, 2
+; CHECK-NEXT: %not_in_flight = icmp eq i8 %flag, 0
+; CHECK-NEXT: br i1 %not_in_flight, label %clean, label %in_flight, !prof
+; CHECK: clean:
+; CHECK-NEXT: store i8 1, ptr %card, align 1, !tbaa [[MARK]]
+; CHECK-NEXT: br label %mark_page
+; A card of a delta still being encoded: the runtime copies the object first.
+; CHECK: in_flight:
+; CHECK-NEXT: call void @checksync_rt_write_slow(ptr %p)
+; CHECK-NEXT: br label %mark_page
+; CHECK: mark_page:
 ; CHECK-NEXT: %pages = load ptr, ptr getelementptr inbounds ({ i64, i64, ptr, ptr }, ptr @checksync_rt_cards, i32 0, i32 3), align 8, !tbaa [[HDR]]
 ; CHECK-NEXT: %pi = lshr i64 %d, 12
 ; CHECK-NEXT: %page = getelementptr inbounds i8, ptr %pages, i64 %pi
@@ -118,7 +129,10 @@ define void @plain(ptr %n) {
 ; CHECK: done:
 ; CHECK-NEXT: ret void
 ; CHECK-NOT: define internal void @checksync.barrier
+; CHECK: declare void @checksync_rt_write_slow(ptr nocapture) [[SLOW:#[0-9]+]]
 ; CHECK: attributes [[ATTR]] = { alwaysinline {{.*}}nounwind willreturn
+; The slow path reads the object and writes only runtime memory.
+; CHECK: attributes [[SLOW]] = { cold nounwind willreturn memory(read, inaccessiblemem: readwrite) }
 ; CHECK: !checksync.barriers = !{![[V:[0-9]+]]}
 ; CHECK: ![[V]] = !{!"v1"}
 ; The header loads and the mark stores have TBAA types of their own under

@@ -20,7 +20,7 @@
 ; CHECK: @checksync.vptrs.5Shape = private unnamed_addr constant [2 x %checksync.vptr_desc] [%checksync.vptr_desc { i64 0, ptr getelementptr (i8, ptr @_ZTV5Shape, i64 16) }, %checksync.vptr_desc { i64 128, ptr getelementptr (i8, ptr @_ZTV5Other, i64 56) }]
 ; CHECK: @checksync.types = private constant [1 x %checksync.type_desc] [%checksync.type_desc { ptr @{{[^,]*}}, ptr @{{[^,]*}}, i64 136, i64 8, i64 2, ptr @checksync.fields.5Shape, i64 1, ptr @checksync.inits.5Shape, i64 2, ptr @checksync.vptrs.5Shape }]
 ; CHECK: @checksync.roots = private constant [1 x %checksync.root_desc] [%checksync.root_desc { ptr @all, %checksync.field_desc { ptr @{{[^,]*}}, i64 0, i32 7, i32 24, i64 1, ptr @{{[^,]*}}, ptr @entry.vec } }]
-; CHECK: @checksync.module = private constant %checksync.module_desc { i64 2, i64 1, ptr @checksync.types, i64 1, ptr @checksync.roots }
+; CHECK: @checksync.module = private constant %checksync.module_desc { i64 3, i64 1, ptr @checksync.types, i64 1, ptr @checksync.roots }
 ; CHECK: !checksync.lowered = !{![[L:[0-9]+]]}
 ; CHECK: ![[L]] = !{!"v2"}
 

@@ -36,7 +36,7 @@ Node *make() { return new Node; }
 // CHECK-SAME: %checksync.field_desc { ptr @{{[^,]*}}, i64 40, i32 7, i32 56, i64 1, ptr @{{[^,]*}}, ptr @[[MAP]] },
 // CHECK-SAME: %checksync.field_desc { ptr @{{[^,]*}}, i64 96, i32 7, i32 24, i64 2, ptr @{{[^,]*}}, ptr @[[VEC]] }]
 // CHECK: @checksync.roots = private constant [1 x %checksync.root_desc] [%checksync.root_desc { ptr @all, %checksync.field_desc { ptr @{{[^,]*}}, i64 0, i32 7, i32 24, i64 1, ptr @{{[^,]*}}, ptr @[[ROOTVEC]] } }]
-// CHECK: @checksync.module = private constant %checksync.module_desc { i64 2,
+// CHECK: @checksync.module = private constant %checksync.module_desc { i64 3,
 
 // The codec functions are emitted with their entries.
 // CHECK-DAG: define linkonce_odr {{.*}}@_ZN9checksync5codec5codecINSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEEE6encodeEPKvRNS0_6WriterE(

@@ -68,7 +68,7 @@ app::Box<short> *makeBox() { return new app::Box<short>; }
 // CHECK-SAME: %checksync.type_desc { ptr @checksync.str{{[.0-9]*}}, ptr @checksync.str{{[.0-9]*}}, i64 128, i64 16, i64 12, ptr @checksync.fields.N3app4NodeE, i64 0, ptr null, i64 0, ptr null },
 // CHECK-SAME: %checksync.type_desc { ptr @checksync.str{{[.0-9]*}}, ptr @checksync.str{{[.0-9]*}}, i64 16, i64 8, i64 2, ptr @checksync.fields.N3app3BoxIsEE, i64 0, ptr null, i64 0, ptr null }]
 
-// CHECK: @checksync.module = private constant %checksync.module_desc { i64 2, i64 3, ptr @checksync.types, i64 0, ptr null }
+// CHECK: @checksync.module = private constant %checksync.module_desc { i64 3, i64 3, ptr @checksync.types, i64 0, ptr null }
 // CHECK: @llvm.global_ctors = appending global [1 x { i32, ptr, ptr }] [{ i32, ptr, ptr } { i32 101, ptr @checksync.register, ptr null }]
 // CHECK: @checksync.type.N3app4NodeE = private alias %checksync.type_desc, getelementptr inbounds ([3 x %checksync.type_desc], ptr @checksync.types, i64 0, i64 1)
 

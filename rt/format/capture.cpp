@@ -4,35 +4,15 @@
 #include "format/image_writer.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <unistd.h>
 
 namespace checksync::detail {
 namespace {
 
-bool field_is_leafy(const Field &f, const std::vector<Type> &types, std::vector<char> &memo);
-
-// memo: 0 unknown, 1 visiting or no leaves, 2 leaves.
-bool type_is_leafy(std::uint32_t i, const std::vector<Type> &types, std::vector<char> &memo) {
-  if (memo[i])
-    return memo[i] == 2;
-  memo[i] = 1; // records by value cannot nest themselves; guards bad input anyway
-  for (const Field &f : types[i].fields)
-    if (field_is_leafy(f, types, memo)) {
-      memo[i] = 2;
-      return true;
-    }
-  return false;
-}
-
-bool field_is_leafy(const Field &f, const std::vector<Type> &types, std::vector<char> &memo) {
-  if (f.kind == CHECKSYNC_FIELD_REF || f.kind == CHECKSYNC_FIELD_CODEC)
-    return true;
-  return f.kind == CHECKSYNC_FIELD_RECORD && f.target >= 0 &&
-         type_is_leafy(std::uint32_t(f.target), types, memo);
-}
-
-// Packs a leaf from the live heap, behind a length placeholder.
-struct PackLeaf {
+// Packs a leaf from the live heap behind its length (a copy's layout).
+struct CopyLeaf {
   OutBuffer &buf;
   HeapLeaf heap;
   void operator()(const Field &f, const char *src) {
@@ -43,7 +23,7 @@ struct PackLeaf {
   }
 };
 
-// Appends the leaf packed at capture time.
+// Appends the leaves a copy packed, in order.
 struct SpliceLeaf {
   OutBuffer &out;
   const char *at;
@@ -55,14 +35,15 @@ struct SpliceLeaf {
   }
 };
 
-std::uint64_t pages_touched(const Capture &c) {
+std::uint64_t pages_touched(const std::vector<ObjHeader *> &objects,
+                            const std::vector<Type> &types) {
   constexpr std::uint64_t kPage = std::uint64_t(1) << CHECKSYNC_PAGE_SHIFT;
   std::vector<std::uint64_t> pages;
-  pages.reserve(c.objects.size());
-  for (const CapturedObject &o : c.objects) {
-    std::uint64_t end =
-        o.address + sizeof(ObjHeader) + o.count * c.snap->types[o.type].size;
-    for (std::uint64_t p = o.address / kPage; p <= (end - 1) / kPage; ++p)
+  pages.reserve(objects.size());
+  for (const ObjHeader *h : objects) {
+    auto a = reinterpret_cast<std::uintptr_t>(h);
+    std::uint64_t end = a + sizeof(ObjHeader) + h->count * types[h->type].size;
+    for (std::uint64_t p = a / kPage; p <= (end - 1) / kPage; ++p)
       pages.push_back(p);
   }
   std::sort(pages.begin(), pages.end());
@@ -71,110 +52,109 @@ std::uint64_t pages_touched(const Capture &c) {
 
 } // namespace
 
-void capture_delta(Capture &c, std::shared_ptr<const Snapshot> snap, const ImageInfo &info,
-                   const std::vector<ObjHeader *> &objects, std::vector<std::uint64_t> freed) {
-  const std::vector<Type> &types = snap->types;
-  if (c.leafy_for != snap.get()) {
-    std::vector<char> memo(types.size(), 0);
-    c.leafy.assign(types.size(), 0);
-    c.prefetch.assign(types.size(), {});
-    for (std::uint32_t i = 0; i < types.size(); ++i) {
-      c.leafy[i] = type_is_leafy(i, types, memo);
-      for (const Field &f : types[i].fields)
-        if (f.kind == CHECKSYNC_FIELD_CODEC && f.count == 1 && f.codec && f.codec->prefetch)
-          c.prefetch[i].push_back({f.offset, f.codec});
-    }
-    c.leafy_for = snap.get();
+DeltaEncoding::DeltaEncoding(std::shared_ptr<const Snapshot> snap, const ImageInfo &info,
+                             std::vector<ObjHeader *> objects, std::vector<std::uint64_t> freed,
+                             std::uint32_t stamp)
+    : snap_(std::move(snap)), info_(info), freed_(std::move(freed)),
+      copies_(objects.size()),
+      cow_(std::move(objects), stamp, [this](std::size_t i) { copy(i); }) {
+  OutBuffer buf;
+  Packer pk(buf);
+  codec::Writer w{pk, snap_->types, snap_->by_key};
+  for (const Root &r : snap_->roots) {
+    pack_root_head(pk, r);
+    pack_value(w, r.field, static_cast<const char *>(r.address));
   }
-  c.info = info;
-  c.freed = std::move(freed);
-  c.objects.clear();
-  c.objects.reserve(objects.size());
-  c.bytes.clear();
-  c.packed.clear();
-  c.roots.clear();
-
-  Packer leaf_pk(c.packed);
-  codec::Writer leaf_w{leaf_pk, types, snap->by_key};
-  PackLeaf leaf{c.packed, HeapLeaf{leaf_w}};
-  // Dirty objects are scattered over the heap, and a library value's storage
-  // (a string's characters) can only be fetched once its object has arrived.
-  // So objects go in batches small enough to stay in L2: first every
-  // payload of the batch is requested, then every library value's storage,
-  // then the batch is copied and packed; the misses of a batch overlap.
-  constexpr std::size_t kBatch = 256;
-  for (std::size_t b = 0; b < objects.size(); b += kBatch) {
-    std::size_t e_end = std::min(objects.size(), b + kBatch);
-    for (std::size_t i = b; i < e_end; ++i) {
-      const ObjHeader *a = objects[i];
-      const char *p = reinterpret_cast<const char *>(a);
-      std::size_t n = sizeof(ObjHeader) +
-                      std::min<std::uint64_t>(a->count * types[a->type].size, 256);
-      for (std::size_t o = 0; o < n; o += 64)
-        __builtin_prefetch(p + o, 0, 1);
-    }
-    for (std::size_t i = b; i < e_end; ++i) {
-      const ObjHeader *a = objects[i];
-      const char *p = static_cast<const char *>(const_cast<ObjHeader *>(a)->payload());
-      for (const CodecSlot &s : c.prefetch[a->type])
-        s.codec->prefetch(p + s.offset);
-    }
-    for (std::size_t i = b; i < e_end; ++i) {
-      const ObjHeader *h = objects[i];
-      const Type &t = types[h->type];
-      const char *base = static_cast<const char *>(const_cast<ObjHeader *>(h)->payload());
-      std::size_t n = h->count * t.size;
-      c.objects.push_back({h->id, h->type, h->count, reinterpret_cast<std::uintptr_t>(h),
-                           c.bytes.size(), c.packed.size()});
-      c.bytes.insert(c.bytes.end(), base, base + n);
-      if (!c.leafy[h->type])
-        continue;
-      for (std::uint64_t e = 0; e < h->count; ++e)
-        for (const Field &f : t.fields)
-          walk_value<false>(nullptr, types, f, base + e * t.size + f.offset, leaf);
-    }
-  }
-
-  Packer roots_pk(c.roots);
-  codec::Writer roots_w{roots_pk, types, snap->by_key};
-  for (const Root &r : snap->roots) {
-    pack_root_head(roots_pk, r);
-    pack_value(roots_w, r.field, static_cast<const char *>(r.address));
-  }
-  c.snap = std::move(snap);
+  roots_ = buf.take();
+  cow_.publish();
 }
 
-std::string encode_capture(Capture &c) {
-  const std::vector<Type> &types = c.snap->types;
-  ImageInfo &info = c.info;
-  info.stats.pages_touched = pages_touched(c);
-  OutBuffer buf(std::max<std::size_t>(4096, c.bytes.size() + c.packed.size() +
-                                                c.roots.size() + c.bytes.size() / 8));
+// On a writing thread, before the object's first write.
+void DeltaEncoding::copy(std::size_t i) {
+  const ObjHeader *h = cow_.objects()[i];
+  const Type &t = snap_->types[h->type];
+  const char *base = static_cast<const char *>(const_cast<ObjHeader *>(h)->payload());
+  std::size_t n = h->count * t.size;
+  thread_local OutBuffer leaves; // reused: a copy is usually small
+  leaves.clear();
+  Packer pk(leaves);
+  codec::Writer w{pk, snap_->types, snap_->by_key};
+  CopyLeaf leaf{leaves, HeapLeaf{w}};
+  for (std::uint64_t e = 0; e < h->count; ++e)
+    for (const Field &f : t.fields)
+      walk_value<false>(nullptr, snap_->types, f, base + e * t.size + f.offset, leaf);
+  Copy &c = copies_[i];
+  c.data = std::make_unique_for_overwrite<char[]>(n + leaves.size());
+  std::memcpy(c.data.get(), base, n);
+  std::memcpy(c.data.get() + n, leaves.data(), leaves.size());
+  c.payload = n;
+}
+
+std::string DeltaEncoding::encode() {
+  struct Retire { // whatever happens, writers stop waiting and kept blocks are freed
+    CowDelta &cow;
+    ~Retire() { cow.retire(); }
+  } retire{cow_};
+  const std::vector<Type> &types = snap_->types;
+  const std::vector<ObjHeader *> &objects = cow_.objects();
+  info_.stats.pages_touched = pages_touched(objects, types);
+  std::uint64_t payload = info_.stats.payload_bytes;
+  OutBuffer buf(std::max<std::size_t>(4096, payload + payload / 16 + roots_.size()));
   pack_header(buf, kFormatVersion);
   Packer pk(buf);
-  pack_info_head(pk, info, kFormatVersion);
+  codec::Writer w{pk, types, snap_->by_key};
+  pack_info_head(pk, info_, kFormatVersion);
   pack_schema(pk, types);
-  pk.pack_array(std::uint32_t(c.snap->roots.size()));
-  buf.write(c.roots.data(), c.roots.size());
+  pk.pack_array(std::uint32_t(snap_->roots.size()));
+  buf.write(roots_.data(), roots_.size());
   pk.pack_array(2);
-  pk.pack(info.live_objects);
-  pk.pack(info.live_bytes);
-  pk.pack_array(std::uint32_t(c.objects.size()));
+  pk.pack(info_.live_objects);
+  pk.pack(info_.live_bytes);
+  pk.pack_array(std::uint32_t(objects.size()));
   std::uint64_t prev = 0;
-  for (const CapturedObject &o : c.objects) {
-    const Type &t = types[o.type];
-    pk.pack_array(std::uint32_t(3 + o.count * t.fields.size()));
-    pk.pack(o.id - prev);
-    prev = o.id;
-    pk.pack(o.type);
-    pk.pack(o.count);
-    const char *base = c.bytes.data() + o.bytes_at;
-    SpliceLeaf leaf{buf, c.packed.data() + o.packed_at};
-    for (std::uint64_t e = 0; e < o.count; ++e)
-      for (const Field &f : t.fields)
-        walk_value<true>(&pk, types, f, base + e * t.size + f.offset, leaf);
+  HeapLeaf from_heap{w};
+  // Tests (CHECKSYNC_TEST_ENCODE_DELAY_US): a slow encoder, so the program's
+  // writes race with it.
+  static const unsigned delay_us = [] {
+    const char *s = std::getenv("CHECKSYNC_TEST_ENCODE_DELAY_US");
+    return s ? unsigned(std::strtoul(s, nullptr, 10)) : 0u;
+  }();
+  for (std::size_t i = 0; i < objects.size(); ++i) {
+    if (delay_us)
+      ::usleep(delay_us);
+    if (i + 16 < objects.size()) // scattered objects: overlap the misses
+      __builtin_prefetch(objects[i + 16], 0, 1);
+    if (i + 8 < objects.size())
+      __builtin_prefetch(reinterpret_cast<const char *>(objects[i + 8]) + 64, 0, 1);
+    const ObjHeader *h = objects[i];
+    const Type &t = types[h->type];
+    pk.pack_array(std::uint32_t(3 + h->count * t.fields.size()));
+    pk.pack(h->id - prev);
+    prev = h->id;
+    pk.pack(h->type);
+    pk.pack(h->count);
+    if (cow_.claim(i)) {
+      struct Encoded { // also when a codec throws: a writer may be waiting
+        CowDelta &cow;
+        std::size_t i;
+        ~Encoded() { cow.encoded(i); }
+      } done{cow_, i};
+      const char *base = static_cast<const char *>(const_cast<ObjHeader *>(h)->payload());
+      for (std::uint64_t e = 0; e < h->count; ++e)
+        for (const Field &f : t.fields)
+          walk_value<true>(&pk, types, f, base + e * t.size + f.offset, from_heap);
+    } else {
+      const Copy &c = copies_[i];
+      if (!c.data)
+        throw Error("a library value's codec failed while copying object #" +
+                    std::to_string(h->id) + " before a write");
+      SpliceLeaf leaf{buf, c.data.get() + c.payload};
+      for (std::uint64_t e = 0; e < h->count; ++e)
+        for (const Field &f : t.fields)
+          walk_value<true>(&pk, types, f, c.data.get() + e * t.size + f.offset, leaf);
+    }
   }
-  pack_tail(pk, info, c.freed, kFormatVersion);
+  pack_tail(pk, info_, freed_, kFormatVersion);
   return seal(buf);
 }
 

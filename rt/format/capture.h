@@ -1,21 +1,18 @@
-// capture.h - a delta checkpoint in two steps, so that only the first one
-// stops the program (docs/performance.md):
+// capture.h - a delta checkpoint encoded on the runtime's pipeline thread
+// while the program runs on (docs/performance.md).
 //
-//   capture_delta   on the caller of checkpoint(), at the consistent point:
-//                   copies the dirty objects' bytes, packs what needs the live
-//                   heap (refs as object ids, library values such as strings
-//                   and containers, through their codecs) and the roots.
-//   encode_capture  on the runtime's pipeline thread, while the program runs:
-//                   msgpack framing and numbers, the file's trailer and
-//                   checksum. The bytes equal encode_image's for that state.
-//
-// A Capture owns reusable buffers: the runtime recycles it for the next
-// checkpoint, so steady-state captures neither allocate nor page-fault.
+// At checkpoint() (the consistent point) the caller collects the delta's
+// objects and constructs a DeltaEncoding: it packs the roots and publishes
+// the objects for copy-on-write (heap/cow.h). That is all the program waits
+// for. encode() then packs the objects straight from the heap; an object
+// the program writes before the encoder reaches it is copied first (its
+// bytes, and its refs and library values packed) and encoded from the copy.
+// The bytes equal encode_image's for the state at checkpoint().
 #ifndef CHECKSYNC_RT_CAPTURE_H
 #define CHECKSYNC_RT_CAPTURE_H
 
 #include "format/format.h"
-#include "format/out_buffer.h"
+#include "heap/cow.h"
 #include "schema/registry.h"
 
 #include <memory>
@@ -24,36 +21,35 @@
 
 namespace checksync::detail {
 
-struct CapturedObject {
-  std::uint64_t id;
-  std::uint32_t type;
-  std::uint64_t count;
-  std::uintptr_t address; // the header's, for pages_touched
-  std::size_t bytes_at;   // payload copy in Capture::bytes
-  std::size_t packed_at;  // first packed leaf in Capture::packed
+class DeltaEncoding {
+public:
+  // objects: sorted by id, marked with `stamp` (collect_dirty/close_delta).
+  // Runs the roots' codecs: throws what they throw.
+  DeltaEncoding(std::shared_ptr<const Snapshot> snap, const ImageInfo &info,
+                std::vector<ObjHeader *> objects, std::vector<std::uint64_t> freed,
+                std::uint32_t stamp);
+  ImageInfo &info() { return info_; }
+  const std::vector<ObjHeader *> &objects() const { return cow_.objects(); }
+  const std::vector<std::uint64_t> &freed() const { return freed_; }
+  std::uint64_t copies() const { return cow_.copies(); }
+  // Once, on any thread; ends copy-on-write. Throws Error if a library
+  // value's codec threw (while encoding or copying): the delta is lost.
+  std::string encode();
+
+private:
+  struct Copy {
+    std::unique_ptr<char[]> data; // payload bytes, then packed leaves
+    std::size_t payload = 0;
+  };
+  void copy(std::size_t i);
+
+  std::shared_ptr<const Snapshot> snap_;
+  ImageInfo info_;
+  std::vector<std::uint64_t> freed_;
+  std::string roots_; // every root, head and value, packed
+  std::vector<Copy> copies_;
+  CowDelta cow_;
 };
-
-struct Capture {
-  std::shared_ptr<const Snapshot> snap;
-  ImageInfo info;
-  std::vector<std::uint64_t> freed;
-  std::vector<CapturedObject> objects; // by id
-  std::vector<char> bytes;             // payload copies
-  OutBuffer packed;                    // leaves: [u32 length][msgpack], in walk order
-  OutBuffer roots;                     // every root, head and value, packed
-  std::vector<char> leafy;             // by type: has a REF or CODEC field
-  std::vector<std::vector<CodecSlot>> prefetch; // by type: top-level library values
-  const Snapshot *leafy_for = nullptr;
-};
-
-// Fills `c` (whose buffers it reuses) from `objects` (sorted by id). Runs
-// codecs: throws what they throw, and Error for a bad ref.
-void capture_delta(Capture &c, std::shared_ptr<const Snapshot> snap, const ImageInfo &info,
-                   const std::vector<ObjHeader *> &objects, std::vector<std::uint64_t> freed);
-
-// The checkpoint file for a capture; touches nothing but the capture. Also
-// sets c.info.stats.pages_touched.
-std::string encode_capture(Capture &c);
 
 } // namespace checksync::detail
 

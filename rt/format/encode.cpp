@@ -93,7 +93,7 @@ void pack_field_ref(Packer &pk, const void *p) {
     return;
   }
   std::uint64_t off = 0;
-  ObjHeader *h = find_object(p, &off); // the marker checked every reachable ref
+  ObjHeader *h = find_object(p, &off, /*kept=*/true); // the marker checked every reachable ref
   if (!h) { // garbage pointing to a deleted object (close_delta_marking)
     pk.pack_nil();
     return;
@@ -113,7 +113,7 @@ void pack_codec_ref(Packer &pk, const void *p) {
     return;
   }
   std::uint64_t off = 0;
-  ObjHeader *h = find_object(p, &off);
+  ObjHeader *h = find_object(p, &off, /*kept=*/true);
   if (!h) { // as in pack_field_ref
     pk.pack_nil();
     return;

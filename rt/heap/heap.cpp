@@ -4,6 +4,8 @@
 // unique_ptr, uninstrumented code) returns it to this heap.
 #include "heap/heap.h"
 
+#include "heap/cow.h"
+
 #include "schema/registry.h"
 
 #include <mimalloc.h>
@@ -119,7 +121,9 @@ void set_start(const ObjHeader *h, bool on) {
 
 inline void mark_card(std::uintptr_t a) {
   std::uint64_t d = a - arena_lo;
-  checksync_rt_cards.cards[d >> CHECKSYNC_CARD_SHIFT] = 1;
+  // Keeps the in-flight flag of an older object sharing the card (cow.h).
+  __atomic_fetch_or(&checksync_rt_cards.cards[d >> CHECKSYNC_CARD_SHIFT], CHECKSYNC_CARD_DIRTY,
+                    __ATOMIC_RELAXED);
   checksync_rt_cards.pages[d >> CHECKSYNC_PAGE_SHIFT] = 1;
 }
 
@@ -181,10 +185,20 @@ void heap_free(void *payload) noexcept {
     std::lock_guard lock(freed_mu);
     freed_ids.push_back(h->id);
   }
-  h->magic = kFreedMagic;
-  set_start(h, false);
   live_objects.fetch_sub(1, std::memory_order_relaxed);
   live_bytes.fetch_sub(bytes, std::memory_order_relaxed);
+  // While a delta is encoded, refs to this object must still resolve to its
+  // id: the block stays (header intact) until the encoder is done (cow.h).
+  if (CowDelta *d = cow_current.load(std::memory_order_acquire); d && d->keep_freed(h)) {
+    h->magic = kKeptMagic;
+    return;
+  }
+  heap_release_kept(h);
+}
+
+void heap_release_kept(ObjHeader *h) noexcept {
+  h->magic = kFreedMagic;
+  set_start(h, false);
   mi_free(h);
 }
 
@@ -201,7 +215,7 @@ ObjHeader *header_of(const void *p) noexcept {
   return h->magic == kLiveMagic ? h : nullptr;
 }
 
-ObjHeader *find_object(const void *p, std::uint64_t *offset) noexcept {
+ObjHeader *find_object(const void *p, std::uint64_t *offset, bool kept) noexcept {
   if (ObjHeader *h = header_of(p)) {
     *offset = 0;
     return h;
@@ -222,7 +236,7 @@ ObjHeader *find_object(const void *p, std::uint64_t *offset) noexcept {
   }
   std::uint64_t bit = 63 - std::uint64_t(__builtin_clzll(word));
   auto *h = reinterpret_cast<ObjHeader *>(arena_lo + (w * 64 + bit) * kGranule);
-  if (h->magic != kLiveMagic)
+  if (h->magic != kLiveMagic && !(kept && h->magic == kKeptMagic))
     return nullptr;
   std::uint64_t off = a - reinterpret_cast<std::uintptr_t>(h->payload());
   if (off > h->count * registry_type_size(h->type))
@@ -264,15 +278,7 @@ void heap_reserve_ids_through(std::uint64_t max_id) noexcept {
 checksync_card_table checksync_rt_cards = {0, 0, nullptr, nullptr};
 
 extern "C" void checksync_rt_mark_range(const void *p, size_t n) {
-  std::uint64_t d = reinterpret_cast<std::uintptr_t>(p) - checksync_rt_cards.lo;
-  std::uint64_t span = __atomic_load_n(&checksync_rt_cards.span, __ATOMIC_ACQUIRE);
-  if (d >= span || n == 0)
-    return;
-  std::uint64_t last = std::min<std::uint64_t>(d + n - 1, span - 1);
-  for (std::uint64_t c = d >> CHECKSYNC_CARD_SHIFT; c <= last >> CHECKSYNC_CARD_SHIFT; ++c)
-    checksync_rt_cards.cards[c] = 1;
-  for (std::uint64_t g = d >> CHECKSYNC_PAGE_SHIFT; g <= last >> CHECKSYNC_PAGE_SHIFT; ++g)
-    checksync_rt_cards.pages[g] = 1;
+  checksync::detail::cow_mark_range(p, n);
 }
 
 extern "C" void *checksync_rt_new(const checksync_type_desc *type, size_t size) {

@@ -20,6 +20,7 @@ namespace checksync::detail {
 
 constexpr std::uint32_t kLiveMagic = 0x4353594e;  // "CSYN"
 constexpr std::uint32_t kFreedMagic = 0x46524545; // "FREE"
+constexpr std::uint32_t kKeptMagic = 0x4b455054;  // "KEPT": freed, kept for an encoder (cow.h)
 
 struct alignas(16) ObjHeader {
   std::uint32_t magic;
@@ -42,6 +43,8 @@ void *heap_alloc(std::uint32_t type, std::uint64_t elem_size, std::uint64_t alig
                  std::uint64_t count, std::uint64_t id = 0);
 // Frees a payload pointer returned by heap_alloc.
 void heap_free(void *payload) noexcept;
+// Returns a block heap_free kept for an encoder (cow.h) to the allocator.
+void heap_release_kept(ObjHeader *h) noexcept;
 
 // True when p lies in the persistent arena (reserved lazily on first use).
 bool in_heap(const void *p) noexcept;
@@ -50,8 +53,9 @@ ObjHeader *header_of(const void *p) noexcept;
 // The live object whose payload contains p (or ends at p: one past the end is
 // a valid C++ pointer), or null; *offset = p - payload. Uses the object-start
 // bitmap (one bit per 16 bytes of arena), so interior pointers - a base
-// subobject, an array element, a field - resolve to their object.
-ObjHeader *find_object(const void *p, std::uint64_t *offset) noexcept;
+// subobject, an array element, a field - resolve to their object. `kept`:
+// also objects freed while a delta is encoded (the encoder's refs, cow.h).
+ObjHeader *find_object(const void *p, std::uint64_t *offset, bool kept = false) noexcept;
 
 // Object ids freed since the previous call (for incremental checkpoints).
 std::vector<std::uint64_t> take_freed_ids();

@@ -1,11 +1,12 @@
 // runtime.cpp - the public API: init, resumed, checkpoint, touch,
 // wait_durable, last_checkpoint_stats.
 //
-// checkpoint() is the consistent point. A delta (objects new or written since
-// the previous checkpoint, freed ids, roots) is captured there (capture.h:
-// bytes copied, refs and library values packed) and encoded, stored or
-// shipped by the pipeline thread while the program runs; a full checkpoint
-// (the first, and after a failure) is encoded on the caller. wait_durable()
+// checkpoint() is the consistent point. For a delta (objects new or written
+// since the previous checkpoint, freed ids, roots) it only collects the
+// objects, packs the roots and publishes the objects for copy-on-write
+// (format/capture.h); the pipeline thread encodes, stores or ships it while
+// the program runs. A full checkpoint (the first, and after a failure) is
+// encoded on the caller. wait_durable()
 // waits for the pipeline and then the disk or the backup. A compactor thread
 // merges base + deltas into a new base in the background.
 //
@@ -15,7 +16,8 @@
 // CHECKSYNC_COMPACT_AFTER (compact when this many deltas follow the base;
 // default 32, 0 = never by count), CHECKSYNC_COMPACT_RATIO (compact when the
 // deltas' bytes exceed this multiple of the base's; default 1, 0 = never by
-// size), CHECKSYNC_VERIFY=1 (the correctness oracle, verify.h).
+// size), CHECKSYNC_VERIFY=1 (the correctness oracle, verify.h),
+// CHECKSYNC_BACKGROUND_ENCODE=0 (encode deltas inside checkpoint()).
 #include <checksync/checksync.h>
 
 #include "format/capture.h"
@@ -56,8 +58,9 @@ struct Job {
   std::uint64_t epoch;
   bool full;
   std::uint64_t prev_epoch, chain_id;
-  std::string bytes;                // encoded (full checkpoints, verify mode)
-  std::unique_ptr<Capture> capture; // or still to encode (deltas)
+  std::string bytes;                    // encoded (full checkpoints, verify mode)
+  std::unique_ptr<DeltaEncoding> delta; // or still to encode (deltas)
+  std::string expected; // CHECKSYNC_VERIFY_COW: the delta encoded at checkpoint()
 };
 
 std::uint64_t env_u64(const char *name, std::uint64_t dflt) {
@@ -84,13 +87,26 @@ struct Runtime {
   double compact_ratio = 1.0;
   checkpoint_stats last;
   std::unique_ptr<Replica> replica; // CHECKSYNC_VERIFY
+  // CHECKSYNC_VERIFY_COW=1 (tests): each delta is also encoded on the caller
+  // at checkpoint(); the pipeline's bytes must equal them.
+  bool verify_cow = false;
+  // CHECKSYNC_BACKGROUND_ENCODE=0: deltas are encoded inside checkpoint(), as
+  // full checkpoints are (for programs that write persistent objects through
+  // paths the barrier cannot see: with background encoding those writes would
+  // also race with the encoder).
+  bool background_encode = true;
 
   std::unique_ptr<DirStore> store;
   std::unique_ptr<Shipper> shipper; // CHECKSYNC_BACKUP
   std::mutex q_mu;
   std::condition_variable q_cv;
   std::deque<Job> queue;
-  std::vector<std::unique_ptr<Capture>> spare; // recycled: their buffers stay warm
+  // Deltas published for copy-on-write and not yet encoded; the next
+  // checkpoint waits for 0 (its collection needs the flags cleared).
+  int encoding = 0;
+  // Encoded deltas, destroyed at the next checkpoint: a writing thread may
+  // still be returning from their copy-on-write slow path until then.
+  std::vector<std::unique_ptr<DeltaEncoding>> retired;
   std::uint64_t durable = 0;   // newest epoch on disk
   std::uint64_t processed = 0; // newest epoch the pipeline finished, stored/shipped or not
   std::vector<std::uint64_t> unencoded; // epochs the pipeline could not encode (rare)
@@ -141,17 +157,29 @@ void pipeline_loop(Runtime &r) {
     Job &j = r.queue.front();
     lock.unlock();
     bool encoded = true;
-    std::uint64_t pages = 0;
-    if (j.capture) {
+    std::uint64_t pages = 0, copies = 0;
+    if (j.delta) {
       try {
-        j.bytes = encode_capture(*j.capture);
-        pages = j.capture->info.stats.pages_touched;
-      } catch (const std::exception &e) { // out of memory
+        j.bytes = j.delta->encode();
+        pages = j.delta->info().stats.pages_touched;
+      } catch (const std::exception &e) { // a codec threw, out of memory
         std::fprintf(stderr, "checksync: checkpoint %llu could not be encoded: %s\n",
                      (unsigned long long)j.epoch, e.what());
         encoded = false;
         r.force_full = true;
       }
+      lock.lock();
+      --r.encoding;
+      copies = j.delta->copies();
+      r.retired.push_back(std::move(j.delta));
+      r.q_cv.notify_all();
+      lock.unlock();
+    }
+    if (encoded && !j.expected.empty() && j.expected != j.bytes) {
+      std::fprintf(stderr, "checksync verify: epoch %llu: the delta encoded while the "
+                           "program ran differs from the one encoded at checkpoint()\n",
+                   (unsigned long long)j.epoch);
+      std::abort();
     }
     std::uint64_t size = j.bytes.size();
     bool stored = false;
@@ -168,12 +196,11 @@ void pipeline_loop(Runtime &r) {
       r.unencoded.push_back(j.epoch);
     if (r.last.epoch == j.epoch) {
       r.last.bytes = size;
-      if (j.capture)
+      if (pages)
         r.last.pages_touched = pages;
+      r.last.copied_before_write = copies;
     }
     r.processed = j.epoch;
-    if (j.capture && r.spare.size() < 2)
-      r.spare.push_back(std::move(j.capture));
     r.queue.pop_front();
     r.q_cv.notify_all();
   }
@@ -294,6 +321,8 @@ void init() {
     r.compact_ratio = std::strtod(s, nullptr);
   if (env_u64("CHECKSYNC_VERIFY", 0))
     r.replica = std::make_unique<Replica>();
+  r.verify_cow = env_u64("CHECKSYNC_VERIFY_COW", 0) != 0;
+  r.background_encode = env_u64("CHECKSYNC_BACKGROUND_ENCODE", 1) != 0;
   std::string resumed_from;
   try {
     const Snapshot &snap = registry_snapshot();
@@ -370,7 +399,7 @@ bool resumed() noexcept { return rt().resumed; }
 void touch(const void *p) noexcept {
   std::uint64_t off;
   if (ObjHeader *h = find_object(p, &off))
-    checksync_rt_mark_range(h, sizeof(ObjHeader));
+    checksync_rt_mark_range(h, sizeof(ObjHeader) + 1); // + 1: the payload (cow.h)
 }
 
 checkpoint_stats last_checkpoint_stats() {
@@ -391,16 +420,6 @@ checkpoint_stats last_checkpoint_stats() {
     s.backup_connected = m.connected;
   }
   return s;
-}
-
-// A Capture for the next delta: a recycled one (warm buffers) if any.
-std::unique_ptr<Capture> take_capture(Runtime &r) {
-  std::lock_guard q(r.q_mu);
-  if (r.spare.empty())
-    return std::make_unique<Capture>();
-  auto c = std::move(r.spare.back());
-  r.spare.pop_back();
-  return c;
 }
 
 // The oracle (CHECKSYNC_VERIFY): the replica with this checkpoint applied
@@ -427,6 +446,12 @@ std::uint64_t checkpoint() {
   if (!r.initialized)
     throw error("checksync::checkpoint() called before checksync::init()");
   auto t0 = Clock::now();
+  {
+    // The previous delta's copy-on-write must be over before collecting.
+    std::unique_lock q(r.q_mu);
+    r.q_cv.wait(q, [&] { return r.encoding == 0; });
+    r.retired.clear();
+  }
   std::uint64_t epoch = r.epoch + 1;
   bool full = r.need_full || r.force_full.exchange(false) ||
               (r.full_every && r.since_full + 1 >= r.full_every);
@@ -437,7 +462,7 @@ std::uint64_t checkpoint() {
     }
   // Without a pipeline (no storage configured) or with the oracle, deltas are
   // encoded here too.
-  bool encode_here = !r.pipeline.joinable() || r.replica;
+  bool encode_here = !r.pipeline.joinable() || r.replica || !r.background_encode;
   Job job{epoch, full, 0, 0, {}, nullptr};
   ImageInfo info;
   std::string fallback; // why a delta became a full checkpoint
@@ -492,15 +517,27 @@ std::uint64_t checkpoint() {
       info.started = t0;
       job.bytes = encode_image(info, snap.types, snap.roots, objects, freed);
     } else {
-      job.capture = take_capture(r);
-      capture_delta(*job.capture, std::move(snap_ptr), info, objects, std::move(freed));
+      job.delta = std::make_unique<DeltaEncoding>(std::move(snap_ptr), info, std::move(objects),
+                                                  std::move(freed), r.stamp);
       // The tail records the pause: the time the program was stopped.
-      job.capture->info.stats.pause_us = std::uint64_t(
+      job.delta->info().stats.pause_us = std::uint64_t(
           std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
-      if (encode_here) {
-        job.bytes = encode_capture(*job.capture);
-        info.stats.pages_touched = job.capture->info.stats.pages_touched;
-        job.capture.reset();
+      if (r.verify_cow) {
+        ImageInfo same = job.delta->info();
+        std::vector<std::uint64_t> sizes(snap.types.size());
+        for (size_t i = 0; i < sizes.size(); ++i)
+          sizes[i] = snap.types[i].size;
+        same.stats.pages_touched = pages_touched(job.delta->objects(), sizes);
+        job.expected = encode_image(same, snap.types, snap.roots, job.delta->objects(),
+                                    job.delta->freed());
+      }
+      // A delta that had to mark from the roots may hold garbage with refs to
+      // objects freed before checkpoint(), written as null: their memory may
+      // be reused once the program runs on, so it is encoded here.
+      if (encode_here || !fallback.empty()) {
+        job.bytes = job.delta->encode();
+        info.stats.pages_touched = job.delta->info().stats.pages_touched;
+        r.retired.push_back(std::move(job.delta));
       }
     }
     if (r.replica)
@@ -549,6 +586,8 @@ std::uint64_t checkpoint() {
   r.q_cv.wait(q, [&] { return r.queue.size() < kMaxQueued; });
   r.last = last;
   r.epoch = epoch;
+  if (job.delta)
+    ++r.encoding;
   r.queue.push_back(std::move(job));
   r.q_cv.notify_all();
   return epoch;

@@ -32,6 +32,10 @@ Modes:
   takeover      shipped, kill -9 at a random instant, `serve --takeover` resumes it
   resume_twice  killed, resumed, continued, killed at a random instant, resumed
   verify        CHECKSYNC_VERIFY=1 (every epoch checked against a full image)
+  cow           --no-wait: each round's writes race with the previous delta's
+                encoding, slowed down (CHECKSYNC_TEST_ENCODE_DELAY_US); with
+                CHECKSYNC_VERIFY_COW=1 the runtime aborts if a delta differs
+                from the one encoded at its checkpoint()
 
 One line per program x opt x mode; a summary; on failure the seed and the
 commands to reproduce. Exit status 1 if any combination failed.
@@ -53,7 +57,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODES = ["full", "deltas", "compact", "full_every", "backup", "takeover", "resume_twice",
-         "verify"]
+         "verify", "cow"]
 SECRET = "matrix-secret"
 STATE = re.compile(r"^(round|resumed) (\d+) digest ([0-9a-f]{16}) objects (\d+)$", re.M)
 DURABLE = re.compile(r"^durable (\d+)$", re.M)
@@ -350,6 +354,13 @@ def mode_full_every(c, csrt, prog, rng):
 def mode_verify(c, csrt, prog, rng):
     k = rng.randint(prog.total // 2, prog.total - 2)
     local_kill_resume(c, csrt, prog, rng, {"CHECKSYNC_VERIFY": "1"}, k)
+
+
+def mode_cow(c, csrt, prog, rng):
+    k = rng.randint(prog.total // 2, prog.total - 2)
+    env = {"CHECKSYNC_VERIFY_COW": "1", "CHECKSYNC_TEST_ENCODE_DELAY_US": "2",
+           "CHECKSYNC_COMPACT_AFTER": "0", "CHECKSYNC_COMPACT_RATIO": "0"}
+    local_kill_resume(c, csrt, prog, rng, env, k, ("--no-wait",))
 
 
 def mode_resume_twice(c, csrt, prog, rng):

@@ -1,0 +1,160 @@
+// cow.cpp - see cow.h.
+#include "heap/cow.h"
+
+#include "schema/registry.h"
+
+#include <algorithm>
+
+namespace checksync::detail {
+
+std::atomic<CowDelta *> cow_current{nullptr};
+
+namespace {
+constexpr std::uint64_t kCard = std::uint64_t(1) << CHECKSYNC_CARD_SHIFT;
+
+// Cards of [a, b): index range.
+inline void card_range(std::uintptr_t a, std::uintptr_t b, std::uint64_t &c0, std::uint64_t &c1) {
+  c0 = (a - checksync_rt_cards.lo) >> CHECKSYNC_CARD_SHIFT;
+  c1 = (b - 1 - checksync_rt_cards.lo) >> CHECKSYNC_CARD_SHIFT;
+}
+
+std::uintptr_t end_of(const ObjHeader *h) {
+  return reinterpret_cast<std::uintptr_t>(h + 1) + h->count * registry_type_size(h->type);
+}
+
+inline void spin() { __builtin_ia32_pause(); }
+} // namespace
+
+CowDelta::CowDelta(std::vector<ObjHeader *> objects, std::uint32_t stamp,
+                   std::function<void(std::size_t)> copy)
+    : objects_(std::move(objects)), stamp_(stamp), copy_(std::move(copy)),
+      state_(std::make_unique<std::atomic<std::uint8_t>[]>(objects_.size())) {
+  ids_.reserve(objects_.size());
+  for (ObjHeader *h : objects_)
+    ids_.push_back(h->id);
+}
+
+CowDelta::~CowDelta() { retire(); }
+
+void CowDelta::flag_cards(bool on) {
+  for (ObjHeader *h : objects_) {
+    std::uint64_t c0, c1;
+    card_range(reinterpret_cast<std::uintptr_t>(h), end_of(h), c0, c1);
+    for (std::uint64_t c = c0; c <= c1; ++c)
+      if (on)
+        __atomic_fetch_or(&checksync_rt_cards.cards[c], CHECKSYNC_CARD_IN_FLIGHT,
+                          __ATOMIC_RELAXED);
+      else
+        __atomic_fetch_and(&checksync_rt_cards.cards[c],
+                           std::uint8_t(~CHECKSYNC_CARD_IN_FLIGHT), __ATOMIC_RELAXED);
+  }
+}
+
+void CowDelta::publish() {
+  flag_cards(true);
+  cow_current.store(this, std::memory_order_release);
+}
+
+bool CowDelta::claim(std::size_t i) {
+  std::uint8_t s = kPending;
+  if (state_[i].compare_exchange_strong(s, kEncoding, std::memory_order_acquire))
+    return true;
+  while (s == kCopying) {
+    spin();
+    s = state_[i].load(std::memory_order_acquire);
+  }
+  return false;
+}
+
+void CowDelta::encoded(std::size_t i) { state_[i].store(kEncoded, std::memory_order_release); }
+
+void CowDelta::retire() {
+  std::vector<ObjHeader *> kept;
+  {
+    std::lock_guard lock(kept_mu_);
+    if (retired_)
+      return;
+    retired_ = true;
+    kept.swap(kept_);
+  }
+  flag_cards(false);
+  CowDelta *self = this;
+  cow_current.compare_exchange_strong(self, nullptr, std::memory_order_acq_rel);
+  for (ObjHeader *h : kept)
+    heap_release_kept(h);
+}
+
+void CowDelta::save(ObjHeader *h) noexcept {
+  if (h->mark != stamp_)
+    return; // not in this delta (the common case: a neighbour on the card)
+  auto it = std::lower_bound(ids_.begin(), ids_.end(), h->id);
+  if (it == ids_.end() || *it != h->id)
+    return;
+  std::size_t i = std::size_t(it - ids_.begin());
+  std::uint8_t s = kPending;
+  if (state_[i].compare_exchange_strong(s, kCopying, std::memory_order_acquire)) {
+    try {
+      copy_(i);
+      copies_.fetch_add(1, std::memory_order_relaxed);
+    } catch (...) {
+      failed_.store(true, std::memory_order_release);
+    }
+    state_[i].store(kCopied, std::memory_order_release);
+    return;
+  }
+  // Being encoded (or copied by another thread): its reads must end before
+  // this write.
+  while (s == kEncoding || s == kCopying) {
+    spin();
+    s = state_[i].load(std::memory_order_acquire);
+  }
+}
+
+void CowDelta::before_write(const void *p, std::size_t n) noexcept {
+  auto a = reinterpret_cast<std::uintptr_t>(p);
+  for (std::uintptr_t q = a; q < a + std::max<std::size_t>(n, 1);) {
+    std::uint64_t off;
+    ObjHeader *h = find_object(reinterpret_cast<const void *>(q), &off);
+    if (!h) {
+      q = (q | (kStartGranule - 1)) + 1; // a header or free space: the next granule
+      continue;
+    }
+    save(h);
+    q = std::max(q + 1, end_of(h));
+  }
+}
+
+bool CowDelta::keep_freed(ObjHeader *h) noexcept {
+  save(h); // trivially destructible objects reach here unwritten
+  std::lock_guard lock(kept_mu_);
+  if (retired_)
+    return false;
+  kept_.push_back(h);
+  return true;
+}
+
+void cow_mark_range(const void *p, std::size_t n) noexcept {
+  std::uint64_t d = reinterpret_cast<std::uintptr_t>(p) - checksync_rt_cards.lo;
+  std::uint64_t span = __atomic_load_n(&checksync_rt_cards.span, __ATOMIC_ACQUIRE);
+  if (d >= span || n == 0)
+    return;
+  std::uint64_t last = std::min<std::uint64_t>(d + n - 1, span - 1);
+  bool in_flight = false;
+  for (std::uint64_t c = d >> CHECKSYNC_CARD_SHIFT; c <= last >> CHECKSYNC_CARD_SHIFT; ++c)
+    in_flight |= (__atomic_load_n(&checksync_rt_cards.cards[c], __ATOMIC_RELAXED) &
+                  CHECKSYNC_CARD_IN_FLIGHT) != 0;
+  if (in_flight)
+    if (CowDelta *cd = cow_current.load(std::memory_order_acquire))
+      cd->before_write(p, last - d + 1);
+  for (std::uint64_t c = d >> CHECKSYNC_CARD_SHIFT; c <= last >> CHECKSYNC_CARD_SHIFT; ++c)
+    __atomic_fetch_or(&checksync_rt_cards.cards[c], CHECKSYNC_CARD_DIRTY, __ATOMIC_RELAXED);
+  for (std::uint64_t g = d >> CHECKSYNC_PAGE_SHIFT; g <= last >> CHECKSYNC_PAGE_SHIFT; ++g)
+    checksync_rt_cards.pages[g] = 1;
+}
+
+} // namespace checksync::detail
+
+// The write barrier's slow path (abi.h): the card of p is flagged in flight.
+extern "C" void checksync_rt_write_slow(const void *p) {
+  checksync::detail::cow_mark_range(p, 1);
+}
