@@ -111,7 +111,7 @@ private:
   std::uint64_t snapshots_ = 0, unsynced_writes_ = 0;
   // Totals since start, for benchmarks (INFO): bytes written, 4 KiB pages a
   // page-granular checkpointer would have copied, and every pause.
-  std::uint64_t total_bytes_ = 0, total_pages_ = 0;
+  std::uint64_t total_bytes_ = 0; // --snapshot=full/fork (checksync: its own totals)
   std::vector<std::uint32_t> pauses_us_;
   void checkpoint_taken();
 };
@@ -295,21 +295,25 @@ void Server::info(std::string &out) {
   std::vector<std::uint32_t> p = pauses_us_;
   std::sort(p.begin(), p.end());
   auto pct = [&](double q) { return p.empty() ? 0u : p[std::min(p.size() - 1, std::size_t(q * p.size()))]; };
+  bool cs = o_.mode == Mode::Checksync;
+  std::uint64_t paused = 0;
+  for (std::uint32_t us : p)
+    paused += us;
   std::snprintf(buf, sizeof buf,
                 "total_checkpoints:%zu\r\ntotal_checkpoint_bytes:%llu\r\n"
-                "total_pages_touched_bytes:%llu\r\npause_us_p50:%u\r\npause_us_p99:%u\r\n"
-                "pause_us_max:%u\r\n",
-                p.size(), (unsigned long long)total_bytes_,
-                (unsigned long long)total_pages_ * 4096, pct(0.5), pct(0.99),
+                "total_pages_touched_bytes:%llu\r\ntotal_pause_us:%llu\r\n"
+                "pause_us_p50:%u\r\npause_us_p99:%u\r\npause_us_max:%u\r\n",
+                p.size(), (unsigned long long)(cs ? st.total_bytes : total_bytes_),
+                (unsigned long long)(cs ? st.total_pages_touched * 4096 : 0),
+                (unsigned long long)(cs ? st.total_pause_us : paused), pct(0.5), pct(0.99),
                 p.empty() ? 0u : p.back());
   all += buf;
   bulk(out, all);
 }
 
+// Never waits: the delta is still being encoded (bytes come in INFO's totals).
 void Server::checkpoint_taken() {
   checksync::checkpoint_stats st = checksync::last_checkpoint_stats();
-  total_bytes_ += st.bytes;
-  total_pages_ += st.pages_touched;
   if (pauses_us_.size() < (1u << 20))
     pauses_us_.push_back(std::uint32_t(std::min<std::uint64_t>(st.pause_us, UINT32_MAX)));
 }
@@ -519,7 +523,12 @@ int Server::run() {
         on_readable(*it->second);
       touched.push_back(fd);
     }
-    after_batch(unsynced_writes_ > writes_before);
+    // With --sync the batch's replies wait for its checkpoint to be durable;
+    // otherwise they go out first, so no client waits for a checkpoint.
+    bool wrote = unsynced_writes_ > writes_before;
+    bool replies_wait = o_.sync && o_.mode == Mode::Checksync;
+    if (replies_wait)
+      after_batch(wrote);
     for (int fd : touched) {
       auto it = conns_.find(fd);
       if (it == conns_.end())
@@ -528,6 +537,8 @@ int Server::run() {
       if (it->second->close_after && it->second->out.empty())
         close_conn(fd);
     }
+    if (!replies_wait)
+      after_batch(wrote);
   }
 }
 

@@ -48,6 +48,10 @@ void touch(const void *p) noexcept;
 // incremental checkpoint only new and changed objects. pages_touched is how many
 // distinct 4 KiB pages those objects occupy (what a page-granular checkpointer
 // would have copied); dirty_pages is how many pages the write barrier marked.
+// pause_us is the time the caller spent in checkpoint(). Never waits: a delta
+// is encoded in the background after checkpoint() returns, and bytes,
+// pages_touched and copied_before_write are 0 until it is (`encoded`);
+// wait_durable(epoch) first to have them.
 struct checkpoint_stats {
   std::uint64_t epoch = 0;
   bool full = false;
@@ -60,6 +64,13 @@ struct checkpoint_stats {
   // Objects of this delta the program wrote (or deleted) while it was still
   // being encoded in the background, and that were copied first.
   std::uint64_t copied_before_write = 0;
+  bool encoded = false;
+  // Since the program started: checkpoints taken, time paused in them, and
+  // bytes and pages_touched of those encoded.
+  std::uint64_t total_checkpoints = 0;
+  std::uint64_t total_pause_us = 0;
+  std::uint64_t total_bytes = 0;
+  std::uint64_t total_pages_touched = 0;
   // With a backup (CHECKSYNC_BACKUP): the newest epoch it acknowledged, and
   // what waits to be acknowledged (bounded: see CHECKSYNC_BACKUP_QUEUE_MB).
   std::uint64_t backup_acked = 0;

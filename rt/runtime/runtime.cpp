@@ -85,7 +85,7 @@ struct Runtime {
   std::uint64_t since_full = 0;
   std::uint64_t full_every = 0, compact_after = 32;
   double compact_ratio = 1.0;
-  checkpoint_stats last;
+  checkpoint_stats last; // under q_mu once the pipeline runs
   std::unique_ptr<Replica> replica; // CHECKSYNC_VERIFY
   // CHECKSYNC_VERIFY_COW=1 (tests): each delta is also encoded on the caller
   // at checkpoint(); the pipeline's bytes must equal them.
@@ -156,9 +156,9 @@ void pipeline_loop(Runtime &r) {
       return;
     Job &j = r.queue.front();
     lock.unlock();
-    bool encoded = true;
+    bool encoded = true, by_pipeline = j.delta != nullptr;
     std::uint64_t pages = 0, copies = 0;
-    if (j.delta) {
+    if (by_pipeline) {
       try {
         j.bytes = j.delta->encode();
         pages = j.delta->info().stats.pages_touched;
@@ -194,11 +194,15 @@ void pipeline_loop(Runtime &r) {
     }
     if (!encoded)
       r.unencoded.push_back(j.epoch);
-    if (r.last.epoch == j.epoch) {
+    if (by_pipeline && r.last.epoch == j.epoch) {
       r.last.bytes = size;
-      if (pages)
-        r.last.pages_touched = pages;
+      r.last.pages_touched = pages;
       r.last.copied_before_write = copies;
+      r.last.encoded = encoded;
+    }
+    if (by_pipeline && encoded) {
+      r.last.total_bytes += size;
+      r.last.total_pages_touched += pages;
     }
     r.processed = j.epoch;
     r.queue.pop_front();
@@ -407,8 +411,7 @@ checkpoint_stats last_checkpoint_stats() {
   std::lock_guard lock(r.api_mu);
   checkpoint_stats s;
   {
-    std::unique_lock q(r.q_mu); // bytes and pages are known once encoded
-    r.q_cv.wait(q, [&] { return r.processed >= r.last.epoch || !r.pipeline.joinable(); });
+    std::lock_guard q(r.q_mu);
     s = r.last;
   }
   if (r.shipper) {
@@ -560,20 +563,24 @@ std::uint64_t checkpoint() {
   // the heap, so new bases come from the background compactor instead.
   r.need_full = false;
   r.since_full = full ? 0 : r.since_full + 1;
-  checkpoint_stats last{epoch,
-                        full,
-                        info.stats.objects,
-                        job.bytes.size(),
-                        info.stats.payload_bytes,
-                        std::uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(
-                                          Clock::now() - t0)
-                                          .count()),
-                        info.stats.pages_touched,
-                        info.stats.dirty_pages};
+  std::uint64_t pause_us = std::uint64_t(
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
+  checkpoint_stats last{epoch,       full,     info.stats.objects,
+                        job.bytes.size(), info.stats.payload_bytes, pause_us,
+                        info.stats.pages_touched, info.stats.dirty_pages};
+  last.encoded = !job.delta; // encoded here (else the pipeline fills these in)
+  auto publish_last = [&] { // under q_mu once the pipeline runs
+    last.total_checkpoints = r.last.total_checkpoints + 1;
+    last.total_pause_us = r.last.total_pause_us + pause_us;
+    last.total_bytes = r.last.total_bytes + (last.encoded ? last.bytes : 0);
+    last.total_pages_touched =
+        r.last.total_pages_touched + (last.encoded ? last.pages_touched : 0);
+    r.last = last;
+  };
   job.prev_epoch = info.prev_epoch;
   job.chain_id = info.chain_id;
   if (!r.pipeline.joinable()) {
-    r.last = last;
+    publish_last();
     r.epoch = epoch;
     if (!r.warned_no_store) {
       std::fprintf(stderr, "checksync: CHECKSYNC_DIR is not set: checkpoints are not "
@@ -584,7 +591,7 @@ std::uint64_t checkpoint() {
   }
   std::unique_lock q(r.q_mu);
   r.q_cv.wait(q, [&] { return r.queue.size() < kMaxQueued; });
-  r.last = last;
+  publish_last();
   r.epoch = epoch;
   if (job.delta)
     ++r.encoding;

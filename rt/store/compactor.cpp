@@ -6,6 +6,8 @@
 #include "schema/types.h"
 
 #include <cstdio>
+#include <sys/resource.h>
+#include <unistd.h>
 
 namespace checksync::detail {
 
@@ -50,6 +52,10 @@ void Compactor::stored(bool full, std::uint64_t bytes) {
 }
 
 void Compactor::loop() {
+  // Compaction only bounds resume time and disk use: it must not take CPU
+  // from the program or from receiving checkpoints. Nice 19 applies to this
+  // thread only (Linux: a thread id is a process id for setpriority).
+  ::setpriority(PRIO_PROCESS, ::gettid(), 19);
   std::unique_lock lock(mu_);
   for (;;) {
     cv_.wait(lock, [&] { return stopping_ || requested_; });
