@@ -71,6 +71,7 @@ struct checkpoint_stats {
   std::uint64_t total_pause_us = 0;
   std::uint64_t total_bytes = 0;
   std::uint64_t total_pages_touched = 0;
+  std::uint64_t total_copied_before_write = 0;
   // With a backup (CHECKSYNC_BACKUP): the newest epoch it acknowledged, and
   // what waits to be acknowledged (bounded: see CHECKSYNC_BACKUP_QUEUE_MB).
   std::uint64_t backup_acked = 0;

@@ -28,7 +28,7 @@ struct ServeOptions {
   std::string dir;
   bool takeover = false;
   int timeout_ms = 500; // silence before a takeover
-  unsigned long long compact_after = 32;
+  unsigned long long compact_after = 1024;
   double compact_ratio = 1.0;
   bool verbose = false;
   std::vector<std::string> command; // with --takeover

@@ -14,7 +14,7 @@
 // restore, set by `checksync-rt resume`), CHECKSYNC_FULL_EVERY (force a full
 // checkpoint every N; default 0: only the first, and after a failed write),
 // CHECKSYNC_COMPACT_AFTER (compact when this many deltas follow the base;
-// default 32, 0 = never by count), CHECKSYNC_COMPACT_RATIO (compact when the
+// default 1024, 0 = never by count), CHECKSYNC_COMPACT_RATIO (compact when the
 // deltas' bytes exceed this multiple of the base's; default 1, 0 = never by
 // size), CHECKSYNC_VERIFY=1 (the correctness oracle, verify.h),
 // CHECKSYNC_BACKGROUND_ENCODE=0 (encode deltas inside checkpoint()).
@@ -83,7 +83,7 @@ struct Runtime {
   std::uint64_t chain_id = 0; // ImageInfo::chain_id of the current chain
   bool need_full = true;
   std::uint64_t since_full = 0;
-  std::uint64_t full_every = 0, compact_after = 32;
+  std::uint64_t full_every = 0, compact_after = 1024;
   double compact_ratio = 1.0;
   checkpoint_stats last; // under q_mu once the pipeline runs
   std::unique_ptr<Replica> replica; // CHECKSYNC_VERIFY
@@ -203,6 +203,7 @@ void pipeline_loop(Runtime &r) {
     if (by_pipeline && encoded) {
       r.last.total_bytes += size;
       r.last.total_pages_touched += pages;
+      r.last.total_copied_before_write += copies;
     }
     r.processed = j.epoch;
     r.queue.pop_front();
@@ -320,7 +321,7 @@ void init() {
     return;
   r.full_every = env_u64("CHECKSYNC_FULL_EVERY", 0);
   r.stamp_period = std::uint32_t(env_u64("CHECKSYNC_TEST_STAMP_PERIOD", 0));
-  r.compact_after = env_u64("CHECKSYNC_COMPACT_AFTER", 32);
+  r.compact_after = env_u64("CHECKSYNC_COMPACT_AFTER", 1024);
   if (const char *s = std::getenv("CHECKSYNC_COMPACT_RATIO"); s && *s)
     r.compact_ratio = std::strtod(s, nullptr);
   if (env_u64("CHECKSYNC_VERIFY", 0))
@@ -575,6 +576,7 @@ std::uint64_t checkpoint() {
     last.total_bytes = r.last.total_bytes + (last.encoded ? last.bytes : 0);
     last.total_pages_touched =
         r.last.total_pages_touched + (last.encoded ? last.pages_touched : 0);
+    last.total_copied_before_write = r.last.total_copied_before_write;
     r.last = last;
   };
   job.prev_epoch = info.prev_epoch;
