@@ -89,7 +89,7 @@ typedef struct checksync_module_desc {
      d = (uintptr_t)p - checksync_rt_cards.lo;
      if (d < checksync_rt_cards.span) {
        uint8_t *card = &checksync_rt_cards.cards[d >> CHECKSYNC_CARD_SHIFT];
-       if (*card & CHECKSYNC_CARD_IN_FLIGHT)
+       if (checksync_rt_cards.in_flight && (*card & CHECKSYNC_CARD_IN_FLIGHT))
          checksync_rt_write_slow(p);
        else
          *card = CHECKSYNC_CARD_DIRTY;
@@ -97,9 +97,10 @@ typedef struct checksync_module_desc {
      }
    span is 0 until the arena exists, so nothing is marked before. The runtime
    maps dirty cards to the objects that overlap them at checkpoint time.
-   CHECKSYNC_CARD_IN_FLIGHT flags the cards of a delta still being encoded
-   by the runtime's pipeline thread: the slow path copies an object before
-   its first write (rt/heap/cow.h) and then marks the card dirty. */
+   While a delta is encoded by the runtime's pipeline thread, in_flight is
+   non-zero and CHECKSYNC_CARD_IN_FLIGHT flags its objects' cards: the slow
+   path copies an object before its first write (rt/heap/cow.h) and marks
+   the card dirty. Otherwise the barrier reads no card (stores only). */
 #define CHECKSYNC_CARD_SHIFT 6
 #define CHECKSYNC_PAGE_SHIFT 12
 #define CHECKSYNC_CARD_DIRTY 1
@@ -109,13 +110,18 @@ typedef struct checksync_card_table {
   uint64_t span;
   uint8_t *cards;
   uint8_t *pages;
-} checksync_card_table; /* Layout (32 bytes): { i64, i64, ptr, ptr } */
+  uint64_t in_flight;
+} checksync_card_table; /* Layout (40 bytes): { i64, i64, ptr, ptr, i64 } */
 extern checksync_card_table checksync_rt_cards;
 
 /* Marks every card of [p, p + n) that lies in the arena (memcpy, memset,
    memmove destinations; checksync::touch). Any p is allowed. */
 void checksync_rt_mark_range(const void *p, size_t n);
-/* The barrier's slow path: p's card is flagged CHECKSYNC_CARD_IN_FLIGHT. */
+/* The barrier's slow path: p's card is flagged CHECKSYNC_CARD_IN_FLIGHT.
+   Called with the preserve_most convention (the barrier pass emits it). */
+#if defined(__clang__) && defined(__x86_64__)
+__attribute__((preserve_most))
+#endif
 void checksync_rt_write_slow(const void *p);
 
 /* Called from the initialiser checksync.h puts in every translation unit,

@@ -13,7 +13,7 @@
 @.file = private unnamed_addr constant [6 x i8] c"a.cpp\00", section "llvm.metadata"
 
 ; CHECK-NOT: checksync.field
-; CHECK: @checksync_rt_cards = external global { i64, i64, ptr, ptr }
+; CHECK: @checksync_rt_cards = external global { i64, i64, ptr, ptr, i64 }
 
 ; CHECK-LABEL: define void @store(ptr %n, i64 %v)
 ; CHECK-NEXT: %f = getelementptr inbounds i8, ptr %n, i64 8
@@ -100,28 +100,33 @@ define void @plain(ptr %n) {
 ; CHECK-SAME: [[ATTR:#[0-9]+]]
 ; CHECK-NEXT: entry:
 ; CHECK-NEXT: %lo = load i64, ptr @checksync_rt_cards, align 8, !tbaa [[HDR:![0-9]+]]
-; CHECK-NEXT: %span = load i64, ptr getelementptr inbounds ({ i64, i64, ptr, ptr }, ptr @checksync_rt_cards, i32 0, i32 1), align 8, !tbaa [[HDR]]
+; CHECK-NEXT: %span = load i64, ptr getelementptr inbounds ({ i64, i64, ptr, ptr, i64 }, ptr @checksync_rt_cards, i32 0, i32 1), align 8, !tbaa [[HDR]]
 ; CHECK-NEXT: %addr = ptrtoint ptr %p to i64
 ; CHECK-NEXT: %d = sub i64 %addr, %lo
 ; CHECK-NEXT: %in = icmp ult i64 %d, %span
 ; CHECK-NEXT: br i1 %in, label %mark, label %done
 ; CHECK: mark:
-; CHECK-NEXT: %cards = load ptr, ptr getelementptr inbounds ({ i64, i64, ptr, ptr }, ptr @checksync_rt_cards, i32 0, i32 2), align 8, !tbaa [[HDR]]
+; CHECK-NEXT: %cards = load ptr, ptr getelementptr inbounds ({ i64, i64, ptr, ptr, i64 }, ptr @checksync_rt_cards, i32 0, i32 2), align 8, !tbaa [[HDR]]
 ; CHECK-NEXT: %ci = lshr i64 %d, 6
 ; CHECK-NEXT: %card = getelementptr inbounds i8, ptr %cards, i64 %ci
+; Only while a delta is being encoded is the card read:
+; CHECK-NEXT: %in_flight = load i64, ptr getelementptr inbounds ({ i64, i64, ptr, ptr, i64 }, ptr @checksync_rt_cards, i32 0, i32 4), align 8, !tbaa [[HDR]]
+; CHECK-NEXT: %quiet = icmp eq i64 %in_flight, 0
+; CHECK-NEXT: br i1 %quiet, label %clean, label %check_card, !prof
+; CHECK: check_card:
 ; CHECK-NEXT: %old = load i8, ptr %card, align 1, !tbaa [[MARK:![0-9]+]]
 ; CHECK-NEXT: %flag = and i8 %old, 2
 ; CHECK-NEXT: %not_in_flight = icmp eq i8 %flag, 0
-; CHECK-NEXT: br i1 %not_in_flight, label %clean, label %in_flight, !prof
+; CHECK-NEXT: br i1 %not_in_flight, label %clean, label %copy_first, !prof
 ; CHECK: clean:
 ; CHECK-NEXT: store i8 1, ptr %card, align 1, !tbaa [[MARK]]
 ; CHECK-NEXT: br label %mark_page
 ; A card of a delta still being encoded: the runtime copies the object first.
-; CHECK: in_flight:
-; CHECK-NEXT: call void @checksync_rt_write_slow(ptr %p)
+; CHECK: copy_first:
+; CHECK-NEXT: call preserve_mostcc void @checksync_rt_write_slow(ptr %p)
 ; CHECK-NEXT: br label %mark_page
 ; CHECK: mark_page:
-; CHECK-NEXT: %pages = load ptr, ptr getelementptr inbounds ({ i64, i64, ptr, ptr }, ptr @checksync_rt_cards, i32 0, i32 3), align 8, !tbaa [[HDR]]
+; CHECK-NEXT: %pages = load ptr, ptr getelementptr inbounds ({ i64, i64, ptr, ptr, i64 }, ptr @checksync_rt_cards, i32 0, i32 3), align 8, !tbaa [[HDR]]
 ; CHECK-NEXT: %pi = lshr i64 %d, 12
 ; CHECK-NEXT: %page = getelementptr inbounds i8, ptr %pages, i64 %pi
 ; CHECK-NEXT: store i8 1, ptr %page, align 1, !tbaa [[MARK]]
@@ -129,7 +134,7 @@ define void @plain(ptr %n) {
 ; CHECK: done:
 ; CHECK-NEXT: ret void
 ; CHECK-NOT: define internal void @checksync.barrier
-; CHECK: declare void @checksync_rt_write_slow(ptr nocapture) [[SLOW:#[0-9]+]]
+; CHECK: declare preserve_mostcc void @checksync_rt_write_slow(ptr nocapture) [[SLOW:#[0-9]+]]
 ; CHECK: attributes [[ATTR]] = { alwaysinline {{.*}}nounwind willreturn
 ; The slow path reads the object and writes only runtime memory.
 ; CHECK: attributes [[SLOW]] = { cold nounwind willreturn memory(read, inaccessiblemem: readwrite) }

@@ -53,6 +53,7 @@ void CowDelta::flag_cards(bool on) {
 void CowDelta::publish() {
   flag_cards(true);
   cow_current.store(this, std::memory_order_release);
+  __atomic_store_n(&checksync_rt_cards.in_flight, 1, __ATOMIC_RELEASE);
 }
 
 bool CowDelta::claim(std::size_t i) {
@@ -79,7 +80,8 @@ void CowDelta::retire() {
   }
   flag_cards(false);
   CowDelta *self = this;
-  cow_current.compare_exchange_strong(self, nullptr, std::memory_order_acq_rel);
+  if (cow_current.compare_exchange_strong(self, nullptr, std::memory_order_acq_rel))
+    __atomic_store_n(&checksync_rt_cards.in_flight, 0, __ATOMIC_RELEASE);
   for (ObjHeader *h : kept)
     heap_release_kept(h);
 }
@@ -155,6 +157,7 @@ void cow_mark_range(const void *p, std::size_t n) noexcept {
 } // namespace checksync::detail
 
 // The write barrier's slow path (abi.h): the card of p is flagged in flight.
-extern "C" void checksync_rt_write_slow(const void *p) {
+// preserve_most, as the pass calls it: the caller's registers survive.
+extern "C" __attribute__((preserve_most)) void checksync_rt_write_slow(const void *p) {
   checksync::detail::cow_mark_range(p, 1);
 }

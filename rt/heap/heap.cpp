@@ -275,7 +275,7 @@ void heap_reserve_ids_through(std::uint64_t max_id) noexcept {
 
 // ---- ABI entry points ------------------------------------------------------
 
-checksync_card_table checksync_rt_cards = {0, 0, nullptr, nullptr};
+checksync_card_table checksync_rt_cards = {0, 0, nullptr, nullptr, 0};
 
 extern "C" void checksync_rt_mark_range(const void *p, size_t n) {
   checksync::detail::cow_mark_range(p, n);
