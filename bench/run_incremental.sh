@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Write-barrier cost (instrumented vs the same code without the plugin) and
-# incremental checkpoint pause/bytes versus dirty objects and heap size.
+# Write-barrier cost (instrumented vs the same code without the plugin),
+# incremental checkpoint pause/bytes versus dirty objects and heap size, and
+# the pause for string-heavy entries with and without background encoding.
 #   bench/run_incremental.sh PREFIX
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,3 +34,12 @@ done
 rm -rf "$WORK/d1"
 echo "   with default compaction:"
 CHECKSYNC_DIR="$WORK/d1" "$WORK/pause" 1024 50 10000
+$CXX $("$CFG" --cxxflags) "$ROOT/bench/pause_kv_entries.cpp" $("$CFG" --ldflags) -o "$WORK/kv_entries"
+echo "== checksync-kv-like entries (two strings each): pause while writes race the background"
+echo "   encoding, then the same with the encoding inside checkpoint() (CHECKSYNC_BACKGROUND_ENCODE=0)"
+for enc in 1 0; do
+  for args in "1000000 30 45000" "1000000 30 10000" "100000 30 10000"; do
+    rm -rf "$WORK/d3"
+    $NOCOMPACT CHECKSYNC_BACKGROUND_ENCODE=$enc CHECKSYNC_DIR="$WORK/d3" "$WORK/kv_entries" $args
+  done
+done

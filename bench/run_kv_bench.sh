@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The side-by-side checksync-kv / redis-server benchmark (bench/kv_bench.py):
 # installs redis-tools, redis-server and python3-matplotlib if missing, then
-# writes bench/results/kv_bench.md and kv_bench.png.
+# writes bench/results/kv_bench-KEYS.md and kv_bench-KEYS.png.
 #   bench/run_kv_bench.sh PREFIX [kv_bench.py options, e.g. --repeats 3 --requests 2000000]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
