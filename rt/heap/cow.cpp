@@ -36,17 +36,20 @@ CowDelta::CowDelta(std::vector<ObjHeader *> objects, std::uint32_t stamp,
 
 CowDelta::~CowDelta() { retire(); }
 
+// Setting runs inside checkpoint(), when no other thread writes cards (the
+// contract), so plain stores do; clearing runs on the encoder while the
+// program's barriers store into the same bytes, so it must not lose their
+// marks (and skips cards a neighbour's clearing already did).
 void CowDelta::flag_cards(bool on) {
+  std::uint8_t *cards = checksync_rt_cards.cards;
   for (ObjHeader *h : objects_) {
     std::uint64_t c0, c1;
     card_range(reinterpret_cast<std::uintptr_t>(h), end_of(h), c0, c1);
     for (std::uint64_t c = c0; c <= c1; ++c)
       if (on)
-        __atomic_fetch_or(&checksync_rt_cards.cards[c], CHECKSYNC_CARD_IN_FLIGHT,
-                          __ATOMIC_RELAXED);
-      else
-        __atomic_fetch_and(&checksync_rt_cards.cards[c],
-                           std::uint8_t(~CHECKSYNC_CARD_IN_FLIGHT), __ATOMIC_RELAXED);
+        cards[c] |= CHECKSYNC_CARD_IN_FLIGHT;
+      else if (__atomic_load_n(&cards[c], __ATOMIC_RELAXED) & CHECKSYNC_CARD_IN_FLIGHT)
+        __atomic_fetch_and(&cards[c], std::uint8_t(~CHECKSYNC_CARD_IN_FLIGHT), __ATOMIC_RELAXED);
   }
 }
 
