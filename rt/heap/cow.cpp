@@ -144,15 +144,25 @@ void cow_mark_range(const void *p, std::size_t n) noexcept {
   if (d >= span || n == 0)
     return;
   std::uint64_t last = std::min<std::uint64_t>(d + n - 1, span - 1);
-  bool in_flight = false;
-  for (std::uint64_t c = d >> CHECKSYNC_CARD_SHIFT; c <= last >> CHECKSYNC_CARD_SHIFT; ++c)
-    in_flight |= (__atomic_load_n(&checksync_rt_cards.cards[c], __ATOMIC_RELAXED) &
-                  CHECKSYNC_CARD_IN_FLIGHT) != 0;
-  if (in_flight)
-    if (CowDelta *cd = cow_current.load(std::memory_order_acquire))
-      cd->before_write(p, last - d + 1);
-  for (std::uint64_t c = d >> CHECKSYNC_CARD_SHIFT; c <= last >> CHECKSYNC_CARD_SHIFT; ++c)
-    __atomic_fetch_or(&checksync_rt_cards.cards[c], CHECKSYNC_CARD_DIRTY, __ATOMIC_RELAXED);
+  std::uint8_t *cards = checksync_rt_cards.cards;
+  std::uint64_t c0 = d >> CHECKSYNC_CARD_SHIFT, c1 = last >> CHECKSYNC_CARD_SHIFT;
+  if (!__atomic_load_n(&checksync_rt_cards.in_flight, __ATOMIC_ACQUIRE)) {
+    for (std::uint64_t c = c0; c <= c1; ++c) // as the inline barrier: plain stores
+      cards[c] = CHECKSYNC_CARD_DIRTY;
+  } else {
+    bool flagged = false;
+    for (std::uint64_t c = c0; c <= c1; ++c)
+      flagged |= (__atomic_load_n(&cards[c], __ATOMIC_RELAXED) & CHECKSYNC_CARD_IN_FLIGHT) != 0;
+    if (flagged)
+      if (CowDelta *cd = cow_current.load(std::memory_order_acquire))
+        cd->before_write(p, last - d + 1);
+    // Keep the flag for the card's other objects. Racing with the encoder's
+    // clearing this may leave a stale flag: a needless slow path later.
+    for (std::uint64_t c = c0; c <= c1; ++c)
+      __atomic_store_n(&cards[c], std::uint8_t(__atomic_load_n(&cards[c], __ATOMIC_RELAXED) |
+                                               CHECKSYNC_CARD_DIRTY),
+                       __ATOMIC_RELAXED);
+  }
   for (std::uint64_t g = d >> CHECKSYNC_PAGE_SHIFT; g <= last >> CHECKSYNC_PAGE_SHIFT; ++g)
     checksync_rt_cards.pages[g] = 1;
 }

@@ -122,8 +122,9 @@ void set_start(const ObjHeader *h, bool on) {
 inline void mark_card(std::uintptr_t a) {
   std::uint64_t d = a - arena_lo;
   // Keeps the in-flight flag of an older object sharing the card (cow.h).
-  __atomic_fetch_or(&checksync_rt_cards.cards[d >> CHECKSYNC_CARD_SHIFT], CHECKSYNC_CARD_DIRTY,
-                    __ATOMIC_RELAXED);
+  std::uint8_t *card = &checksync_rt_cards.cards[d >> CHECKSYNC_CARD_SHIFT];
+  __atomic_store_n(card, std::uint8_t(__atomic_load_n(card, __ATOMIC_RELAXED) | CHECKSYNC_CARD_DIRTY),
+                   __ATOMIC_RELAXED);
   checksync_rt_cards.pages[d >> CHECKSYNC_PAGE_SHIFT] = 1;
 }
 
