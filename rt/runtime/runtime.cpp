@@ -198,7 +198,7 @@ void pipeline_loop(Runtime &r) {
       r.last.bytes = size;
       r.last.pages_touched = pages;
       r.last.copied_before_write = copies;
-      r.last.encoded = encoded;
+      r.last.encoded = true; // final, also when it failed (then bytes is 0)
     }
     if (by_pipeline && encoded) {
       r.last.total_bytes += size;
