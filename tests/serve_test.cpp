@@ -13,11 +13,13 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fcntl.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 #define XXH_INLINE_ALL
@@ -526,8 +528,18 @@ TEST(Serve, ChunkedCheckpointsHeartbeatsAndAbandonedOnes) {
   ASSERT_EQ(f.type, w::Type::Error);
   EXPECT_NE(w::decode_error(f.payload).message.find("frame too large"), std::string::npos);
   EXPECT_TRUE(c.closed());
-  for (auto &entry : std::filesystem::directory_iterator(dir))
-    EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << entry.path();
+  // The connection's writer thread removes the cut-off checkpoint's temporary
+  // file after the reader has closed the socket: wait for it (bounded).
+  auto temp_files = [&] {
+    std::vector<std::string> found;
+    for (auto &entry : std::filesystem::directory_iterator(dir))
+      if (entry.path().string().find(".tmp") != std::string::npos)
+        found.push_back(entry.path().string());
+    return found;
+  };
+  for (int i = 0; i < 500 && !temp_files().empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(temp_files(), std::vector<std::string>{});
   std::filesystem::remove_all(dir);
 }
 
