@@ -138,6 +138,8 @@ TEST(Chain, DeltasApplyWritesAndFreesToTheBase) {
   di.epoch = 2;
   di.kind = "delta";
   di.prev_epoch = 1;
+  std::sort(dirty.objects.begin(), dirty.objects.end(), // encode_image wants them by id
+            [](const ObjHeader *x, const ObjHeader *y) { return x->id < y->id; });
   std::string delta = encode_image(di, s.types, s.roots, dirty.objects, take_freed_ids());
 
   std::vector<std::unique_ptr<Image>> parts;
@@ -214,4 +216,31 @@ TEST(Chain, AChainThatDoesNotValidateEndsAtItsLongestValidPrefix) {
   delete a;
   delete b;
   std::filesystem::remove_all(dir);
+}
+
+// The caller's pause has no sort: objects come in address order, each once,
+// also when a large object reaches into several marked cards between
+// smaller ones (the encoder sorts by id on its thread).
+TEST(Dirty, ObjectsComeInAddressOrderWithoutDuplicates) {
+  std::vector<Node *> nodes;
+  for (int i = 0; i < 300; ++i)
+    nodes.push_back(cstest::new_node(i));
+  auto *arr = static_cast<Node *>(heap_alloc(cstest::node_type(), sizeof(Node), alignof(Node), 40));
+  for (int i = 0; i < 300; ++i)
+    nodes.push_back(cstest::new_node(i));
+  collect_dirty(stamp());
+  for (std::size_t i = 0; i < nodes.size(); i += 3)
+    checksync_rt_mark_range(&nodes[i]->weight, sizeof(double));
+  for (int e = 0; e < 40; e += 7)
+    checksync_rt_mark_range(&arr[e].other, sizeof(void *));
+  DirtySet d = collect_dirty(stamp());
+  EXPECT_TRUE(std::is_sorted(d.objects.begin(), d.objects.end()));
+  EXPECT_EQ(std::adjacent_find(d.objects.begin(), d.objects.end()), d.objects.end());
+  EXPECT_TRUE(std::find(d.objects.begin(), d.objects.end(), header_of(arr)) != d.objects.end());
+  for (std::size_t i = 0; i < nodes.size(); i += 3)
+    EXPECT_TRUE(std::find(d.objects.begin(), d.objects.end(), header_of(nodes[i])) !=
+                d.objects.end());
+  heap_free(arr);
+  for (Node *n : nodes)
+    delete n;
 }

@@ -111,6 +111,13 @@ std::string DeltaEncoding::encode() {
   pk.pack(info_.live_objects);
   pk.pack(info_.live_bytes);
   pk.pack_array(std::uint32_t(objects.size()));
+  // The file lists objects by id (written as deltas); the caller collected
+  // them by address. Sorting (id, index) pairs here keeps it off the caller.
+  std::vector<std::pair<std::uint64_t, std::size_t>> by_id;
+  by_id.reserve(objects.size());
+  for (std::size_t i = 0; i < objects.size(); ++i)
+    by_id.emplace_back(objects[i]->id, i);
+  std::sort(by_id.begin(), by_id.end());
   std::uint64_t prev = 0;
   HeapLeaf from_heap{w};
   // Tests (CHECKSYNC_TEST_ENCODE_DELAY_US): a slow encoder, so the program's
@@ -119,13 +126,12 @@ std::string DeltaEncoding::encode() {
     const char *s = std::getenv("CHECKSYNC_TEST_ENCODE_DELAY_US");
     return s ? unsigned(std::strtoul(s, nullptr, 10)) : 0u;
   }();
-  for (std::size_t i = 0; i < objects.size(); ++i) {
+  for (std::size_t k = 0; k < by_id.size(); ++k) {
     if (delay_us)
       ::usleep(delay_us);
-    if (i + 16 < objects.size()) // scattered objects: overlap the misses
-      __builtin_prefetch(objects[i + 16], 0, 1);
-    if (i + 8 < objects.size())
-      __builtin_prefetch(reinterpret_cast<const char *>(objects[i + 8]) + 64, 0, 1);
+    if (k + 8 < by_id.size()) // scattered objects: overlap the misses
+      __builtin_prefetch(reinterpret_cast<const char *>(objects[by_id[k + 8].second]) + 64, 0, 1);
+    std::size_t i = by_id[k].second;
     const ObjHeader *h = objects[i];
     const Type &t = types[h->type];
     pk.pack_array(std::uint32_t(3 + h->count * t.fields.size()));

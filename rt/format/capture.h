@@ -23,7 +23,8 @@ namespace checksync::detail {
 
 class DeltaEncoding {
 public:
-  // objects: sorted by id, marked with `stamp` (collect_dirty/close_delta).
+  // objects: in address order, marked with `stamp` (collect_dirty/close_delta);
+  // encode() writes them by id.
   // Runs the roots' codecs: throws what they throw.
   DeltaEncoding(std::shared_ptr<const Snapshot> snap, const ImageInfo &info,
                 std::vector<ObjHeader *> objects, std::vector<std::uint64_t> freed,

@@ -28,11 +28,7 @@ inline void spin() { __builtin_ia32_pause(); }
 CowDelta::CowDelta(std::vector<ObjHeader *> objects, std::uint32_t stamp,
                    std::function<void(std::size_t)> copy)
     : objects_(std::move(objects)), stamp_(stamp), copy_(std::move(copy)),
-      state_(std::make_unique<std::atomic<std::uint8_t>[]>(objects_.size())) {
-  ids_.reserve(objects_.size());
-  for (ObjHeader *h : objects_)
-    ids_.push_back(h->id);
-}
+      state_(std::make_unique<std::atomic<std::uint8_t>[]>(objects_.size())) {}
 
 CowDelta::~CowDelta() { retire(); }
 
@@ -92,10 +88,10 @@ void CowDelta::retire() {
 void CowDelta::save(ObjHeader *h) noexcept {
   if (h->mark != stamp_)
     return; // not in this delta (the common case: a neighbour on the card)
-  auto it = std::lower_bound(ids_.begin(), ids_.end(), h->id);
-  if (it == ids_.end() || *it != h->id)
+  auto it = std::lower_bound(objects_.begin(), objects_.end(), h);
+  if (it == objects_.end() || *it != h)
     return;
-  std::size_t i = std::size_t(it - ids_.begin());
+  std::size_t i = std::size_t(it - objects_.begin());
   std::uint8_t s = kPending;
   if (state_[i].compare_exchange_strong(s, kCopying, std::memory_order_acquire)) {
     try {

@@ -31,7 +31,7 @@ namespace checksync::detail {
 
 class CowDelta {
 public:
-  // objects: sorted by id, each with mark == stamp. copy(i) saves object i's
+  // objects: in address order, each with mark == stamp. copy(i) saves object i's
   // current contents; it runs on a writing thread, at most once per object,
   // and may throw (the delta then fails: failed()).
   CowDelta(std::vector<ObjHeader *> objects, std::uint32_t stamp,
@@ -68,7 +68,6 @@ private:
   void flag_cards(bool on);
 
   std::vector<ObjHeader *> objects_;
-  std::vector<std::uint64_t> ids_;
   std::uint32_t stamp_;
   std::function<void(std::size_t)> copy_;
   std::unique_ptr<std::atomic<std::uint8_t>[]> state_;

@@ -142,15 +142,15 @@ DirtySet collect_dirty(std::uint32_t stamp, std::uint32_t chain) {
       prefetch(&c.bits[(dirty_cards[i + kAhead] - r.lo) / kStartGranule / 64]);
     std::uintptr_t a = dirty_cards[i];
     std::uint64_t first = (a - r.lo) / kStartGranule;
-    bool starts_at_card = start_bit(c.bits, first);
+    // A block beginning before the card may reach into it (its header may
+    // even straddle the boundary). Not needed when one begins exactly here.
+    // It goes first, so the candidates stay in address order.
+    if (!start_bit(c.bits, first))
+      if (std::uintptr_t b = c.start_below(a))
+        cand.push_back({b, a});
     for (std::uint64_t g = first; g < first + kCard / kStartGranule; ++g)
       if (start_bit(c.bits, g))
         cand.push_back({r.lo + g * kStartGranule, 0});
-    // A block beginning before the card may reach into it (its header may
-    // even straddle the boundary). Not needed when one begins exactly here.
-    if (!starts_at_card)
-      if (std::uintptr_t b = c.start_below(a))
-        cand.push_back({b, a});
   }
 
   // 4. Check each candidate's header.
@@ -169,15 +169,9 @@ DirtySet collect_dirty(std::uint32_t stamp, std::uint32_t chain) {
     c.add(h);
   }
 
-  // By id: the encoder writes ids as deltas.
-  std::vector<std::pair<std::uint64_t, ObjHeader *>> keyed;
-  keyed.reserve(c.out.objects.size());
-  for (ObjHeader *h : c.out.objects)
-    keyed.emplace_back(h->id, h);
-  std::sort(keyed.begin(), keyed.end(),
-            [](const auto &a, const auto &b) { return a.first < b.first; });
-  for (size_t i = 0; i < keyed.size(); ++i)
-    c.out.objects[i] = keyed[i].second;
+  // In address order (cards are scanned in order, and a block reaching into
+  // a card from before it is either already in or below the card's own):
+  // the encoder sorts by id on its own thread.
   return std::move(c.out);
 }
 

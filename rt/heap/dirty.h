@@ -13,7 +13,7 @@
 namespace checksync::detail {
 
 struct DirtySet {
-  std::vector<ObjHeader *> objects; // live objects overlapping a marked card, by id
+  std::vector<ObjHeader *> objects; // live objects overlapping a marked card, by address
   std::uint64_t dirty_pages = 0;    // marked 4 KiB pages (page-granular cost)
 };
 

@@ -249,8 +249,10 @@ void close_delta(const std::vector<Type> &types, const std::vector<Root> &roots,
   if (!m.result.objects.empty()) {
     for (ObjHeader *h : m.result.objects)
       h->stored = chain;
+    std::sort(m.result.objects.begin(), m.result.objects.end());
+    std::size_t mid = objects.size();
     objects.insert(objects.end(), m.result.objects.begin(), m.result.objects.end());
-    sort_by_id(objects);
+    std::inplace_merge(objects.begin(), objects.begin() + std::ptrdiff_t(mid), objects.end());
   }
 }
 

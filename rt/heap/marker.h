@@ -23,12 +23,12 @@ MarkResult mark_from_roots(const std::vector<Type> &types, const std::vector<Roo
 
 // Makes a delta closed under references: `objects` holds the objects written
 // since the previous checkpoint (as collect_dirty leaves them: mark == `mark`,
-// stored == `chain`, sorted by id); adds
+// stored == `chain`, in address order); adds
 // every object reachable from them or from the roots whose current value no
 // file of checkpoint chain `chain` holds (ObjHeader::stored != chain): an
 // object allocated long ago and linked in now. Checks every ref of the
 // written objects and roots like mark_from_roots (throws Error), sets
-// stored = chain on what it adds and sorts the result by id. Cost: the refs of what
+// stored = chain on what it adds and keeps the result in address order. Cost: the refs of what
 // is written, plus the newly reachable objects.
 // `garbage_may_dangle`: every reachable object was checked already (a
 // marking from the roots just succeeded), so a bad ref belongs to garbage:

@@ -532,8 +532,10 @@ std::uint64_t checkpoint() {
         for (size_t i = 0; i < sizes.size(); ++i)
           sizes[i] = snap.types[i].size;
         same.stats.pages_touched = pages_touched(job.delta->objects(), sizes);
-        job.expected = encode_image(same, snap.types, snap.roots, job.delta->objects(),
-                                    job.delta->freed());
+        std::vector<ObjHeader *> by_id = job.delta->objects();
+        std::sort(by_id.begin(), by_id.end(),
+                  [](const ObjHeader *a, const ObjHeader *b) { return a->id < b->id; });
+        job.expected = encode_image(same, snap.types, snap.roots, by_id, job.delta->freed());
       }
       // A delta that had to mark from the roots may hold garbage with refs to
       // objects freed before checkpoint(), written as null: their memory may

@@ -2,6 +2,7 @@
 #include "store/compactor.h"
 
 #include "store/chain.h"
+#include "store/store.h"
 #include "format/format.h"
 #include "schema/types.h"
 
@@ -63,6 +64,16 @@ void Compactor::loop() {
       return;
     requested_ = false;
     lock.unlock();
+    // A full checkpoint written meanwhile replaces the chain being merged
+    // (and removes its files): then there is nothing to compact.
+    auto base_epoch = [&]() -> std::uint64_t {
+      try {
+        return find_chain(store_.dir()).base.epoch;
+      } catch (const Error &) {
+        return 0;
+      }
+    };
+    std::uint64_t base_before = base_epoch();
     try {
       std::string note;
       auto img = load_chain(store_.dir(), &note);
@@ -75,12 +86,15 @@ void Compactor::loop() {
         std::string merged = encode_merged(*img);
         if (abandon_) // the directory is being handed over: write nothing
           return;
-        store_.write(img->info.epoch, /*full=*/true, merged);
-        std::lock_guard l(mu_);
-        base_bytes_ = merged.size();
+        if (base_epoch() == base_before) {
+          store_.write(img->info.epoch, /*full=*/true, merged);
+          std::lock_guard l(mu_);
+          base_bytes_ = merged.size();
+        }
       }
     } catch (const Error &e) {
-      std::fprintf(stderr, "checksync: compaction failed (deltas kept): %s\n", e.what());
+      if (base_epoch() == base_before)
+        std::fprintf(stderr, "checksync: compaction failed (deltas kept): %s\n", e.what());
     }
     lock.lock();
   }
