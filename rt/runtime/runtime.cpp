@@ -4,11 +4,12 @@
 // checkpoint() is the consistent point. For a delta (objects new or written
 // since the previous checkpoint, freed ids, roots) it only collects the
 // objects, packs the roots and publishes the objects for copy-on-write
-// (format/capture.h); the pipeline thread encodes, stores or ships it while
-// the program runs. A full checkpoint (the first, and after a failure) is
-// encoded on the caller. wait_durable()
-// waits for the pipeline and then the disk or the backup. A compactor thread
-// merges base + deltas into a new base in the background.
+// (format/capture.h); the encoder thread encodes it while the program runs,
+// and the pipeline thread stores or ships every checkpoint in epoch order (a
+// slow disk does not hold up the next encoding). A full checkpoint (the
+// first, and after a failure) is encoded on the caller. wait_durable() waits
+// for both and then the disk or the backup. A compactor thread merges base +
+// deltas into a new base in the background.
 //
 // Environment: CHECKSYNC_DIR (where checkpoints go), CHECKSYNC_RESUME (what to
 // restore, set by `checksync-rt resume`), CHECKSYNC_FULL_EVERY (force a full
@@ -61,6 +62,10 @@ struct Job {
   std::string bytes;                    // encoded (full checkpoints, verify mode)
   std::unique_ptr<DeltaEncoding> delta; // or still to encode (deltas)
   std::string expected; // CHECKSYNC_VERIFY_COW: the delta encoded at checkpoint()
+  // Set by the encoder thread (at once for jobs encoded by the caller):
+  bool ready = false;   // bytes are final (or encoding failed)
+  bool failed = false;  // a delta that could not be encoded
+  std::uint64_t pages = 0, copies = 0;
 };
 
 std::uint64_t env_u64(const char *name, std::uint64_t dflt) {
@@ -114,7 +119,8 @@ struct Runtime {
   std::atomic<bool> force_full{false}; // a write failed: the chain is broken
   bool chain_broken = false;           // writer thread only
   bool stopping = false;
-  std::thread pipeline;
+  std::thread pipeline; // stores or ships, in epoch order
+  std::thread encoder;  // encodes deltas, so that a slow disk does not hold them up
 };
 
 Runtime &rt() {
@@ -146,65 +152,83 @@ bool store_job(Runtime &r, const Job &j) {
   return false;
 }
 
-// The pipeline thread: encodes captured deltas, then stores or ships every
-// checkpoint, in epoch order.
+// The encoder thread: encodes published deltas in epoch order, while the
+// pipeline thread may still be storing or shipping an earlier checkpoint.
+void encoder_loop(Runtime &r) {
+  std::unique_lock lock(r.q_mu);
+  for (;;) {
+    Job *j = nullptr;
+    r.q_cv.wait(lock, [&] {
+      for (Job &q : r.queue)
+        if (!q.ready) {
+          j = &q;
+          break;
+        }
+      return j || r.stopping;
+    });
+    if (!j)
+      return;
+    lock.unlock(); // the job stays in the queue: the pipeline waits for it
+    try {
+      j->bytes = j->delta->encode();
+      j->pages = j->delta->info().stats.pages_touched;
+    } catch (const std::exception &e) { // a codec threw, out of memory
+      std::fprintf(stderr, "checksync: checkpoint %llu could not be encoded: %s\n",
+                   (unsigned long long)j->epoch, e.what());
+      j->failed = true;
+      r.force_full = true;
+    }
+    if (!j->failed && !j->expected.empty() && j->expected != j->bytes) {
+      std::fprintf(stderr, "checksync verify: epoch %llu: the delta encoded while the "
+                           "program ran differs from the one encoded at checkpoint()\n",
+                   (unsigned long long)j->epoch);
+      std::abort();
+    }
+    lock.lock();
+    j->copies = j->delta->copies();
+    r.retired.push_back(std::move(j->delta));
+    j->delta.reset();
+    j->ready = true;
+    --r.encoding;
+    if (r.last.epoch == j->epoch) {
+      r.last.bytes = j->bytes.size();
+      r.last.pages_touched = j->pages;
+      r.last.copied_before_write = j->copies;
+      r.last.encoded = true; // final, also when it failed (then bytes is 0)
+    }
+    if (!j->failed) {
+      r.last.total_bytes += j->bytes.size();
+      r.last.total_pages_touched += j->pages;
+      r.last.total_copied_before_write += j->copies;
+    }
+    r.q_cv.notify_all();
+  }
+}
+
+// The pipeline thread: stores or ships every checkpoint, in epoch order.
 void pipeline_loop(Runtime &r) {
   std::unique_lock lock(r.q_mu);
   for (;;) {
-    r.q_cv.wait(lock, [&] { return r.stopping || !r.queue.empty(); });
+    r.q_cv.wait(lock, [&] {
+      return (r.stopping && r.queue.empty()) || (!r.queue.empty() && r.queue.front().ready);
+    });
     if (r.queue.empty())
       return;
     Job &j = r.queue.front();
     lock.unlock();
-    bool encoded = true, by_pipeline = j.delta != nullptr;
-    std::uint64_t pages = 0, copies = 0;
-    if (by_pipeline) {
-      try {
-        j.bytes = j.delta->encode();
-        pages = j.delta->info().stats.pages_touched;
-      } catch (const std::exception &e) { // a codec threw, out of memory
-        std::fprintf(stderr, "checksync: checkpoint %llu could not be encoded: %s\n",
-                     (unsigned long long)j.epoch, e.what());
-        encoded = false;
-        r.force_full = true;
-      }
-      lock.lock();
-      --r.encoding;
-      copies = j.delta->copies();
-      r.retired.push_back(std::move(j.delta));
-      r.q_cv.notify_all();
-      lock.unlock();
-    }
-    if (encoded && !j.expected.empty() && j.expected != j.bytes) {
-      std::fprintf(stderr, "checksync verify: epoch %llu: the delta encoded while the "
-                           "program ran differs from the one encoded at checkpoint()\n",
-                   (unsigned long long)j.epoch);
-      std::abort();
-    }
     std::uint64_t size = j.bytes.size();
     bool stored = false;
-    if (encoded && r.shipper)
+    if (!j.failed && r.shipper)
       r.shipper->submit(j.epoch, j.full, j.prev_epoch, j.chain_id, std::move(j.bytes));
-    else if (encoded && r.store)
+    else if (!j.failed && r.store)
       stored = store_job(r, j);
     lock.lock();
     if (stored) {
       r.durable = j.epoch;
       r.compactor->stored(j.full, size);
     }
-    if (!encoded)
+    if (j.failed)
       r.unencoded.push_back(j.epoch);
-    if (by_pipeline && r.last.epoch == j.epoch) {
-      r.last.bytes = size;
-      r.last.pages_touched = pages;
-      r.last.copied_before_write = copies;
-      r.last.encoded = true; // final, also when it failed (then bytes is 0)
-    }
-    if (by_pipeline && encoded) {
-      r.last.total_bytes += size;
-      r.last.total_pages_touched += pages;
-      r.last.total_copied_before_write += copies;
-    }
     r.processed = j.epoch;
     r.queue.pop_front();
     r.q_cv.notify_all();
@@ -221,6 +245,8 @@ void drain_pipeline(Runtime &r) {
   }
   if (r.pipeline.joinable())
     r.pipeline.join();
+  if (r.encoder.joinable())
+    r.encoder.join();
 }
 
 // At exit: write what was checkpointed, then stop the threads.
@@ -368,6 +394,7 @@ void init() {
       r.shipper = std::make_unique<Shipper>(std::move(so));
       r.need_full = true; // the backup decides what it still needs at connection
       r.pipeline = std::thread(pipeline_loop, std::ref(r));
+      r.encoder = std::thread(encoder_loop, std::ref(r));
       std::atexit(flush_at_exit);
     } else if (const char *dir = std::getenv("CHECKSYNC_DIR"); dir && *dir) {
       r.store = std::make_unique<DirStore>(dir);
@@ -389,6 +416,7 @@ void init() {
       }
       r.compactor = std::make_unique<Compactor>(*r.store, r.compact_after, r.compact_ratio);
       r.pipeline = std::thread(pipeline_loop, std::ref(r));
+      r.encoder = std::thread(encoder_loop, std::ref(r));
       std::atexit(flush_at_exit);
     }
   } catch (const Error &e) {
@@ -599,6 +627,7 @@ std::uint64_t checkpoint() {
   r.epoch = epoch;
   if (job.delta)
     ++r.encoding;
+  job.ready = !job.delta;
   r.queue.push_back(std::move(job));
   r.q_cv.notify_all();
   return epoch;
