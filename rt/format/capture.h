@@ -1,4 +1,4 @@
-// capture.h - a delta checkpoint encoded on the runtime's pipeline thread
+// capture.h - a delta checkpoint encoded on the runtime's encoder thread
 // while the program runs on (docs/performance.md).
 //
 // At checkpoint() (the consistent point) the caller collects the delta's
