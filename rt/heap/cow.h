@@ -4,7 +4,7 @@
 //
 // At checkpoint() the runtime collects the delta's objects and publishes them
 // here: each object's cards get the "in flight" bit (abi.h), so the write
-// barrier takes its slow path on them. The pipeline thread then encodes the
+// barrier takes its slow path on them. The encoder thread then encodes the
 // objects straight from the heap, claiming each one first. A write to an
 // object not claimed yet first makes a copy of it (the pre-image) through the
 // copy callback, which the encoder uses instead; a write to an object being
