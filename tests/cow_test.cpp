@@ -15,15 +15,11 @@ using cstest::Node;
 
 namespace {
 
-// Objects with their marks set to `stamp` (what collection does), by id.
-std::vector<ObjHeader *> delta_of(const std::vector<Node *> &nodes, std::uint32_t stamp) {
+std::vector<ObjHeader *> delta_of(const std::vector<Node *> &nodes) {
   std::vector<ObjHeader *> hs;
-  for (Node *n : nodes) {
-    ObjHeader *h = header_of(n);
-    h->mark = stamp;
-    hs.push_back(h);
-  }
-  return hs;
+  for (Node *n : nodes)
+    hs.push_back(header_of(n));
+  return hs; // CowDelta puts them in address order
 }
 
 std::uint8_t card_of(const void *p) {
@@ -31,14 +27,12 @@ std::uint8_t card_of(const void *p) {
   return checksync_rt_cards.cards[d >> CHECKSYNC_CARD_SHIFT];
 }
 
-constexpr std::uint32_t kStamp = 0x7eadbeef;
-
 } // namespace
 
 TEST(Cow, PublishFlagsCardsAndRetireClearsThem) {
   std::vector<Node *> nodes{cstest::new_node(1), cstest::new_node(2)};
   {
-    CowDelta d(delta_of(nodes, kStamp), kStamp, [](std::size_t) {});
+    CowDelta d(delta_of(nodes), [](std::size_t) {});
     d.publish();
     EXPECT_EQ(cow_current.load(), &d);
     EXPECT_NE(checksync_rt_cards.in_flight, 0u);
@@ -57,7 +51,7 @@ TEST(Cow, PublishFlagsCardsAndRetireClearsThem) {
 TEST(Cow, AWriteCopiesAnUnclaimedObjectOnceAndTheEncoderSkipsIt) {
   std::vector<Node *> nodes{cstest::new_node(1), cstest::new_node(2), cstest::new_node(3)};
   std::vector<int> copies(nodes.size());
-  CowDelta d(delta_of(nodes, kStamp), kStamp, [&](std::size_t i) { ++copies[i]; });
+  CowDelta d(delta_of(nodes), [&](std::size_t i) { ++copies[i]; });
   d.publish();
   checksync_rt_mark_range(&nodes[1]->weight, sizeof(double)); // the barrier's slow path
   checksync_rt_mark_range(&nodes[1]->key, sizeof(std::int64_t));
@@ -80,9 +74,8 @@ TEST(Cow, AWriteCopiesAnUnclaimedObjectOnceAndTheEncoderSkipsIt) {
 TEST(Cow, WritesToObjectsOutsideTheDeltaCopyNothing) {
   Node *in = cstest::new_node(1), *out = cstest::new_node(2);
   int copies = 0;
-  CowDelta d(delta_of({in}, kStamp), kStamp, [&](std::size_t) { ++copies; });
+  CowDelta d(delta_of({in}), [&](std::size_t) { ++copies; });
   d.publish();
-  header_of(out)->mark = 0;
   checksync_rt_mark_range(out, sizeof(Node));
   EXPECT_EQ(copies, 0);
   d.retire();
@@ -94,7 +87,7 @@ TEST(Cow, AFreeDuringTheEncodingCopiesAndKeepsTheBlockUntilRetire) {
   Node *n = cstest::new_node(5);
   ObjHeader *h = header_of(n);
   int copies = 0;
-  CowDelta d(delta_of({n}, kStamp), kStamp, [&](std::size_t) { ++copies; });
+  CowDelta d(delta_of({n}), [&](std::size_t) { ++copies; });
   d.publish();
   HeapStats before = heap_stats();
   delete n;
@@ -108,9 +101,24 @@ TEST(Cow, AFreeDuringTheEncodingCopiesAndKeepsTheBlockUntilRetire) {
   EXPECT_EQ(find_object(n, &off, /*kept=*/true), nullptr);
 }
 
+// An object larger than find_object's 64 MiB backward scan: a write far
+// into it must still copy it first.
+TEST(Cow, AWriteDeepIntoALargeArrayCopiesIt) {
+  std::size_t n = (std::size_t(80) << 20) / sizeof(Node);
+  auto *arr = static_cast<Node *>(heap_alloc(cstest::node_type(), sizeof(Node), alignof(Node), n));
+  int copies = 0;
+  CowDelta d({header_of(arr)}, [&](std::size_t) { ++copies; });
+  d.publish();
+  checksync_rt_mark_range(&arr[n - 10].key, 8);
+  EXPECT_EQ(copies, 1);
+  EXPECT_FALSE(d.claim(0));
+  d.retire();
+  heap_free(arr);
+}
+
 TEST(Cow, AFailedCopyFailsTheDelta) {
   Node *n = cstest::new_node(1);
-  CowDelta d(delta_of({n}, kStamp), kStamp, [](std::size_t) { throw std::runtime_error("x"); });
+  CowDelta d(delta_of({n}), [](std::size_t) { throw std::runtime_error("x"); });
   d.publish();
   checksync_rt_mark_range(n, 8); // noexcept: the failure is recorded, not thrown
   EXPECT_TRUE(d.failed());
@@ -129,7 +137,7 @@ TEST(Cow, WriterAndEncoderRaceEachObjectOnce) {
   std::vector<std::atomic<int>> copied(nodes.size());
   std::vector<std::atomic<int>> reading(nodes.size());
   std::atomic<int> overlaps{0};
-  CowDelta d(delta_of(nodes, kStamp), kStamp, [&](std::size_t i) { ++copied[i]; });
+  CowDelta d(delta_of(nodes), [&](std::size_t i) { ++copied[i]; });
   d.publish();
   std::vector<int> claimed(nodes.size());
   std::thread encoder([&] {

@@ -53,11 +53,10 @@ std::uint64_t pages_touched(const std::vector<ObjHeader *> &objects,
 } // namespace
 
 DeltaEncoding::DeltaEncoding(std::shared_ptr<const Snapshot> snap, const ImageInfo &info,
-                             std::vector<ObjHeader *> objects, std::vector<std::uint64_t> freed,
-                             std::uint32_t stamp)
+                             std::vector<ObjHeader *> objects, std::vector<std::uint64_t> freed)
     : snap_(std::move(snap)), info_(info), freed_(std::move(freed)),
       copies_(objects.size()),
-      cow_(std::move(objects), stamp, [this](std::size_t i) { copy(i); }) {
+      cow_(std::move(objects), [this](std::size_t i) { copy(i); }) {
   OutBuffer buf;
   Packer pk(buf);
   codec::Writer w{pk, snap_->types, snap_->by_key};

@@ -23,12 +23,10 @@ namespace checksync::detail {
 
 class DeltaEncoding {
 public:
-  // objects: in address order, marked with `stamp` (collect_dirty/close_delta);
-  // encode() writes them by id.
-  // Runs the roots' codecs: throws what they throw.
+  // objects: in address order (collect_dirty/close_delta); encode() writes
+  // them by id. Runs the roots' codecs: throws what they throw.
   DeltaEncoding(std::shared_ptr<const Snapshot> snap, const ImageInfo &info,
-                std::vector<ObjHeader *> objects, std::vector<std::uint64_t> freed,
-                std::uint32_t stamp);
+                std::vector<ObjHeader *> objects, std::vector<std::uint64_t> freed);
   ImageInfo &info() { return info_; }
   const std::vector<ObjHeader *> &objects() const { return cow_.objects(); }
   const std::vector<std::uint64_t> &freed() const { return freed_; }

@@ -4,6 +4,7 @@
 #include "schema/registry.h"
 
 #include <algorithm>
+#include <thread>
 
 namespace checksync::detail {
 
@@ -22,13 +23,22 @@ std::uintptr_t end_of(const ObjHeader *h) {
   return reinterpret_cast<std::uintptr_t>(h + 1) + h->count * registry_type_size(h->type);
 }
 
-inline void spin() { __builtin_ia32_pause(); }
+// Waits are short (one object being copied or encoded), but the other
+// thread may be descheduled: after a while, yield the core to it.
+inline void spin(unsigned &n) {
+  if (++n < 1024)
+    __builtin_ia32_pause();
+  else
+    std::this_thread::yield();
+}
 } // namespace
 
-CowDelta::CowDelta(std::vector<ObjHeader *> objects, std::uint32_t stamp,
-                   std::function<void(std::size_t)> copy)
-    : objects_(std::move(objects)), stamp_(stamp), copy_(std::move(copy)),
-      state_(std::make_unique<std::atomic<std::uint8_t>[]>(objects_.size())) {}
+CowDelta::CowDelta(std::vector<ObjHeader *> objects, std::function<void(std::size_t)> copy)
+    : objects_(std::move(objects)), copy_(std::move(copy)),
+      state_(std::make_unique<std::atomic<std::uint8_t>[]>(objects_.size())) {
+  if (!std::is_sorted(objects_.begin(), objects_.end())) // collection keeps the order
+    std::sort(objects_.begin(), objects_.end());
+}
 
 CowDelta::~CowDelta() { retire(); }
 
@@ -59,8 +69,8 @@ bool CowDelta::claim(std::size_t i) {
   std::uint8_t s = kPending;
   if (state_[i].compare_exchange_strong(s, kEncoding, std::memory_order_acquire))
     return true;
-  while (s == kCopying) {
-    spin();
+  for (unsigned n = 0; s == kCopying;) {
+    spin(n);
     s = state_[i].load(std::memory_order_acquire);
   }
   return false;
@@ -71,13 +81,15 @@ void CowDelta::encoded(std::size_t i) { state_[i].store(kEncoded, std::memory_or
 void CowDelta::retire() {
   std::vector<ObjHeader *> kept;
   {
+    // Cleared before retired_ is set: until then a delta object freed is
+    // kept, so every header flag_cards reads is intact.
     std::lock_guard lock(kept_mu_);
     if (retired_)
       return;
+    flag_cards(false);
     retired_ = true;
     kept.swap(kept_);
   }
-  flag_cards(false);
   CowDelta *self = this;
   if (cow_current.compare_exchange_strong(self, nullptr, std::memory_order_acq_rel))
     __atomic_store_n(&checksync_rt_cards.in_flight, 0, __ATOMIC_RELEASE);
@@ -85,13 +97,7 @@ void CowDelta::retire() {
     heap_release_kept(h);
 }
 
-void CowDelta::save(ObjHeader *h) noexcept {
-  if (h->mark != stamp_)
-    return; // not in this delta (the common case: a neighbour on the card)
-  auto it = std::lower_bound(objects_.begin(), objects_.end(), h);
-  if (it == objects_.end() || *it != h)
-    return;
-  std::size_t i = std::size_t(it - objects_.begin());
+void CowDelta::save(std::size_t i) noexcept {
   std::uint8_t s = kPending;
   if (state_[i].compare_exchange_strong(s, kCopying, std::memory_order_acquire)) {
     try {
@@ -105,31 +111,38 @@ void CowDelta::save(ObjHeader *h) noexcept {
   }
   // Being encoded (or copied by another thread): its reads must end before
   // this write.
-  while (s == kEncoding || s == kCopying) {
-    spin();
+  for (unsigned n = 0; s == kEncoding || s == kCopying;) {
+    spin(n);
     s = state_[i].load(std::memory_order_acquire);
   }
 }
 
+// The delta's objects overlapping [p, p + n), found in objects_ (in address
+// order): exact for objects of any size, and no header is read but theirs.
 void CowDelta::before_write(const void *p, std::size_t n) noexcept {
   auto a = reinterpret_cast<std::uintptr_t>(p);
-  for (std::uintptr_t q = a; q < a + std::max<std::size_t>(n, 1);) {
-    std::uint64_t off;
-    ObjHeader *h = find_object(reinterpret_cast<const void *>(q), &off);
-    if (!h) {
-      q = (q | (kStartGranule - 1)) + 1; // a header or free space: the next granule
-      continue;
-    }
-    save(h);
-    q = std::max(q + 1, end_of(h));
-  }
+  std::uintptr_t b = a + std::max<std::size_t>(n, 1);
+  auto it = std::upper_bound(objects_.begin(), objects_.end(), a,
+                             [](std::uintptr_t x, const ObjHeader *h) {
+                               return x < reinterpret_cast<std::uintptr_t>(h);
+                             });
+  if (it != objects_.begin())
+    --it; // the last object starting at or below a
+  for (; it != objects_.end() && reinterpret_cast<std::uintptr_t>(*it) < b; ++it)
+    if (end_of(*it) > a)
+      save(std::size_t(it - objects_.begin()));
 }
 
 bool CowDelta::keep_freed(ObjHeader *h) noexcept {
-  save(h); // trivially destructible objects reach here unwritten
+  // Trivially destructible objects reach here unwritten: copy first.
+  auto it = std::lower_bound(objects_.begin(), objects_.end(), h);
+  if (it != objects_.end() && *it == h)
+    save(std::size_t(it - objects_.begin()));
   std::lock_guard lock(kept_mu_);
   if (retired_)
     return false;
+  // Marked under the lock: once listed, retire() may free it at any moment.
+  h->magic = kKeptMagic;
   kept_.push_back(h);
   return true;
 }

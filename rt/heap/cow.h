@@ -31,11 +31,10 @@ namespace checksync::detail {
 
 class CowDelta {
 public:
-  // objects: in address order, each with mark == stamp. copy(i) saves object i's
-  // current contents; it runs on a writing thread, at most once per object,
-  // and may throw (the delta then fails: failed()).
-  CowDelta(std::vector<ObjHeader *> objects, std::uint32_t stamp,
-           std::function<void(std::size_t)> copy);
+  // objects: the delta's, in address order (sorted here if not). copy(i)
+  // saves object i's current contents; it runs on a writing thread, at most
+  // once per object, and may throw (the delta then fails: failed()).
+  CowDelta(std::vector<ObjHeader *> objects, std::function<void(std::size_t)> copy);
   ~CowDelta();
   CowDelta(const CowDelta &) = delete;
   CowDelta &operator=(const CowDelta &) = delete;
@@ -59,16 +58,16 @@ public:
 
   // The write barrier's slow path: [p, p + n) is about to be written.
   void before_write(const void *p, std::size_t n) noexcept;
-  // heap_free: true if the block must stay until retire() (called by it).
+  // heap_free: true if the block must stay until retire() (called by it);
+  // it is then marked kKeptMagic.
   bool keep_freed(ObjHeader *h) noexcept;
 
 private:
   enum : std::uint8_t { kPending, kEncoding, kEncoded, kCopying, kCopied };
-  void save(ObjHeader *h) noexcept;
+  void save(std::size_t i) noexcept;
   void flag_cards(bool on);
 
   std::vector<ObjHeader *> objects_;
-  std::uint32_t stamp_;
   std::function<void(std::size_t)> copy_;
   std::unique_ptr<std::atomic<std::uint8_t>[]> state_;
   std::atomic<bool> failed_{false};

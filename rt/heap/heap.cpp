@@ -190,10 +190,8 @@ void heap_free(void *payload) noexcept {
   live_bytes.fetch_sub(bytes, std::memory_order_relaxed);
   // While a delta is encoded, refs to this object must still resolve to its
   // id: the block stays (header intact) until the encoder is done (cow.h).
-  if (CowDelta *d = cow_current.load(std::memory_order_acquire); d && d->keep_freed(h)) {
-    h->magic = kKeptMagic;
+  if (CowDelta *d = cow_current.load(std::memory_order_acquire); d && d->keep_freed(h))
     return;
-  }
   heap_release_kept(h);
 }
 

@@ -177,6 +177,11 @@ void encoder_loop(Runtime &r) {
                    (unsigned long long)j->epoch, e.what());
       j->failed = true;
       r.force_full = true;
+    } catch (...) { // a user codec may throw anything
+      std::fprintf(stderr, "checksync: checkpoint %llu could not be encoded: a codec threw\n",
+                   (unsigned long long)j->epoch);
+      j->failed = true;
+      r.force_full = true;
     }
     if (!j->failed && !j->expected.empty() && j->expected != j->bytes) {
       std::fprintf(stderr, "checksync verify: epoch %llu: the delta encoded while the "
@@ -550,7 +555,7 @@ std::uint64_t checkpoint() {
       job.bytes = encode_image(info, snap.types, snap.roots, objects, freed);
     } else {
       job.delta = std::make_unique<DeltaEncoding>(std::move(snap_ptr), info, std::move(objects),
-                                                  std::move(freed), r.stamp);
+                                                  std::move(freed));
       // The tail records the pause: the time the program was stopped.
       job.delta->info().stats.pause_us = std::uint64_t(
           std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
