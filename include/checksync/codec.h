@@ -452,16 +452,7 @@ struct Entry {
   void (*construct)(void *raw);              // value-initialises a T
   void (*destroy)(void *obj);
   bool holds_refs;
-  // Starts loading a value's out-of-line storage (a string's characters, a
-  // vector's elements) into the cache; the runtime calls it a few objects
-  // ahead of encoding, so cold values' cache misses overlap. May be null.
-  void (*prefetch)(const void *obj) = nullptr;
 };
-
-template <class T> void prefetch_storage(const void *obj) {
-  if constexpr (requires(const T &t) { static_cast<const void *>(t.data()); })
-    __builtin_prefetch(static_cast<const void *>(static_cast<const T *>(obj)->data()), 0, 1);
-}
 
 template <class T> struct codec {
   static void encode(const void *obj, Writer &w) {
@@ -478,8 +469,7 @@ template <class T> struct codec {
 // Instantiated by the plugin for each library-typed field type.
 template <class T>
 inline constexpr Entry entry{&codec<T>::encode, &codec<T>::decode, &codec<T>::visit,
-                             &codec<T>::construct, &codec<T>::destroy, holds_refs_v<T>,
-                             &prefetch_storage<T>};
+                             &codec<T>::construct, &codec<T>::destroy, holds_refs_v<T>};
 
 // Instantiated by the plugin for transient fields that need construction:
 // only construct/destroy, so any default-constructible type works.
