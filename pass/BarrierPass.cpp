@@ -24,29 +24,28 @@
 //   and barriers on an object allocated earlier in the same block
 //   (checksync_rt_new or a checksync.new.* placeholder) with no call since.
 //
-// THE IR IT INJECTS (once per module)
+// THE IR IT INJECTS (once per module; the barrier's body: BarrierRuntime.cpp)
 //   @checksync_rt_cards = external global { i64, i64, ptr, ptr, i64 }
 //   define internal void @checksync.barrier(ptr nocapture %p)
 //       alwaysinline nounwind willreturn { ... abi.h fast path ... }
-//   declare void @checksync_rt_write_slow(ptr nocapture) cold
+//   declare preserve_mostcc void @checksync_rt_write_slow(ptr nocapture) cold
 //   declare void @checksync_rt_mark_range(ptr nocapture readnone, i64)
 //
 //===----------------------------------------------------------------------===//
 #include "BarrierPass.h"
+#include "BarrierRuntime.h"
+#include "ReadOnlyArgs.h"
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/SmallPtrSet.h"
-#include "llvm/ADT/StringSet.h"
 #include "llvm/Analysis/ValueTracking.h"
-#include "llvm/Demangle/Demangle.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/InstIterator.h"
 #include "llvm/IR/Instructions.h"
 #include "llvm/IR/IntrinsicInst.h"
-#include "llvm/IR/MDBuilder.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Transforms/Utils/PromoteMemToReg.h"
@@ -59,10 +58,6 @@ using namespace llvm;
 using namespace checksync::pass;
 
 namespace {
-
-constexpr unsigned CardShift = 6;  // CHECKSYNC_CARD_SHIFT
-constexpr unsigned PageShift = 12; // CHECKSYNC_PAGE_SHIFT
-constexpr unsigned InFlightBit = 2; // CHECKSYNC_CARD_IN_FLIGHT
 
 StringRef annotationString(Value *V) {
   auto *G = dyn_cast<GlobalVariable>(V->stripPointerCasts());
@@ -125,117 +120,6 @@ bool isPassThroughIntrinsic(Intrinsic::ID ID) {
   }
 }
 
-//===-- Read-only parameters from Itanium mangled names -------------------===//
-
-/// Splits "(A, B<C, D>, E)" at top-level commas.
-std::vector<std::string> splitParams(StringRef S) {
-  std::vector<std::string> Out;
-  S = S.trim();
-  if (!S.consume_front("(") || !S.consume_back(")"))
-    return Out;
-  int Depth = 0;
-  size_t Start = 0;
-  for (size_t I = 0; I < S.size(); ++I) {
-    char C = S[I];
-    if (C == '<' || C == '(' || C == '[')
-      ++Depth;
-    else if (C == '>' || C == ')' || C == ']')
-      --Depth;
-    else if (C == ',' && Depth == 0) {
-      Out.push_back(S.slice(Start, I).trim().str());
-      Start = I + 1;
-    }
-  }
-  if (!S.trim().empty())
-    Out.push_back(S.drop_front(Start).trim().str());
-  return Out;
-}
-
-/// True if a parameter of this demangled type occupies exactly one IR
-/// argument (pointers, references, scalars). Class types by value and
-/// anything unrecognised return false.
-bool isOneSlot(StringRef T) {
-  if (T.ends_with("*") || T.ends_with("&"))
-    return true;
-  static const StringSet<> Scalars = {
-      "bool", "char", "signed char", "unsigned char", "short",
-      "unsigned short", "int", "unsigned int", "long", "unsigned long",
-      "long long", "unsigned long long", "__int128", "unsigned __int128",
-      "float", "double", "long double", "wchar_t", "char8_t", "char16_t",
-      "char32_t", "std::nullptr_t", "decltype(nullptr)"};
-  return Scalars.contains(T);
-}
-
-bool isConstPointerOrRef(StringRef T) {
-  return T.ends_with("const&") || T.ends_with("const*") ||
-         T.ends_with("const&&");
-}
-
-/// What the mangled name of \p CB's callee says about argument \p ArgNo.
-bool mangledParamIsReadOnly(const CallBase *CB, unsigned ArgNo) {
-  const Value *Callee = CB->getCalledOperand()->stripPointerCasts();
-  if (!isa<GlobalValue>(Callee) || !Callee->hasName())
-    return false;
-  std::string Name = Callee->getName().str();
-  if (!StringRef(Name).starts_with("_Z"))
-    return false;
-  ItaniumPartialDemangler D;
-  if (D.partialDemangle(Name.c_str()) || !D.isFunction())
-    return false;
-
-  // IR argument positions, sret excluded.
-  SmallVector<unsigned, 8> Slots;
-  for (unsigned I = 0, E = CB->arg_size(); I != E; ++I)
-    if (!CB->paramHasAttr(I, Attribute::StructRet))
-      Slots.push_back(I);
-  auto Pos = llvm::find(Slots, ArgNo);
-  if (Pos == Slots.end())
-    return false; // the sret slot is written
-  unsigned Slot = Pos - Slots.begin();
-
-  bool ConstMember = StringRef(Name).starts_with("_ZNK");
-  if (ConstMember && Slot == 0)
-    return true; // `this` of a const member function
-
-  size_t N = 0;
-  char *Buf = D.getFunctionParameters(nullptr, &N);
-  if (!Buf)
-    return false;
-  std::vector<std::string> Params = splitParams(Buf);
-  std::free(Buf);
-
-  // Map slots to parameters while every parameter takes one IR argument.
-  unsigned Simple = 0;
-  while (Simple < Params.size() && isOneSlot(Params[Simple]))
-    ++Simple;
-  std::optional<unsigned> ThisSlots; // 1 if the IR has a `this` argument
-  if (ConstMember || D.isCtorOrDtor())
-    ThisSlots = 1;
-  else if (Simple == Params.size()) {
-    if (Slots.size() == Params.size() + 1)
-      ThisSlots = 1;
-    else if (Slots.size() == Params.size())
-      ThisSlots = 0;
-  }
-  if (!ThisSlots || Slot < *ThisSlots)
-    return false;
-  unsigned P = Slot - *ThisSlots;
-  if (P >= Simple)
-    return false;
-  return isConstPointerOrRef(Params[P]);
-}
-
-/// True if \p CB cannot write through its argument \p ArgNo.
-bool argIsReadOnly(const CallBase *CB, unsigned ArgNo) {
-  if (CB->paramHasAttr(ArgNo, Attribute::StructRet))
-    return false;
-  if (CB->isByValArgument(ArgNo))
-    return true; // the callee gets a copy
-  if (CB->onlyReadsMemory(ArgNo) || CB->onlyReadsMemory())
-    return true; // readonly / readnone, or a read-only function
-  return mangledParamIsReadOnly(CB, ArgNo);
-}
-
 //===-- The instrumentation -----------------------------------------------===//
 
 struct Point {
@@ -265,7 +149,6 @@ private:
   bool needsRange(MemIntrinsic *MI);
   Function *barrierFn();
   FunctionCallee markRangeFn();
-  FunctionCallee writeSlowFn();
   void emit(const Point &P);
   void eliminate(Function &F);
   bool isAllocation(const CallBase *CB) const;
@@ -371,124 +254,9 @@ bool Instrumenter::needsRange(MemIntrinsic *MI) {
 }
 
 Function *Instrumenter::barrierFn() {
-  if (Barrier)
-    return Barrier;
-  if ((Barrier = M.getFunction(BarrierFnName)) && !Barrier->isDeclaration())
-    return Barrier;
-  auto *CardTy = StructType::get(Ctx, {I64, I64, Ptr, Ptr, I64});
-  auto *Cards = M.getOrInsertGlobal(CardTableName, CardTy);
-  auto *VoidTy = Type::getVoidTy(Ctx);
-  auto *FTy = FunctionType::get(VoidTy, {Ptr}, false);
-  if (Barrier) { // a stray declaration
-    Barrier->setLinkage(GlobalValue::InternalLinkage);
-  } else {
-    Barrier = Function::Create(FTy, GlobalValue::InternalLinkage, BarrierFnName,
-                               M);
-  }
-  Barrier->addFnAttr(Attribute::AlwaysInline);
-  Barrier->addFnAttr(Attribute::NoUnwind);
-  Barrier->addFnAttr(Attribute::WillReturn);
-  Barrier->addParamAttr(0, Attribute::NoCapture);
-  Argument *P = Barrier->getArg(0);
-  P->setName("p");
-
-  auto *Entry = BasicBlock::Create(Ctx, "entry", Barrier);
-  auto *Mark = BasicBlock::Create(Ctx, "mark", Barrier);
-  auto *Check = BasicBlock::Create(Ctx, "check_card", Barrier);
-  auto *Clean = BasicBlock::Create(Ctx, "clean", Barrier);
-  auto *InFlight = BasicBlock::Create(Ctx, "copy_first", Barrier);
-  auto *Page = BasicBlock::Create(Ctx, "mark_page", Barrier);
-  auto *Done = BasicBlock::Create(Ctx, "done", Barrier);
-  IRBuilder<> B(Entry);
-  auto Field = [&](unsigned I) {
-    return B.CreateConstInBoundsGEP2_32(CardTy, Cards, 0, I);
-  };
-  // Type-based alias tags under clang's C++ TBAA root: the table header and
-  // the mark bytes are types of their own, so LLVM knows a mark store cannot
-  // change the header and a program store cannot change either. In a loop
-  // without calls, LICM then hoists the four header loads, and the barrier
-  // in the loop body is a subtract, a compare and two byte stores (which
-  // matters when the loop is memory-bound: fewer instructions per iteration
-  // keep more cache misses in flight).
-  MDBuilder MDB(Ctx);
-  MDNode *Char = MDB.createTBAAScalarTypeNode(
-      "omnipotent char", MDB.createTBAARoot("Simple C++ TBAA"));
-  MDNode *HeaderTy = MDB.createTBAAScalarTypeNode("checksync card table", Char);
-  MDNode *MarkTy = MDB.createTBAAScalarTypeNode("checksync card mark", Char);
-  MDNode *HeaderTag = MDB.createTBAAStructTagNode(HeaderTy, HeaderTy, 0);
-  MDNode *MarkTag = MDB.createTBAAStructTagNode(MarkTy, MarkTy, 0);
-  auto Header = [&](Type *T, unsigned I, const char *Name) {
-    LoadInst *L = B.CreateAlignedLoad(T, Field(I), Align(8), Name);
-    L->setMetadata(LLVMContext::MD_tbaa, HeaderTag);
-    return L;
-  };
-  auto Mark1 = [&](Value *P) {
-    B.CreateStore(B.getInt8(1), P)->setMetadata(LLVMContext::MD_tbaa, MarkTag);
-  };
-  LoadInst *Lo = Header(I64, 0, "lo");
-  LoadInst *Span = Header(I64, 1, "span");
-  Value *Addr = B.CreatePtrToInt(P, I64, "addr");
-  Value *D = B.CreateSub(Addr, Lo, "d");
-  Value *In = B.CreateICmpULT(D, Span, "in");
-  B.CreateCondBr(In, Mark, Done);
-
-  // While a delta is being encoded (the header's in_flight), the card's flag
-  // says whether its object may be part of it and must be copied before this
-  // write (rt/heap/cow.h). Otherwise no card is read: two blind stores, whose
-  // cache misses the store buffer absorbs.
-  B.SetInsertPoint(Mark);
-  Value *CardsP = Header(Ptr, 2, "cards");
-  Value *Card = B.CreateInBoundsGEP(B.getInt8Ty(), CardsP, B.CreateLShr(D, CardShift, "ci"),
-                                    "card");
-  Value *Active = Header(I64, 4, "in_flight");
-  B.CreateCondBr(B.CreateICmpEQ(Active, B.getInt64(0), "quiet"), Clean, Check,
-                 MDB.createBranchWeights(2000, 1));
-
-  B.SetInsertPoint(Check);
-  LoadInst *Old = B.CreateLoad(B.getInt8Ty(), Card, "old");
-  Old->setMetadata(LLVMContext::MD_tbaa, MarkTag);
-  Value *Flag = B.CreateAnd(Old, B.getInt8(InFlightBit), "flag");
-  B.CreateCondBr(B.CreateICmpEQ(Flag, B.getInt8(0), "not_in_flight"), Clean, InFlight,
-                 MDB.createBranchWeights(2000, 1));
-
-  B.SetInsertPoint(Clean);
-  Mark1(Card);
-  B.CreateBr(Page);
-
-  B.SetInsertPoint(InFlight);
-  B.CreateCall(writeSlowFn(), {P})->setCallingConv(CallingConv::PreserveMost);
-  B.CreateBr(Page);
-
-  B.SetInsertPoint(Page);
-  Value *PagesP = Header(Ptr, 3, "pages");
-  Mark1(B.CreateInBoundsGEP(B.getInt8Ty(), PagesP, B.CreateLShr(D, PageShift, "pi"),
-                            "page"));
-  B.CreateBr(Done);
-
-  B.SetInsertPoint(Done);
-  B.CreateRetVoid();
+  if (!Barrier)
+    Barrier = defineBarrier(M);
   return Barrier;
-}
-
-// Reads the object (it copies it) and may wait for the runtime's encoder;
-// writes only runtime memory (and card bytes, which only barriers read). So
-// it blocks no reordering of the program's reads, and loop-invariant card
-// table loads still hoist.
-FunctionCallee Instrumenter::writeSlowFn() {
-  auto *FTy = FunctionType::get(Type::getVoidTy(Ctx), {Ptr}, false);
-  FunctionCallee C = M.getOrInsertFunction(WriteSlowFnName, FTy);
-  if (auto *F = dyn_cast<Function>(C.getCallee())) {
-    // preserve_most: the callee saves the registers, so a loop with a
-    // barrier keeps its values in registers around the never-taken call
-    // (with the C convention the loop spilled them: +10 ns per iteration).
-    F->setCallingConv(CallingConv::PreserveMost);
-    F->addFnAttr(Attribute::NoUnwind);
-    F->addFnAttr(Attribute::WillReturn);
-    F->addFnAttr(Attribute::Cold);
-    F->setMemoryEffects(MemoryEffects::readOnly() | MemoryEffects::inaccessibleMemOnly());
-    F->addParamAttr(0, Attribute::NoCapture);
-  }
-  return C;
 }
 
 FunctionCallee Instrumenter::markRangeFn() {
