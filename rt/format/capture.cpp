@@ -2,6 +2,7 @@
 #include "format/capture.h"
 
 #include "format/image_writer.h"
+#include "heap/dirty.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -35,20 +36,6 @@ struct SpliceLeaf {
   }
 };
 
-std::uint64_t pages_touched(const std::vector<ObjHeader *> &objects,
-                            const std::vector<Type> &types) {
-  constexpr std::uint64_t kPage = std::uint64_t(1) << CHECKSYNC_PAGE_SHIFT;
-  std::vector<std::uint64_t> pages;
-  pages.reserve(objects.size());
-  for (const ObjHeader *h : objects) {
-    auto a = reinterpret_cast<std::uintptr_t>(h);
-    std::uint64_t end = a + sizeof(ObjHeader) + h->count * types[h->type].size;
-    for (std::uint64_t p = a / kPage; p <= (end - 1) / kPage; ++p)
-      pages.push_back(p);
-  }
-  std::sort(pages.begin(), pages.end());
-  return std::uint64_t(std::unique(pages.begin(), pages.end()) - pages.begin());
-}
 
 } // namespace
 

@@ -186,12 +186,12 @@ void clear_dirty() {
 }
 
 std::uint64_t pages_touched(const std::vector<ObjHeader *> &objects,
-                            const std::vector<std::uint64_t> &type_sizes) {
+                            const std::vector<Type> &types) {
   std::vector<std::uint64_t> pages;
-  for (ObjHeader *h : objects) {
+  pages.reserve(objects.size());
+  for (const ObjHeader *h : objects) {
     auto a = reinterpret_cast<std::uintptr_t>(h);
-    std::uint64_t end = reinterpret_cast<std::uintptr_t>(h->payload()) +
-                        h->count * type_sizes[h->type];
+    std::uint64_t end = a + sizeof(ObjHeader) + h->count * types[h->type].size;
     for (std::uint64_t p = a / kPage; p <= (end - 1) / kPage; ++p)
       pages.push_back(p);
   }

@@ -6,6 +6,7 @@
 #define CHECKSYNC_RT_DIRTY_H
 
 #include "heap/heap.h"
+#include "schema/types.h"
 
 #include <cstdint>
 #include <vector>
@@ -30,7 +31,7 @@ void clear_dirty();
 
 // Distinct 4 KiB pages covered by these objects (header to end).
 std::uint64_t pages_touched(const std::vector<ObjHeader *> &objects,
-                            const std::vector<std::uint64_t> &type_sizes);
+                            const std::vector<Type> &types);
 
 } // namespace checksync::detail
 

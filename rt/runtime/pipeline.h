@@ -27,9 +27,9 @@ namespace checksync::detail {
 
 // A checkpoint on its way to the store or the backup.
 struct Job {
-  std::uint64_t epoch;
-  bool full;
-  std::uint64_t prev_epoch, chain_id;
+  std::uint64_t epoch = 0;
+  bool full = false;
+  std::uint64_t prev_epoch = 0, chain_id = 0;
   std::string bytes;                    // encoded (full checkpoints, verify mode)
   std::unique_ptr<DeltaEncoding> delta; // or still to encode (deltas)
   std::string expected; // CHECKSYNC_VERIFY_COW: the delta encoded at checkpoint()

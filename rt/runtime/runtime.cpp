@@ -306,7 +306,9 @@ std::uint64_t checkpoint() {
   // Without a pipeline (no storage configured) or with the oracle, deltas are
   // encoded here too.
   bool encode_here = !r.pipeline.joinable() || r.replica || !r.background_encode;
-  Job job{epoch, full, 0, 0, {}, nullptr};
+  Job job;
+  job.epoch = epoch;
+  job.full = full;
   ImageInfo info;
   std::string fallback; // why a delta became a full checkpoint
   try {
@@ -353,10 +355,7 @@ std::uint64_t checkpoint() {
     for (ObjHeader *h : objects)
       info.stats.payload_bytes += h->count * snap.types[h->type].size;
     if (full) {
-      std::vector<std::uint64_t> sizes(snap.types.size());
-      for (size_t i = 0; i < sizes.size(); ++i)
-        sizes[i] = snap.types[i].size;
-      info.stats.pages_touched = pages_touched(objects, sizes);
+      info.stats.pages_touched = pages_touched(objects, snap.types);
       info.started = t0;
       job.bytes = encode_image(info, snap.types, snap.roots, objects, freed);
     } else {
@@ -367,10 +366,7 @@ std::uint64_t checkpoint() {
           std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
       if (r.verify_cow) {
         ImageInfo same = job.delta->info();
-        std::vector<std::uint64_t> sizes(snap.types.size());
-        for (size_t i = 0; i < sizes.size(); ++i)
-          sizes[i] = snap.types[i].size;
-        same.stats.pages_touched = pages_touched(job.delta->objects(), sizes);
+        same.stats.pages_touched = pages_touched(job.delta->objects(), snap.types);
         std::vector<ObjHeader *> by_id = job.delta->objects();
         std::sort(by_id.begin(), by_id.end(),
                   [](const ObjHeader *a, const ObjHeader *b) { return a->id < b->id; });
