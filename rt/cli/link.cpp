@@ -331,9 +331,12 @@ void Backup::Link::finish(const wire::CheckpointHead &h, std::unique_ptr<Pending
     return;
   }
   // Accept only what a resume would: a full decodes completely before it
-  // replaces the chain, a delta parses and applies to the epoch it follows by
-  // its contents. This reads the file back whole: memory for one checkpoint
-  // and its decoded form (the reader keeps reading meanwhile).
+  // replaces the chain; a delta parses, every value matches its field's
+  // kind, and it applies to the epoch it follows by its contents (its refs
+  // resolve only in the merged chain, checked at resume). Compaction merges
+  // what was accepted here without decoding it again. This reads the file
+  // back whole: memory for one checkpoint and its decoded form (the reader
+  // keeps reading meanwhile).
   std::uint64_t chain_id;
   {
     std::lock_guard l(b_.mu_);
@@ -344,6 +347,8 @@ void Backup::Link::finish(const wire::CheckpointHead &h, std::unique_ptr<Pending
     std::string bytes = read_whole_file(file->temp_path());
     auto img = h.full ? decode_image(std::move(bytes), what)
                       : parse_link(std::move(bytes), what, h.prev_epoch, chain_id);
+    if (!h.full)
+      validate_values(*img, what);
     if (img->info.epoch != h.epoch || (img->info.kind == "full") != h.full ||
         img->info.chain_id != h.chain_id)
       throw Error(what + ": the checkpoint inside is " + img->info.kind + " epoch " +

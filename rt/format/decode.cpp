@@ -382,6 +382,39 @@ void check_envelope(std::string_view bytes, const std::string &what) {
     throw Error(what + ": corrupt checkpoint (checksum mismatch)");
 }
 
+std::vector<Type> decode_schema(const msgpack::object &o, const std::string &what) {
+  Reader rd{what};
+  std::vector<Type> types;
+  const msgpack::object *ts = rd.array(o, SIZE_MAX, "schema");
+  for (std::uint32_t i = 0; i < o.via.array.size; ++i) {
+    const msgpack::object *a = rd.array(ts[i], 5, "type schema");
+    Type t;
+    t.key = rd.str(a[0], "type key");
+    t.name = rd.str(a[1], "type name");
+    t.size = rd.u64(a[2], "type size");
+    t.align = rd.u64(a[3], "type align");
+    const msgpack::object *fs = rd.array(a[4], SIZE_MAX, "field list");
+    for (std::uint32_t j = 0; j < a[4].via.array.size; ++j)
+      t.fields.push_back(rd.field(fs[j]));
+    types.push_back(std::move(t));
+  }
+  return types;
+}
+
+void validate_values(const Image &img, const std::string &what) {
+  Reader rd{what};
+  ValueChecker vc{rd, img.types, img};
+  vc.refs_must_resolve = false;
+  for (auto &r : img.roots)
+    vc.value(*r.value, r.root.field);
+  for (const DecodedObject &o : img.objects) {
+    const Type &t = img.types[o.type];
+    for (std::uint64_t e = 0; e < o.count; ++e)
+      for (size_t k = 0; k < t.fields.size(); ++k)
+        vc.value(o.values[e * t.fields.size() + k], t.fields[k]);
+  }
+}
+
 std::unique_ptr<Image> parse_image(std::string bytes, const std::string &what) {
   ExactFloats exact;
   Reader rd{what};
@@ -414,19 +447,7 @@ std::unique_ptr<Image> parse_image(std::string bytes, const std::string &what) {
   info.created_ms = rd.u64(top[2], "timestamp");
   info.program = rd.str(top[3], "program");
 
-  const msgpack::object *ts = rd.array(top[4], SIZE_MAX, "schema");
-  for (std::uint32_t i = 0; i < top[4].via.array.size; ++i) {
-    const msgpack::object *a = rd.array(ts[i], 5, "type schema");
-    Type t;
-    t.key = rd.str(a[0], "type key");
-    t.name = rd.str(a[1], "type name");
-    t.size = rd.u64(a[2], "type size");
-    t.align = rd.u64(a[3], "type align");
-    const msgpack::object *fs = rd.array(a[4], SIZE_MAX, "field list");
-    for (std::uint32_t j = 0; j < a[4].via.array.size; ++j)
-      t.fields.push_back(rd.field(fs[j]));
-    img->types.push_back(std::move(t));
-  }
+  img->types = decode_schema(top[4], what);
 
   const msgpack::object *rs = rd.array(top[5], SIZE_MAX, "roots");
   for (std::uint32_t i = 0; i < top[5].via.array.size; ++i) {

@@ -114,6 +114,11 @@ void check_envelope(std::string_view bytes, const std::string &what);
 // it: validate the merged chain instead).
 std::unique_ptr<Image> parse_image(std::string bytes, const std::string &what);
 void validate_image(Image &img, const std::string &what);
+// validate_image without the refs (which a lone delta cannot resolve): every
+// value matches its field's kind. What `serve` checks before acknowledging.
+void validate_values(const Image &img, const std::string &what);
+// The schema part of a body (parse_image's, and RawImage's).
+std::vector<Type> decode_schema(const msgpack::object &o, const std::string &what);
 inline std::unique_ptr<Image> decode_image(std::string bytes, const std::string &what) {
   auto img = parse_image(std::move(bytes), what);
   validate_image(*img, what);

@@ -1,9 +1,8 @@
 // compactor.cpp - see compactor.h.
 #include "store/compactor.h"
 
-#include "store/chain.h"
+#include "store/merge.h"
 #include "store/store.h"
-#include "format/format.h"
 #include "schema/types.h"
 
 #include <cstdio>
@@ -65,35 +64,30 @@ void Compactor::loop() {
     requested_ = false;
     lock.unlock();
     // A full checkpoint written meanwhile replaces the chain being merged
-    // (and removes its files): then there is nothing to compact.
-    auto base_epoch = [&]() -> std::uint64_t {
-      try {
-        return find_chain(store_.dir()).base.epoch;
-      } catch (const Error &) {
-        return 0;
-      }
-    };
-    std::uint64_t base_before = base_epoch();
+    // (and removes its files): then the merge is dropped (commit_compacted).
+    std::uint64_t base = 0;
     try {
-      std::string note;
-      auto img = load_chain(store_.dir(), &note);
-      if (img->parts.size() > 1 && !abandon_) {
-        // The new base's metrics describe it, not the last delta merged in.
-        img->info.stats = {};
-        img->info.stats.objects = img->objects.size();
-        for (std::size_t i = 0; i < img->objects.size(); ++i)
-          img->info.stats.payload_bytes += img->object_bytes(i);
-        std::string merged = encode_merged(*img);
-        if (abandon_) // the directory is being handed over: write nothing
-          return;
-        if (base_epoch() == base_before) {
-          store_.write(img->info.epoch, /*full=*/true, merged);
+      ChainFiles chain = find_chain(store_.dir());
+      base = chain.base.epoch;
+      if (!chain.deltas.empty() && !abandon_) {
+        MergedBase merged = merge_files(
+            chain, [&](std::uint64_t epoch) { return store_.begin(epoch, /*full=*/true); },
+            &abandon_);
+        merged.file->sync();
+        if (store_.commit_compacted(*merged.file, merged.epoch, base)) {
           std::lock_guard l(mu_);
-          base_bytes_ = merged.size();
+          base_bytes_ = merged.bytes;
         }
       }
+    } catch (const Abandoned &) {
+      return; // the directory is being handed over: write nothing
     } catch (const Error &e) {
-      if (base_epoch() == base_before)
+      bool replaced = true;
+      try {
+        replaced = find_chain(store_.dir()).base.epoch != base;
+      } catch (const Error &) {
+      }
+      if (!replaced)
         std::fprintf(stderr, "checksync: compaction failed (deltas kept): %s\n", e.what());
     }
     lock.lock();

@@ -15,6 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 namespace checksync::detail {
 namespace fs = std::filesystem;
 
@@ -173,7 +176,7 @@ PendingFile::PendingFile(std::string dir, std::string name, const std::string &t
   static std::atomic<long> files{0};
   inject_enospc_ = enospc_after >= 0 && name.ends_with(kFileSuffix) &&
                    files.fetch_add(1) >= enospc_after;
-  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  fd_ = ::open(tmp_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0)
     throw Error("cannot create " + tmp_ + ": " + errno_text());
 }
@@ -197,6 +200,27 @@ void PendingFile::append(std::string_view bytes) {
     p += n;
     left -= std::size_t(n);
   }
+}
+
+void PendingFile::patch(std::uint64_t offset, std::string_view bytes) {
+  if (::pwrite(fd_, bytes.data(), bytes.size(), off_t(offset)) != ssize_t(bytes.size()))
+    throw Error("writing " + tmp_ + ": " + errno_text());
+}
+
+std::uint64_t PendingFile::checksum(std::uint64_t len) {
+  std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> st(XXH3_createState(), XXH3_freeState);
+  XXH3_64bits_reset(st.get());
+  std::string buf(std::min<std::uint64_t>(len, 1 << 20), '\0');
+  for (std::uint64_t at = 0; at < len;) {
+    ssize_t n = ::pread(fd_, buf.data(), std::min<std::uint64_t>(buf.size(), len - at), off_t(at));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      throw Error("reading back " + tmp_ + ": " + (n < 0 ? errno_text() : "short file"));
+    XXH3_64bits_update(st.get(), buf.data(), std::size_t(n));
+    at += std::uint64_t(n);
+  }
+  return XXH3_64bits_digest(st.get());
 }
 
 void PendingFile::sync() {
@@ -229,6 +253,19 @@ void DirStore::write(std::uint64_t epoch, bool full, std::string_view bytes) {
     std::lock_guard lock(mu_);
     prune_before(epoch);
   }
+}
+
+bool DirStore::commit_compacted(PendingFile &f, std::uint64_t epoch, std::uint64_t base_epoch) {
+  std::lock_guard lock(mu_);
+  try {
+    if (find_chain(dir_).base.epoch != base_epoch)
+      return false;
+  } catch (const Error &) {
+    return false;
+  }
+  f.commit();
+  prune_before(epoch);
+  return true;
 }
 
 std::unique_ptr<PendingFile> DirStore::begin(std::uint64_t epoch, bool full) {

@@ -48,6 +48,10 @@ public:
   PendingFile &operator=(const PendingFile &) = delete;
 
   void append(std::string_view bytes);
+  // Overwrites bytes already appended (a count known only at the end).
+  void patch(std::uint64_t offset, std::string_view bytes);
+  // XXH3-64 of the first `len` bytes, read back (after patch()).
+  std::uint64_t checksum(std::uint64_t len);
   void sync();   // fsync and close: the bytes are on disk
   void commit(); // after sync(): rename into place, fsync the directory
   const std::string &temp_path() const { return tmp_; }
@@ -78,6 +82,10 @@ public:
   // backup's, from the primary) then removes every other checkpoint file,
   // newer ones too: left over from a broken chain, they must never link to it.
   void commit(PendingFile &f, bool full, std::uint64_t epoch, bool new_chain);
+  // Commits f (synced), a merge of the chain based at `base_epoch`, unless a
+  // full checkpoint replaced that chain meanwhile (then f is dropped and the
+  // result is false). Atomic with commit() of a new chain.
+  bool commit_compacted(PendingFile &f, std::uint64_t epoch, std::uint64_t base_epoch);
   const std::string &dir() const { return dir_; }
   bool has_base(); // a base exists (a resumed program continues its chain)
 

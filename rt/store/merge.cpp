@@ -1,0 +1,199 @@
+// merge.cpp - see merge.h.
+#include "store/merge.h"
+
+#include "format/image_writer.h"
+#include "format/raw_image.h"
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <unordered_map>
+
+namespace checksync::detail {
+namespace {
+
+// What the deltas say about one id: its newest copy, or that it was freed.
+struct Change {
+  std::uint64_t id;
+  std::uint32_t part; // index in the chain: later wins
+  bool freed;
+  std::uint32_t type; // in the output's schema
+  std::uint64_t count;
+  std::string_view values;
+};
+
+// Packs into a buffer that goes to the file a megabyte at a time.
+struct Sink {
+  PendingFile &out;
+  OutBuffer buf{1 << 16}; // grows to the flush size only for large merges
+  Packer pk{buf};
+  std::uint64_t written = 0;
+  void flush() {
+    out.append(std::string_view(buf.data(), buf.size()));
+    written += buf.size();
+    buf.clear();
+  }
+  void maybe_flush() {
+    if (buf.size() >= (1u << 20))
+      flush();
+  }
+  std::uint64_t pos() const { return written + buf.size(); }
+};
+
+// Part types -> output types, by key; a chain never mixes schemas.
+std::vector<std::uint32_t> map_types(const RawImage &part, const RawImage &last) {
+  std::unordered_map<std::string, std::uint32_t> by_key;
+  for (std::uint32_t i = 0; i < last.types.size(); ++i)
+    by_key.emplace(last.types[i].key, i);
+  std::vector<std::uint32_t> map(part.types.size());
+  for (std::size_t i = 0; i < part.types.size(); ++i) {
+    auto it = by_key.find(part.types[i].key);
+    if (it == by_key.end() ||
+        part.types[i].fields.size() != last.types[it->second].fields.size() ||
+        part.types[i].size != last.types[it->second].size)
+      throw Error(part.path() + ": the chain mixes schemas (type " + part.types[i].name + ")");
+    map[i] = it->second;
+  }
+  return map;
+}
+
+} // namespace
+
+MergedBase merge_files(const ChainFiles &chain, const OpenOutput &open,
+                       const std::atomic<bool> *stop) {
+  auto check_stop = [&] {
+    if (stop && stop->load(std::memory_order_relaxed))
+      throw Abandoned("compaction abandoned");
+  };
+  RawImage base(chain.base.path);
+  if (base.info.kind != "full")
+    throw Error(base.path() + ": the chain does not start with a full checkpoint");
+  // The deltas that link, each to the one before (as load_chain reads them);
+  // one that does not ends the merge, and it and later ones stay on disk.
+  std::vector<std::unique_ptr<RawImage>> deltas;
+  std::vector<Change> changes; // every change the deltas make
+  std::uint64_t prev_epoch = base.info.epoch;
+  std::uint32_t version = base.version;
+  for (const StoredCheckpoint &file : chain.deltas) {
+    check_stop();
+    std::unique_ptr<RawImage> d;
+    std::vector<Change> mine;
+    try {
+      d = std::make_unique<RawImage>(file.path);
+      RawObject o;
+      while (d->next(o))
+        mine.push_back({o.id, std::uint32_t(deltas.size() + 1), false, o.type, o.count, o.values});
+    } catch (const Error &) {
+      break; // torn or corrupt: what load_chain ignores too
+    }
+    if (d->info.kind != "delta" || d->info.prev_epoch != prev_epoch ||
+        (!deltas.empty() && d->info.chain_id != deltas[0]->info.chain_id))
+      break;
+    for (std::uint64_t id : d->freed)
+      mine.push_back({id, std::uint32_t(deltas.size() + 1), true, 0, 0, {}});
+    changes.insert(changes.end(), mine.begin(), mine.end());
+    prev_epoch = d->info.epoch;
+    version = std::min(version, d->version);
+    deltas.push_back(std::move(d));
+  }
+  if (deltas.empty())
+    throw Error(chain.deltas.front().path + ": does not follow its base");
+  const RawImage &last = *deltas.back();
+  // Types: each delta's indices to the newest schema's (the output's).
+  std::vector<std::vector<std::uint32_t>> maps;
+  for (auto &d : deltas)
+    maps.push_back(map_types(*d, last));
+  for (Change &ch : changes)
+    if (!ch.freed)
+      ch.type = maps[ch.part - 1][ch.type];
+  std::sort(changes.begin(), changes.end(), [](const Change &a, const Change &b) {
+    if (a.id != b.id)
+      return a.id < b.id;
+    if (a.part != b.part)
+      return a.part > b.part;
+    return a.freed > b.freed; // a delta's freed ids apply after its objects
+  });
+  changes.erase(std::unique(changes.begin(), changes.end(),
+                            [](const Change &a, const Change &b) { return a.id == b.id; }),
+                changes.end());
+
+  // Header and the parts before the objects: the newest part's.
+  version = std::min(version, kFormatVersion);
+  std::unique_ptr<PendingFile> file = open(last.info.epoch);
+  PendingFile &out = *file;
+  Sink s{out};
+  pack_header(s.buf, version);
+  ImageInfo info = last.info;
+  info.kind = "full";
+  info.prev_epoch = 0;
+  info.stats = {};
+  pack_info_head(s.pk, info, version);
+  s.buf.write(last.schema_bytes.data(), last.schema_bytes.size());
+  s.buf.write(last.roots_bytes.data(), last.roots_bytes.size());
+  s.pk.pack_array(2);
+  s.pk.pack(info.live_objects);
+  s.pk.pack(info.live_bytes);
+  std::uint64_t count_at = s.pos();
+  const char placeholder[5] = {char(0xdd), 0, 0, 0, 0}; // array32, count patched below
+  s.buf.write(placeholder, 5);
+
+  // The objects: the base's, replaced or dropped by the changes, in id order.
+  auto base_map = map_types(base, last);
+  std::uint64_t prev_id = 0, n = 0;
+  auto emit = [&](std::uint64_t id, std::uint32_t type, std::uint64_t count,
+                  std::string_view values) {
+    s.pk.pack_array(std::uint32_t(3 + count * last.types[type].fields.size()));
+    s.pk.pack(id - prev_id);
+    s.pk.pack(type);
+    s.pk.pack(count);
+    s.buf.write(values.data(), values.size());
+    prev_id = id;
+    ++n;
+    info.stats.payload_bytes += count * last.types[type].size;
+    s.maybe_flush();
+  };
+  std::size_t c = 0;
+  auto emit_changes_below = [&](std::uint64_t id) {
+    for (; c < changes.size() && changes[c].id < id; ++c)
+      if (!changes[c].freed)
+        emit(changes[c].id, changes[c].type, changes[c].count, changes[c].values);
+  };
+  base.drop_behind(); // each base object is copied before the next is read
+  RawObject o;
+  while (base.next(o)) {
+    if ((n & 0xffff) == 0)
+      check_stop();
+    emit_changes_below(o.id);
+    if (c < changes.size() && changes[c].id == o.id) {
+      if (!changes[c].freed)
+        emit(o.id, changes[c].type, changes[c].count, changes[c].values);
+      ++c;
+    } else {
+      emit(o.id, base_map[o.type], o.count, o.values);
+    }
+  }
+  for (; c < changes.size(); ++c)
+    if (!changes[c].freed)
+      emit(changes[c].id, changes[c].type, changes[c].count, changes[c].values);
+  if (n >> 32)
+    throw Error(base.path() + ": too many objects for one checkpoint file");
+  if (deltas[0]->info.chain_id != base.info.chain_id)
+    throw Error(deltas[0]->path() + ": broken chain: it belongs to another chain than its base");
+  info.stats.objects = n;
+  pack_tail(s.pk, info, {}, version);
+  s.flush();
+
+  char count_be[4];
+  for (int i = 0; i < 4; ++i)
+    count_be[i] = char(n >> (24 - 8 * i));
+  out.patch(count_at + 1, std::string_view(count_be, 4));
+  std::uint64_t body_len = s.pos() - kHeaderBytes;
+  char tail[kTrailerBytes];
+  std::uint64_t sum = out.checksum(s.pos());
+  std::memcpy(tail, &body_len, 8);
+  std::memcpy(tail + 8, &sum, 8);
+  out.append(std::string_view(tail, sizeof tail));
+  return {std::move(file), info.epoch, s.pos() + kTrailerBytes, n};
+}
+
+} // namespace checksync::detail

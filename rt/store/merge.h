@@ -1,0 +1,42 @@
+// merge.h - compaction's merge: a base and the deltas that follow it become
+// one full checkpoint, written as it is produced. Objects are merged by id
+// (the newest copy wins, freed ids drop out) and their value bytes copied
+// verbatim, so the cost is a scan of the files plus a copy of what survives,
+// and the memory is one entry per object of the deltas.
+#ifndef CHECKSYNC_RT_MERGE_H
+#define CHECKSYNC_RT_MERGE_H
+
+#include "schema/types.h"
+#include "store/store.h"
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+namespace checksync::detail {
+
+struct MergedBase {
+  std::unique_ptr<PendingFile> file; // complete, not yet synced or committed
+  std::uint64_t epoch = 0; // the last delta's
+  std::uint64_t bytes = 0; // size of the file written
+  std::uint64_t objects = 0;
+};
+
+// Merges `chain`'s base with the deltas that link to it, each to the one
+// before in the same chain (a delta that does not, or is corrupt, ends the
+// merge as it ends load_chain), into the file open(epoch reached) returns,
+// complete with its trailer; the caller syncs and commits it. Checks every
+// input's envelope and structure and that the chain has one schema; values
+// and refs were checked when the deltas were accepted and are checked again
+// at resume. Throws Error; throws Abandoned as soon as `*stop` is set.
+using OpenOutput = std::function<std::unique_ptr<PendingFile>(std::uint64_t epoch)>;
+MergedBase merge_files(const ChainFiles &chain, const OpenOutput &open,
+                       const std::atomic<bool> *stop = nullptr);
+struct Abandoned : Error {
+  using Error::Error;
+};
+
+} // namespace checksync::detail
+
+#endif
