@@ -14,6 +14,9 @@
 #include <random>
 #include <unistd.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 using namespace checksync::detail;
 using cstest::Node;
 
@@ -244,4 +247,87 @@ TEST(Merge, AMergeOfAReplacedChainIsDropped) {
   ASSERT_EQ(list_checkpoints(dir).size(), 1u);
   EXPECT_EQ(list_checkpoints(dir)[0].epoch, 2u);
   std::filesystem::remove_all(dir);
+}
+
+// A compacted base is stored compressed; it reads back to the same state, and
+// the next compaction reads it as its base.
+TEST(Merge, CompressedBasesReadBackAndMergeAgain) {
+  std::string dir = temp_dir("zstd");
+  History h;
+  {
+    DirStore store(dir);
+    h.write(store, 6);
+  }
+  std::string expected = reference(dir);
+  {
+    DirStore store(dir);
+    ChainFiles chain = find_chain(dir);
+    MergedBase m = merge_files(chain, [&](std::uint64_t e) { return store.begin(e, true); });
+    auto z = store.begin(m.epoch, true);
+    std::uint64_t bytes = compress_checkpoint(*m.file, m.bytes, *z, 1);
+    z->sync();
+    ASSERT_TRUE(store.commit_compacted(*z, m.epoch, chain.base.epoch));
+    EXPECT_LT(bytes, m.bytes);
+  }
+  std::string stored = read_whole_file(find_chain(dir).base.path);
+  EXPECT_EQ(check_envelope(stored, "base"), kCompressedVersion);
+  auto img = decode_image(stored, "base");
+  EXPECT_TRUE(img->compressed);
+  EXPECT_EQ(img->version, 3u);
+  expect_same(encode_merged(*img), expected);
+
+  // Two more epochs on top, merged with the compressed base.
+  {
+    DirStore store(dir);
+    auto &s = cstest::registered();
+    for (std::uint64_t e = 7; e <= 8; ++e) {
+      for (int k = 0; k < 60; ++k)
+        h.step();
+      DirtySet d = collect_dirty(stamp());
+      std::sort(d.objects.begin(), d.objects.end(),
+                [](const ObjHeader *x, const ObjHeader *y) { return x->id < y->id; });
+      ImageInfo di;
+      di.chain_id = h.chain_id;
+      di.kind = "delta";
+      di.epoch = e;
+      di.prev_epoch = e - 1;
+      store.write(e, false, encode_image(di, s.types, s.roots, d.objects, take_freed_ids()));
+    }
+  }
+  std::string expected2 = reference(dir);
+  std::uint64_t epoch = 0;
+  expect_same(encode_merged(*decode_image(merge_into(dir, &epoch), "merged")), expected2);
+  EXPECT_EQ(epoch, 8u);
+  std::filesystem::remove_all(dir);
+}
+
+// A compressed body that is not what it says (a forger can recompute the
+// unkeyed checksum): a clear error, never a crash or a huge allocation.
+TEST(Merge, ForgedCompressedBodiesAreErrors) {
+  auto seal_as = [](std::string body, std::uint64_t frame_size_claim) {
+    (void)frame_size_claim;
+    std::string f(kFileMagic, 8);
+    std::uint32_t v = kCompressedVersion, flags = kFlagZstd;
+    f.append(reinterpret_cast<char *>(&v), 4).append(reinterpret_cast<char *>(&flags), 4);
+    f += body;
+    std::uint64_t len = body.size(), sum = XXH3_64bits(f.data(), f.size());
+    f.append(reinterpret_cast<char *>(&len), 8).append(reinterpret_cast<char *>(&sum), 8);
+    return f;
+  };
+  // Not a zstd frame.
+  EXPECT_THROW(parse_image(seal_as("not zstd at all", 0), "forged"), Error);
+  // A frame header claiming 2^60 bytes of content, with no content.
+  std::string huge = {'\x28', '\xb5', '\x2f', '\xfd', '\xc0'}; // magic, FCS 8 bytes, single segment
+  std::uint64_t claim = std::uint64_t(1) << 60;
+  huge.append(reinterpret_cast<char *>(&claim), 8);
+  try {
+    parse_image(seal_as(huge, claim), "forged");
+    ADD_FAILURE() << "no error";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("forged"), std::string::npos) << e.what();
+  }
+  // Unknown flags in a version 4 file.
+  std::string f = seal_as("x", 0);
+  f[12] = 2;
+  EXPECT_THROW(check_envelope(f, "flags"), Error);
 }

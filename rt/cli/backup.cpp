@@ -93,7 +93,8 @@ void write_generation(const std::string &dir, std::uint64_t g) {
 
 Backup::Backup(const ServeOptions &o) : o_(o) {
   store_ = std::make_unique<DirStore>(o.dir);
-  compactor_ = std::make_unique<Compactor>(*store_, o.compact_after, o.compact_ratio);
+  compactor_ = std::make_unique<Compactor>(*store_, o.compact_after, o.compact_ratio,
+                                           o.compress_level);
   generation_ = read_generation(o.dir);
   if (!list_checkpoints(o.dir).empty()) {
     // Announce exactly what a resume from here would restore: the same

@@ -30,6 +30,7 @@ struct ServeOptions {
   int timeout_ms = 500; // silence before a takeover
   unsigned long long compact_after = 1024;
   double compact_ratio = 1.0;
+  int compress_level = 1;
   bool verbose = false;
   std::vector<std::string> command; // with --takeover
   std::string secret;               // from CHECKSYNC_SECRET

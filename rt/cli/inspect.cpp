@@ -217,7 +217,9 @@ int run_inspect(const InspectOptions &opts) {
     for (size_t i = 0; i < files.size(); ++i) {
       const ImageInfo &f = files[i]->info;
       os << (i ? "," : "") << "\n    {\"epoch\": " << f.epoch << ", \"kind\": " << json_str(f.kind)
-         << ", \"bytes\": " << files[i]->file_bytes << ", \"objects\": " << f.stats.objects
+         << ", \"bytes\": " << files[i]->file_bytes
+         << ", \"compressed\": " << (files[i]->compressed ? "true" : "false")
+         << ", \"objects\": " << f.stats.objects
          << ", \"payload_bytes\": " << f.stats.payload_bytes << ", \"freed\": "
          << files[i]->freed.size() << ", \"pause_us\": " << f.stats.pause_us
          << ", \"pages_touched\": " << f.stats.pages_touched << ", \"dirty_pages\": "
@@ -268,7 +270,8 @@ int run_inspect(const InspectOptions &opts) {
     os << "checkpoints read:\n";
     for (const Image *f : files)
       os << "  epoch " << f->info.epoch << " " << f->info.kind << ": " << f->file_bytes
-         << " bytes, " << f->info.stats.objects << " objects (" << f->info.stats.payload_bytes
+         << (f->compressed ? " bytes (zstd), " : " bytes, ") << f->info.stats.objects
+         << " objects (" << f->info.stats.payload_bytes
          << " payload bytes), " << f->freed.size() << " freed, pause " << f->info.stats.pause_us
          << " us, " << f->info.stats.pages_touched << " pages touched, "
          << f->info.stats.dirty_pages << " dirty pages\n";

@@ -50,6 +50,10 @@ int main(int argc, char **argv) {
                     "Merge once the deltas' bytes exceed this multiple of the base's "
                     "(0: never by size)")
       ->capture_default_str();
+  serve->add_option("--compress-level", so.compress_level,
+                    "zstd level of the merged bases stored (0: uncompressed)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 19));
   serve->add_flag("-v,--verbose", so.verbose, "Log every stored epoch");
   serve->add_option("command", so.command, "-- PROGRAM ARGS... (with --takeover)");
 

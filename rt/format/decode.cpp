@@ -4,6 +4,8 @@
 // reachable from the roots), and base + deltas merged into one image.
 #include "format/format.h"
 
+#include "format/compression.h"
+
 #include "format/codec_rt.h"
 
 #define XXH_INLINE_ALL
@@ -360,7 +362,7 @@ std::int64_t Image::find(std::uint64_t id) const {
   return it != objects.end() && it->id == id ? it - objects.begin() : -1;
 }
 
-void check_envelope(std::string_view bytes, const std::string &what) {
+std::uint32_t check_envelope(std::string_view bytes, const std::string &what) {
   if (bytes.empty())
     throw Error(what + ": empty file (an interrupted write?)");
   if (std::memcmp(bytes.data(), kFileMagic, std::min<std::size_t>(8, bytes.size())) != 0)
@@ -368,11 +370,14 @@ void check_envelope(std::string_view bytes, const std::string &what) {
   if (bytes.size() < kHeaderBytes + kTrailerBytes)
     throw Error(what + ": truncated checkpoint (" + std::to_string(bytes.size()) + " bytes)");
   std::uint32_t version = get_u32(bytes.data() + 8);
-  if (version < kOldestFormatVersion || version > kFormatVersion)
+  if (version < kOldestFormatVersion || version > kCompressedVersion)
     throw Error(what + ": checkpoint format version " + std::to_string(version) +
                 " is not supported (this runtime reads versions " +
-                std::to_string(kOldestFormatVersion) + " to " + std::to_string(kFormatVersion) +
-                ")");
+                std::to_string(kOldestFormatVersion) + " to " +
+                std::to_string(kCompressedVersion) + ")");
+  std::uint32_t flags = get_u32(bytes.data() + 12);
+  if (flags != (version == kCompressedVersion ? kFlagZstd : 0))
+    throw Error(what + ": checkpoint flags " + std::to_string(flags) + " are not supported");
   const char *tail = bytes.data() + bytes.size() - kTrailerBytes;
   std::uint64_t body_len = get_u64(tail);
   if (body_len != bytes.size() - kHeaderBytes - kTrailerBytes)
@@ -380,7 +385,22 @@ void check_envelope(std::string_view bytes, const std::string &what) {
                 " does not match its trailer)");
   if (XXH3_64bits(bytes.data(), kHeaderBytes + body_len) != get_u64(tail + 8))
     throw Error(what + ": corrupt checkpoint (checksum mismatch)");
+  return version;
 }
+
+namespace {
+// A compressed file's bytes as the plain file they hold: header + body.
+std::string decompressed(const std::string &bytes, const std::string &what) {
+  std::string_view frame(bytes.data() + kHeaderBytes, bytes.size() - kHeaderBytes - kTrailerBytes);
+  std::string out(bytes.data(), kHeaderBytes);
+  try {
+    zstd_decompress_append(frame, out, what);
+  } catch (const std::bad_alloc &) {
+    throw Error(what + ": the compressed body is larger than this process can hold");
+  }
+  return out;
+}
+} // namespace
 
 std::vector<Type> decode_schema(const msgpack::object &o, const std::string &what) {
   Reader rd{what};
@@ -418,10 +438,15 @@ void validate_values(const Image &img, const std::string &what) {
 std::unique_ptr<Image> parse_image(std::string bytes, const std::string &what) {
   ExactFloats exact;
   Reader rd{what};
-  check_envelope(bytes, what);
+  std::uint32_t envelope = check_envelope(bytes, what);
   auto img = std::make_unique<Image>();
   img->file_bytes = bytes.size();
   std::uint64_t body_len = bytes.size() - kHeaderBytes - kTrailerBytes;
+  if (envelope == kCompressedVersion) {
+    img->compressed = true;
+    bytes = decompressed(bytes, what);
+    body_len = bytes.size() - kHeaderBytes;
+  }
   img->bytes = std::move(bytes);
   const char *body = img->bytes.data() + kHeaderBytes;
   std::size_t off = 0;
@@ -437,7 +462,7 @@ std::unique_ptr<Image> parse_image(std::string bytes, const std::string &what) {
   if (off != body_len)
     rd.fail("trailing bytes after the body");
 
-  img->version = get_u32(img->bytes.data() + 8);
+  img->version = body_version(envelope);
   const msgpack::object *top = rd.array(img->handle.get(), img->version >= 3 ? 12 : 11, "body");
   ImageInfo &info = img->info;
   info.epoch = rd.u64(top[0], "epoch");

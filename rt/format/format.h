@@ -23,6 +23,14 @@ constexpr char kFileMagic[8] = {'C', 'S', 'Y', 'N', 'C', 'K', 'P', 'T'};
 // are still read (every object then counts as reachable).
 constexpr std::uint32_t kFormatVersion = 3;
 constexpr std::uint32_t kOldestFormatVersion = 2;
+// 4: a compressed version 3 file. The header's flags word says how the body
+// is stored (kFlagZstd: one zstd frame); length and checksum in the trailer
+// are the stored bytes'. Written only by compaction: readers before it refuse
+// such a file by its version instead of misreading it.
+constexpr std::uint32_t kCompressedVersion = 4;
+constexpr std::uint32_t kFlagZstd = 1;
+// The body inside a file of this envelope version.
+constexpr std::uint32_t body_version(std::uint32_t v) { return v == kCompressedVersion ? 3 : v; }
 constexpr std::size_t kHeaderBytes = 16;  // magic, u32 version, u32 flags
 constexpr std::size_t kTrailerBytes = 16; // u64 body length, u64 XXH3-64
 constexpr const char *kFileSuffix = ".csk";
@@ -88,7 +96,8 @@ struct Image {
   std::vector<std::uint64_t> freed;   // delta: ids freed in its epoch
   std::vector<std::unique_ptr<Image>> parts; // merged files (own the values)
   std::uint64_t file_bytes = 0;
-  std::uint32_t version = kFormatVersion; // of the file (merged: the oldest part)
+  std::uint32_t version = kFormatVersion; // of the body (merged: the oldest part)
+  bool compressed = false;                // stored as a zstd frame
   std::string bytes;             // owns the data msgpack references
   msgpack::object_handle handle; // owns the decoded tree
   // Index of object `id` in `objects`, or -1. O(1) when ids are dense (the
@@ -105,8 +114,9 @@ struct Image {
   std::vector<std::uint8_t> reachable;
 };
 
-// Checks magic, version, length and checksum only (cheap: no decoding).
-void check_envelope(std::string_view bytes, const std::string &what);
+// Checks magic, version, flags, length and checksum only (cheap: no
+// decoding). Returns the envelope version.
+std::uint32_t check_envelope(std::string_view bytes, const std::string &what);
 
 // Throws Error with a one-line reason ("checksum mismatch", "truncated", ...).
 // `what` (a file name) prefixes messages. parse_image checks structure only;

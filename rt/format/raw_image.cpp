@@ -4,6 +4,8 @@
 // millions of times, are decoded here.
 #include "format/raw_image.h"
 
+#include "format/compression.h"
+
 #include <msgpack.hpp>
 
 #include <cerrno>
@@ -42,14 +44,18 @@ RawImage::RawImage(const std::string &path) : path_(path) {
   map_ = static_cast<const char *>(m);
   ::madvise(m, map_len_, MADV_SEQUENTIAL);
   try {
-    check_envelope(std::string_view(map_, map_len_), path);
+    std::uint32_t envelope = check_envelope(std::string_view(map_, map_len_), path);
+    version = body_version(envelope);
+    region_ = map_;
+    region_len_ = map_len_;
+    body_ = map_ + kHeaderBytes;
+    len_ = map_len_ - kHeaderBytes - kTrailerBytes;
+    if (envelope == kCompressedVersion)
+      decompress();
   } catch (...) {
-    ::munmap(m, map_len_);
+    release();
     throw;
   }
-  std::memcpy(&version, map_ + 8, 4);
-  body_ = map_ + kHeaderBytes;
-  len_ = map_len_ - kHeaderBytes - kTrailerBytes;
 
   ExactFloats exact;
   auto unpack = [&](const char *ctx) {
@@ -92,12 +98,38 @@ RawImage::RawImage(const std::string &path) : path_(path) {
     if (object_count == 0)
       read_tail();
   } catch (...) {
-    ::munmap(const_cast<char *>(map_), map_len_);
+    release();
     throw;
   }
 }
 
-RawImage::~RawImage() { ::munmap(const_cast<char *>(map_), map_len_); }
+RawImage::~RawImage() { release(); }
+
+void RawImage::release() {
+  if (region_ && region_ != map_)
+    ::munmap(const_cast<char *>(region_), region_len_);
+  if (map_)
+    ::munmap(const_cast<char *>(map_), map_len_);
+  map_ = region_ = nullptr;
+}
+
+// The body into anonymous memory (drop_behind() can return it page by page);
+// the file's mapping is released at once.
+void RawImage::decompress() {
+  std::string_view frame(body_, len_);
+  std::uint64_t n = zstd_content_size(frame, path_);
+  void *m = n ? ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+              : MAP_FAILED;
+  if (m == MAP_FAILED)
+    fail("the compressed body states " + std::to_string(n) + " bytes, more than can be mapped");
+  region_ = static_cast<const char *>(m);
+  region_len_ = n;
+  zstd_decompress(frame, static_cast<char *>(m), n, path_);
+  ::munmap(const_cast<char *>(map_), map_len_);
+  map_ = nullptr;
+  body_ = region_;
+  len_ = n;
+}
 
 void RawImage::fail(const std::string &why) const {
   throw Error(path_ + ": corrupt checkpoint: " + why);
@@ -151,10 +183,10 @@ void RawImage::skip(const char *ctx) {
 bool RawImage::next(RawObject &o) {
   if (seen_ == object_count)
     return false;
-  std::size_t passed = kHeaderBytes + off_;
+  std::size_t passed = std::size_t(body_ - region_) + off_;
   if (drop_behind_ && passed - dropped_ >= (std::size_t(16) << 20)) {
     std::size_t upto = passed & ~std::size_t(4095);
-    ::madvise(const_cast<char *>(map_) + dropped_, upto - dropped_, MADV_DONTNEED);
+    ::madvise(const_cast<char *>(region_) + dropped_, upto - dropped_, MADV_DONTNEED);
     dropped_ = upto;
   }
   std::uint32_t len = array("object");

@@ -25,7 +25,8 @@ struct RawObject {
 class RawImage {
 public:
   // Maps the file and checks its envelope (length, checksum) and the parts
-  // before the object list. Throws Error.
+  // before the object list. A compressed body is decompressed into memory
+  // first. Throws Error.
   explicit RawImage(const std::string &path);
   ~RawImage();
   RawImage(const RawImage &) = delete;
@@ -56,9 +57,13 @@ private:
   std::uint32_t array(const char *ctx);
   void skip(const char *ctx);
   void read_tail();
+  void decompress();
+  void release();
   std::string path_;
-  const char *map_ = nullptr;
+  const char *map_ = nullptr; // the file
   std::size_t map_len_ = 0;
+  const char *region_ = nullptr; // what body_ lies in: the file, or its decompressed body
+  std::size_t region_len_ = 0;
   const char *body_ = nullptr;
   std::size_t len_ = 0, off_ = 0; // the body and the read position in it
   std::uint32_t seen_ = 0;        // objects returned so far

@@ -56,6 +56,7 @@ struct Runtime {
   std::uint64_t since_full = 0;
   std::uint64_t full_every = 0, compact_after = 1024;
   double compact_ratio = 1.0;
+  int compress_level = 1;
   checkpoint_stats last; // under q_mu once the pipeline runs
   std::unique_ptr<Replica> replica; // CHECKSYNC_VERIFY
   // CHECKSYNC_VERIFY_COW=1 (tests): each delta is also encoded on the caller

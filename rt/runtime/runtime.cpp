@@ -17,7 +17,8 @@
 // CHECKSYNC_COMPACT_AFTER (compact when this many deltas follow the base;
 // default 1024, 0 = never by count), CHECKSYNC_COMPACT_RATIO (compact when the
 // deltas' bytes exceed this multiple of the base's; default 1, 0 = never by
-// size), CHECKSYNC_VERIFY=1 (the correctness oracle, verify.h),
+// size), CHECKSYNC_COMPRESS_LEVEL (zstd level of compacted bases; default 1,
+// 0 = uncompressed), CHECKSYNC_VERIFY=1 (the correctness oracle, verify.h),
 // CHECKSYNC_BACKGROUND_ENCODE=0 (encode deltas inside checkpoint()).
 #include <checksync/checksync.h>
 
@@ -161,6 +162,11 @@ void init() {
   r.compact_after = env_u64("CHECKSYNC_COMPACT_AFTER", 1024);
   if (const char *s = std::getenv("CHECKSYNC_COMPACT_RATIO"); s && *s)
     r.compact_ratio = std::strtod(s, nullptr);
+  std::uint64_t level = env_u64("CHECKSYNC_COMPRESS_LEVEL", 1);
+  if (level > 19)
+    die("CHECKSYNC_COMPRESS_LEVEL=" + std::to_string(level) +
+        ": the zstd level of compacted bases must be 0 (off) to 19");
+  r.compress_level = int(level);
   if (env_u64("CHECKSYNC_VERIFY", 0))
     r.replica = std::make_unique<Replica>();
   r.verify_cow = env_u64("CHECKSYNC_VERIFY_COW", 0) != 0;
@@ -225,7 +231,8 @@ void init() {
         r.epoch = existing.back().epoch;
         r.need_full = true;
       }
-      r.compactor = std::make_unique<Compactor>(*r.store, r.compact_after, r.compact_ratio);
+      r.compactor = std::make_unique<Compactor>(*r.store, r.compact_after, r.compact_ratio,
+                                                r.compress_level);
       r.pipeline = std::thread(pipeline_loop, std::ref(r));
       r.encoder = std::thread(encoder_loop, std::ref(r));
       std::atexit(flush_at_exit);

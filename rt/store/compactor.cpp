@@ -11,8 +11,9 @@
 
 namespace checksync::detail {
 
-Compactor::Compactor(DirStore &store, std::uint64_t after, double ratio)
-    : store_(store), after_(after), ratio_(ratio), thread_([this] { loop(); }) {}
+Compactor::Compactor(DirStore &store, std::uint64_t after, double ratio, int compress_level)
+    : store_(store), after_(after), ratio_(ratio), compress_level_(compress_level),
+      thread_([this] { loop(); }) {}
 
 Compactor::~Compactor() { stop(); }
 
@@ -73,8 +74,14 @@ void Compactor::loop() {
         MergedBase merged = merge_files(
             chain, [&](std::uint64_t epoch) { return store_.begin(epoch, /*full=*/true); },
             &abandon_);
-        merged.file->sync();
-        if (store_.commit_compacted(*merged.file, merged.epoch, base)) {
+        std::unique_ptr<PendingFile> file = std::move(merged.file);
+        if (compress_level_ > 0 && merged.version == 3) { // version 2 bodies stay as they are
+          auto z = store_.begin(merged.epoch, /*full=*/true);
+          merged.bytes = compress_checkpoint(*file, merged.bytes, *z, compress_level_);
+          file = std::move(z);
+        }
+        file->sync();
+        if (store_.commit_compacted(*file, merged.epoch, base)) {
           std::lock_guard l(mu_);
           base_bytes_ = merged.bytes;
         }

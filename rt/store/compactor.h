@@ -5,6 +5,7 @@
 //
 // Policy: compact once `after` deltas follow the base (0: never by count), or
 // once the deltas' bytes exceed `ratio` times the base's (0: never by size).
+// The new base is compressed (format version 4) unless the level is 0.
 #ifndef CHECKSYNC_RT_COMPACTOR_H
 #define CHECKSYNC_RT_COMPACTOR_H
 
@@ -20,7 +21,8 @@ namespace checksync::detail {
 
 class Compactor {
 public:
-  Compactor(DirStore &store, std::uint64_t after, double ratio);
+  // compress_level: zstd level of the bases written (0: uncompressed).
+  Compactor(DirStore &store, std::uint64_t after, double ratio, int compress_level);
   ~Compactor(); // stops the thread (a running merge finishes first)
   Compactor(const Compactor &) = delete;
   Compactor &operator=(const Compactor &) = delete;
@@ -39,6 +41,7 @@ private:
   DirStore &store_;
   std::uint64_t after_;
   double ratio_;
+  int compress_level_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::uint64_t deltas_ = 0, delta_bytes_ = 0, base_bytes_ = 0;

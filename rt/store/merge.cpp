@@ -3,6 +3,10 @@
 
 #include "format/image_writer.h"
 #include "format/raw_image.h"
+#include "format/compression.h"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 #include <algorithm>
 #include <cstring>
@@ -193,7 +197,45 @@ MergedBase merge_files(const ChainFiles &chain, const OpenOutput &open,
   std::memcpy(tail, &body_len, 8);
   std::memcpy(tail + 8, &sum, 8);
   out.append(std::string_view(tail, sizeof tail));
-  return {std::move(file), info.epoch, s.pos() + kTrailerBytes, n};
+  return {std::move(file), info.epoch, s.pos() + kTrailerBytes, n, version};
+}
+
+std::uint64_t compress_checkpoint(PendingFile &plain, std::uint64_t len, PendingFile &out,
+                                  int level) {
+  if (len < kHeaderBytes + kTrailerBytes)
+    throw Error(plain.temp_path() + ": not a checkpoint file");
+  std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> st(XXH3_createState(), XXH3_freeState);
+  XXH3_64bits_reset(st.get());
+  std::uint64_t written = 0;
+  auto put = [&](std::string_view b) {
+    XXH3_64bits_update(st.get(), b.data(), b.size());
+    out.append(b);
+    written += b.size();
+  };
+  char head[kHeaderBytes];
+  if (plain.read_at(0, head, kHeaderBytes) != kHeaderBytes)
+    throw Error(plain.temp_path() + ": short file");
+  std::uint32_t version = kCompressedVersion, flags = kFlagZstd;
+  std::memcpy(head + 8, &version, 4);
+  std::memcpy(head + 12, &flags, 4);
+  put(std::string_view(head, kHeaderBytes));
+  std::uint64_t body = len - kHeaderBytes - kTrailerBytes;
+  ZstdWriter z(level, body, put);
+  std::string buf(std::min<std::uint64_t>(body, 1 << 20), '\0');
+  for (std::uint64_t at = 0; at < body;) {
+    std::size_t n = plain.read_at(kHeaderBytes + at, buf.data(), std::min<std::uint64_t>(buf.size(), body - at));
+    if (n == 0)
+      throw Error(plain.temp_path() + ": short file");
+    z.write(std::string_view(buf.data(), n));
+    at += n;
+  }
+  z.finish();
+  std::uint64_t body_len = written - kHeaderBytes, sum = XXH3_64bits_digest(st.get());
+  char tail[kTrailerBytes];
+  std::memcpy(tail, &body_len, 8);
+  std::memcpy(tail + 8, &sum, 8);
+  out.append(std::string_view(tail, kTrailerBytes));
+  return written + kTrailerBytes;
 }
 
 } // namespace checksync::detail

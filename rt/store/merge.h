@@ -21,6 +21,7 @@ struct MergedBase {
   std::uint64_t epoch = 0; // the last delta's
   std::uint64_t bytes = 0; // size of the file written
   std::uint64_t objects = 0;
+  std::uint32_t version = 0; // of the body (the oldest part's)
 };
 
 // Merges `chain`'s base with the deltas that link to it, each to the one
@@ -33,6 +34,12 @@ struct MergedBase {
 using OpenOutput = std::function<std::unique_ptr<PendingFile>(std::uint64_t epoch)>;
 MergedBase merge_files(const ChainFiles &chain, const OpenOutput &open,
                        const std::atomic<bool> *stop = nullptr);
+// Writes `plain` (a complete checkpoint file of `len` bytes, as merge_files
+// leaves it) into `out` with its body compressed at zstd `level` (format
+// version 4). Returns the size written. Throws Error.
+std::uint64_t compress_checkpoint(PendingFile &plain, std::uint64_t len, PendingFile &out,
+                                  int level);
+
 struct Abandoned : Error {
   using Error::Error;
 };

@@ -212,15 +212,24 @@ std::uint64_t PendingFile::checksum(std::uint64_t len) {
   XXH3_64bits_reset(st.get());
   std::string buf(std::min<std::uint64_t>(len, 1 << 20), '\0');
   for (std::uint64_t at = 0; at < len;) {
-    ssize_t n = ::pread(fd_, buf.data(), std::min<std::uint64_t>(buf.size(), len - at), off_t(at));
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      throw Error("reading back " + tmp_ + ": " + (n < 0 ? errno_text() : "short file"));
-    XXH3_64bits_update(st.get(), buf.data(), std::size_t(n));
-    at += std::uint64_t(n);
+    std::size_t n = read_at(at, buf.data(), std::min<std::uint64_t>(buf.size(), len - at));
+    if (n == 0)
+      throw Error("reading back " + tmp_ + ": short file");
+    XXH3_64bits_update(st.get(), buf.data(), n);
+    at += n;
   }
   return XXH3_64bits_digest(st.get());
+}
+
+std::size_t PendingFile::read_at(std::uint64_t offset, char *buf, std::size_t n) {
+  for (;;) {
+    ssize_t got = ::pread(fd_, buf, n, off_t(offset));
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0)
+      throw Error("reading back " + tmp_ + ": " + errno_text());
+    return std::size_t(got);
+  }
 }
 
 void PendingFile::sync() {

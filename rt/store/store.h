@@ -52,6 +52,8 @@ public:
   void patch(std::uint64_t offset, std::string_view bytes);
   // XXH3-64 of the first `len` bytes, read back (after patch()).
   std::uint64_t checksum(std::uint64_t len);
+  // Reads back up to n bytes at offset; returns how many (0 at the end).
+  std::size_t read_at(std::uint64_t offset, char *buf, std::size_t n);
   void sync();   // fsync and close: the bytes are on disk
   void commit(); // after sync(): rename into place, fsync the directory
   const std::string &temp_path() const { return tmp_; }
