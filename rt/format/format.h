@@ -138,7 +138,9 @@ inline std::unique_ptr<Image> decode_image(std::string bytes, const std::string 
 // validates the result. Throws Error if the chain is broken or mixes schemas.
 std::unique_ptr<Image> merge_chain(std::vector<std::unique_ptr<Image>> parts,
                                    const std::string &what);
-// Re-encodes a (merged) image as one full checkpoint file (compaction).
+// Re-encodes a (merged) image as one full checkpoint file (a resumed
+// program's first image for its backup, the oracle; compaction copies bytes
+// instead: store/merge.h).
 std::string encode_merged(const Image &img);
 
 // Clears flush-to-zero and denormals-are-zero while it lives: a program
@@ -176,7 +178,7 @@ inline float narrow_float(double d) {
 
 // Re-packs a decoded value with its exact msgpack kind and bits. msgpack-c's
 // own pack(object) writes whole-number floats as integers and loses -0.0;
-// every stage that re-encodes (compaction, the backup, the oracle) uses this.
+// every stage that re-encodes decoded values uses this (encode_merged).
 template <class Stream>
 void pack_exact(msgpack::packer<Stream> &pk, const msgpack::object &o) {
   switch (o.type) {
