@@ -1,5 +1,10 @@
-// checksync-rt: the CheckSync command line (resume, inspect, serve, run).
+// checksync-rt: the CheckSync command line (resume, inspect, serve, run,
+// options).
 #include "commands.h"
+
+#include "runtime/options.h"
+
+#include <cstdio>
 
 #include <CLI/CLI.hpp>
 
@@ -64,6 +69,13 @@ int main(int argc, char **argv) {
   run->add_option("--backup", rno.backup, "HOST:PORT of `checksync-rt serve`")->required();
   run->add_option("command", rno.command, "-- PROGRAM ARGS...")->required();
 
+  bool test_hooks = false;
+  auto *opts = app.add_subcommand(
+      "options", "List the CHECKSYNC_* environment variables a CheckSync program reads: "
+                 "meaning, type, range, default and the value set here. A value out of "
+                 "range stops the program at checksync::init() (exit 3).");
+  opts->add_flag("--test-hooks", test_hooks, "Also list the settings that exist for tests");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
@@ -75,5 +87,9 @@ int main(int argc, char **argv) {
     return run_serve(so);
   if (*run)
     return run_run(rno);
+  if (*opts) {
+    std::fputs(checksync::detail::options::describe(test_hooks).c_str(), stdout);
+    return 0;
+  }
   return run_inspect(io);
 }

@@ -1,6 +1,8 @@
 // capture.cpp - see capture.h.
 #include "format/capture.h"
 
+#include "runtime/options.h"
+
 #include "format/image_writer.h"
 #include "heap/dirty.h"
 
@@ -108,10 +110,7 @@ std::string DeltaEncoding::encode() {
   HeapLeaf from_heap{w};
   // Tests (CHECKSYNC_TEST_ENCODE_DELAY_US): a slow encoder, so the program's
   // writes race with it.
-  static const unsigned delay_us = [] {
-    const char *s = std::getenv("CHECKSYNC_TEST_ENCODE_DELAY_US");
-    return s ? unsigned(std::strtoul(s, nullptr, 10)) : 0u;
-  }();
+  static const auto delay_us = unsigned(options::uint("CHECKSYNC_TEST_ENCODE_DELAY_US"));
   for (std::size_t k = 0; k < by_id.size(); ++k) {
     if (delay_us)
       ::usleep(delay_us);

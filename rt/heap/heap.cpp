@@ -4,6 +4,8 @@
 // unique_ptr, uninstrumented code) returns it to this heap.
 #include "heap/heap.h"
 
+#include "runtime/options.h"
+
 #include "heap/cow.h"
 
 #include "schema/registry.h"
@@ -69,9 +71,7 @@ void *map_noreserve(std::size_t bytes) {
 // Reserves address space only; mimalloc commits on demand. Size from
 // CHECKSYNC_HEAP_RESERVE_GB (default 64), halved until the OS agrees.
 void reserve_arena() {
-  std::size_t gb = 64;
-  if (const char *s = std::getenv("CHECKSYNC_HEAP_RESERVE_GB"))
-    gb = std::strtoull(s, nullptr, 10);
+  std::size_t gb = options::uint("CHECKSYNC_HEAP_RESERVE_GB");
   for (std::size_t size = gb << 30; size >= (std::size_t(1) << 28); size /= 2) {
     if (mi_reserve_os_memory_ex(size, /*commit=*/false, /*allow_large=*/false,
                                 /*exclusive=*/true, &arena_id) == 0) {

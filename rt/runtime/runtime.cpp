@@ -23,6 +23,7 @@
 #include <checksync/checksync.h>
 
 #include "format/capture.h"
+#include "runtime/options.h"
 #include "runtime/pipeline.h"
 #include "store/chain.h"
 #include "store/compactor.h"
@@ -56,17 +57,12 @@ namespace {
 using namespace detail;
 using Clock = std::chrono::steady_clock;
 
-std::uint64_t env_u64(const char *name, std::uint64_t dflt) {
-  const char *s = std::getenv(name);
-  return s && *s ? std::strtoull(s, nullptr, 10) : dflt;
-}
-
 // At exit: write what was checkpointed, then stop the threads.
 void flush_at_exit() {
   Runtime &r = rt();
   drain_pipeline(r);
   if (r.shipper) {
-    int ms = int(env_u64("CHECKSYNC_EXIT_FLUSH_MS", 5000));
+    int ms = int(options::uint("CHECKSYNC_EXIT_FLUSH_MS"));
     if (!r.shipper->flush(ms))
       std::fprintf(stderr, "checksync: exiting before the backup acknowledged every "
                            "checkpoint (waited %d ms)\n",
@@ -117,7 +113,7 @@ void check_instrumented(const Snapshot &snap) {
                 " compiled without the CheckSync plugin: persistent objects allocated "
                 "and fields written there would be missing from checkpoints; compile "
                 "every file with $(checksync-config --cxxflags)";
-  if (env_u64("CHECKSYNC_ALLOW_UNINSTRUMENTED", 0)) {
+  if (options::flag("CHECKSYNC_ALLOW_UNINSTRUMENTED")) {
     std::fprintf(stderr, "checksync: warning: %s (allowed by CHECKSYNC_ALLOW_UNINSTRUMENTED)\n",
                  msg.c_str());
     return;
@@ -157,20 +153,16 @@ void init() {
   std::lock_guard lock(r.api_mu);
   if (r.initialized)
     return;
-  r.full_every = env_u64("CHECKSYNC_FULL_EVERY", 0);
-  r.stamp_period = std::uint32_t(env_u64("CHECKSYNC_TEST_STAMP_PERIOD", 0));
-  r.compact_after = env_u64("CHECKSYNC_COMPACT_AFTER", 1024);
-  if (const char *s = std::getenv("CHECKSYNC_COMPACT_RATIO"); s && *s)
-    r.compact_ratio = std::strtod(s, nullptr);
-  std::uint64_t level = env_u64("CHECKSYNC_COMPRESS_LEVEL", 1);
-  if (level > 19)
-    die("CHECKSYNC_COMPRESS_LEVEL=" + std::to_string(level) +
-        ": the zstd level of compacted bases must be 0 (off) to 19");
-  r.compress_level = int(level);
-  if (env_u64("CHECKSYNC_VERIFY", 0))
+  options::check_environment(); // a bad value is an error now, not when first read
+  r.full_every = options::uint("CHECKSYNC_FULL_EVERY");
+  r.stamp_period = std::uint32_t(options::uint("CHECKSYNC_TEST_STAMP_PERIOD"));
+  r.compact_after = options::uint("CHECKSYNC_COMPACT_AFTER");
+  r.compact_ratio = options::real("CHECKSYNC_COMPACT_RATIO");
+  r.compress_level = int(options::uint("CHECKSYNC_COMPRESS_LEVEL"));
+  if (options::flag("CHECKSYNC_VERIFY"))
     r.replica = std::make_unique<Replica>();
-  r.verify_cow = env_u64("CHECKSYNC_VERIFY_COW", 0) != 0;
-  r.background_encode = env_u64("CHECKSYNC_BACKGROUND_ENCODE", 1) != 0;
+  r.verify_cow = options::flag("CHECKSYNC_VERIFY_COW");
+  r.background_encode = options::flag("CHECKSYNC_BACKGROUND_ENCODE");
   std::string resumed_from;
   try {
     const Snapshot &snap = registry_snapshot();
@@ -206,8 +198,8 @@ void init() {
       so.backup_text = backup;
       so.secret = secret;
       so.program = program_invocation_name;
-      so.heartbeat_ms = int(env_u64("CHECKSYNC_HEARTBEAT_MS", 100));
-      so.max_queue_bytes = env_u64("CHECKSYNC_BACKUP_QUEUE_MB", 256) << 20;
+      so.heartbeat_ms = int(options::uint("CHECKSYNC_HEARTBEAT_MS"));
+      so.max_queue_bytes = options::uint("CHECKSYNC_BACKUP_QUEUE_MB") << 20;
       r.shipper = std::make_unique<Shipper>(std::move(so));
       r.need_full = true; // the backup decides what it still needs at connection
       r.pipeline = std::thread(pipeline_loop, std::ref(r));

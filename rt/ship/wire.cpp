@@ -1,6 +1,8 @@
 // wire.cpp - see wire.h and docs/protocol.md.
 #include "ship/wire.h"
 
+#include "runtime/options.h"
+
 #include "schema/types.h"
 
 #include <msgpack.hpp>
@@ -161,8 +163,7 @@ const char *type_name(Type t) {
 
 std::uint32_t max_payload() {
   static const std::uint32_t limit = [] {
-    const char *s = std::getenv("CHECKSYNC_TEST_MAX_FRAME");
-    unsigned long long v = s && *s ? std::strtoull(s, nullptr, 10) : 0;
+    unsigned long long v = options::uint("CHECKSYNC_TEST_MAX_FRAME");
     // Room for a chunk head and at least a byte of checkpoint.
     return v ? std::uint32_t(std::clamp<unsigned long long>(v, kChunkHeadBytes + 1, kMaxPayload))
              : kMaxPayload;

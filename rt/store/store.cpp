@@ -1,6 +1,8 @@
 // store.cpp - atomic, durable checkpoint files in a local directory.
 #include "store/store.h"
 
+#include "runtime/options.h"
+
 #include "format/format.h"
 #include "schema/types.h"
 
@@ -169,10 +171,9 @@ void DirStore::prune_before(std::uint64_t epoch) {
 
 PendingFile::PendingFile(std::string dir, std::string name, const std::string &tmp_suffix)
     : dir_(std::move(dir)), final_(dir_ + "/" + name), tmp_(final_ + tmp_suffix) {
-  static const long enospc_after = [] {
-    const char *s = std::getenv("CHECKSYNC_TEST_ENOSPC_AFTER");
-    return s && *s ? std::strtol(s, nullptr, 10) : -1;
-  }();
+  static const long enospc_after = options::is_set("CHECKSYNC_TEST_ENOSPC_AFTER")
+                                       ? long(options::uint("CHECKSYNC_TEST_ENOSPC_AFTER"))
+                                       : -1;
   static std::atomic<long> files{0};
   inject_enospc_ = enospc_after >= 0 && name.ends_with(kFileSuffix) &&
                    files.fetch_add(1) >= enospc_after;
