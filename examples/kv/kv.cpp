@@ -5,7 +5,15 @@
 //
 //   checksync-kv [--port 6379] [--bind 127.0.0.1]
 //                [--snapshot none|checksync|full|fork] [--checkpoint-ms 100]
-//                [--sync] [--dir DIR]
+//                [--sync] [--dir DIR] [--requirepass PASS]
+//                [--proto-max-bulk-len BYTES] [--client-query-buffer-limit BYTES]
+//                [--client-output-buffer-limit BYTES]
+//
+// Exposed to clients it does not trust: every client's input and output
+// buffers are bounded (a client that sends more, or does not read its
+// replies, is disconnected, as Redis does), --requirepass makes every command
+// but AUTH and QUIT answer NOAUTH until the client authenticates, and
+// arguments out of range get Redis' errors.
 //
 // --snapshot=checksync (default) checkpoints between batches of requests every
 // --checkpoint-ms; where they go is the runtime's business (CHECKSYNC_DIR, or
@@ -19,6 +27,8 @@
 #include "table.h"
 
 #include <checksync/checksync.h>
+
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -57,6 +67,10 @@ struct Options {
   int checkpoint_ms = 100;
   bool sync = false;
   std::string dir;
+  std::string requirepass; // empty: no AUTH needed
+  std::size_t max_bulk = 64u << 20;          // one argument
+  std::size_t query_limit = 128u << 20;      // unparsed input of one client
+  std::size_t output_limit = 64u << 20;      // unsent replies of one client
 };
 
 std::int64_t wall_ms() {
@@ -70,6 +84,7 @@ struct Conn {
   std::size_t pos = 0, out_pos = 0;
   bool close_after = false;
   bool want_write = false;
+  bool authed = false;
 };
 
 bool parse_ll(std::string_view s, long long &v) {
@@ -84,6 +99,23 @@ bool ieq(std::string_view a, const char *b) {
   for (std::size_t i = 0; i < n; ++i)
     if (std::toupper(static_cast<unsigned char>(a[i])) != b[i])
       return false;
+  return true;
+}
+
+// Compares without an early exit, so timing does not reveal the password.
+bool same_secret(std::string_view a, std::string_view b) {
+  unsigned char d = a.size() != b.size();
+  for (std::size_t i = 0; i < a.size(); ++i)
+    d |= static_cast<unsigned char>(a[i] ^ b[i % (b.size() ? b.size() : 1)]);
+  return d == 0;
+}
+
+// now + amount * unit_ms, or false if it does not fit (Redis: "invalid
+// expire time") or amount is not positive.
+bool expire_at(std::int64_t now, long long amount, std::int64_t unit_ms, std::int64_t &at) {
+  if (amount <= 0 || amount > (INT64_MAX - now) / unit_ms)
+    return false;
+  at = now + amount * unit_ms;
   return true;
 }
 
@@ -122,6 +154,23 @@ bool Server::execute(Conn &c, const std::vector<std::string_view> &a) {
     return false;
   std::string_view cmd = a[0];
   std::int64_t now = wall_ms();
+  if (ieq(cmd, "AUTH")) { // AUTH password, or AUTH default password
+    if (a.size() != 2 && a.size() != 3)
+      return error(out, "ERR wrong number of arguments for 'auth' command"), false;
+    if (o_.requirepass.empty())
+      return error(out, "ERR AUTH <password> called without any password configured for "
+                        "the default user. Are you sure your configuration is correct?"),
+             false;
+    bool ok = (a.size() == 2 || a[1] == "default") && same_secret(a.back(), o_.requirepass);
+    c.authed = ok;
+    if (ok)
+      simple(out, "OK");
+    else
+      error(out, "WRONGPASS invalid username-password pair or user is disabled.");
+    return false;
+  }
+  if (!o_.requirepass.empty() && !c.authed && !ieq(cmd, "QUIT"))
+    return error(out, "NOAUTH Authentication required."), false;
   if (ieq(cmd, "GET")) {
     if (a.size() != 2)
       return error(out, "ERR wrong number of arguments for 'get' command"), false;
@@ -138,9 +187,11 @@ bool Server::execute(Conn &c, const std::vector<std::string_view> &a) {
     bool nx = false, xx = false;
     for (std::size_t i = 3; i < a.size(); ++i) {
       long long v;
-      if ((ieq(a[i], "EX") || ieq(a[i], "PX")) && i + 1 < a.size() && parse_ll(a[i + 1], v) &&
-          v > 0) {
-        expire = now + (ieq(a[i], "EX") ? v * 1000 : v);
+      if ((ieq(a[i], "EX") || ieq(a[i], "PX")) && i + 1 < a.size()) {
+        if (!parse_ll(a[i + 1], v))
+          return error(out, "ERR value is not an integer or out of range"), false;
+        if (!expire_at(now, v, ieq(a[i], "EX") ? 1000 : 1, expire))
+          return error(out, "ERR invalid expire time in 'set' command"), false;
         ++i;
       } else if (ieq(a[i], "NX")) {
         nx = true;
@@ -195,11 +246,13 @@ bool Server::execute(Conn &c, const std::vector<std::string_view> &a) {
     kv::Entry *e = store_.find(a[1], now);
     if (!e)
       return integer(out, 0), false;
-    if (secs <= 0) {
+    std::int64_t at = 0;
+    if (secs > 0 && !expire_at(now, secs, 1000, at))
+      return error(out, "ERR invalid expire time in 'expire' command"), false;
+    if (secs <= 0)
       store_.erase(a[1]);
-    } else {
-      e->expire_ms = now + secs * 1000;
-    }
+    else
+      e->expire_ms = at;
     integer(out, 1);
     return true;
   }
@@ -319,7 +372,10 @@ void Server::checkpoint_taken() {
 }
 
 void Server::on_readable(Conn &c) {
-  for (;;) {
+  // At most 1 MiB per wakeup: what is left in the socket wakes epoll again
+  // (level-triggered), so one fast client cannot fill memory before its
+  // requests are parsed, nor starve the others.
+  for (int reads = 0; reads < 16; ++reads) {
     char buf[65536];
     ssize_t n = ::read(c.fd, buf, sizeof buf);
     if (n > 0) {
@@ -338,7 +394,7 @@ void Server::on_readable(Conn &c) {
       break;
   }
   for (;;) {
-    kv::resp::Parse p = kv::resp::parse(c.in, c.pos, args_);
+    kv::resp::Parse p = kv::resp::parse(c.in, c.pos, args_, o_.max_bulk);
     if (p == kv::resp::Parse::NeedMore)
       break;
     if (p == kv::resp::Parse::Bad) {
@@ -350,6 +406,27 @@ void Server::on_readable(Conn &c) {
       ++unsynced_writes_;
     if (c.close_after)
       break;
+    if (o_.output_limit && c.out.size() - c.out_pos > o_.output_limit) {
+      // A client that does not read its replies (Redis:
+      // client-output-buffer-limit): drop it rather than grow without bound.
+      std::fprintf(stderr, "checksync-kv: closing a client with more than %zu bytes of "
+                           "unread replies (--client-output-buffer-limit)\n", o_.output_limit);
+      c.out.clear();
+      c.out_pos = 0;
+      c.close_after = true;
+      c.in.clear();
+      c.pos = 0;
+      return;
+    }
+  }
+  if (c.in.size() - c.pos > o_.query_limit) { // Redis: client-query-buffer-limit
+    std::fprintf(stderr, "checksync-kv: closing a client whose unfinished request exceeds "
+                         "%zu bytes (--client-query-buffer-limit)\n", o_.query_limit);
+    error(c.out, "ERR Protocol error: query buffer limit exceeded");
+    c.close_after = true;
+    c.in.clear();
+    c.pos = 0;
+    return;
   }
   if (c.pos == c.in.size()) {
     c.in.clear();
@@ -542,12 +619,6 @@ int Server::run() {
   }
 }
 
-void usage() {
-  std::fprintf(stderr,
-               "usage: checksync-kv [--port N] [--bind ADDR] [--snapshot none|checksync|full|fork]\n"
-               "                    [--checkpoint-ms N] [--sync] [--dir DIR]\n");
-}
-
 } // namespace
 
 int main(int argc, char **argv) {
@@ -555,49 +626,46 @@ int main(int argc, char **argv) {
   Options o;
   if (const char *d = std::getenv("CHECKSYNC_DIR"))
     o.dir = d;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&](const char *name) -> std::string {
-      std::string prefix = std::string(name) + "=";
-      if (a.rfind(prefix, 0) == 0)
-        return a.substr(prefix.size());
-      if (a == name && i + 1 < argc)
-        return argv[++i];
-      usage();
-      std::exit(1);
-    };
-    if (a == "--sync") {
-      o.sync = true;
-    } else if (a.rfind("--port", 0) == 0) {
-      o.port = std::atoi(value("--port").c_str());
-    } else if (a.rfind("--bind", 0) == 0) {
-      o.bind = value("--bind");
-    } else if (a.rfind("--checkpoint-ms", 0) == 0) {
-      o.checkpoint_ms = std::atoi(value("--checkpoint-ms").c_str());
-    } else if (a.rfind("--dir", 0) == 0) {
-      o.dir = value("--dir");
-    } else if (a.rfind("--snapshot", 0) == 0) {
-      std::string m = value("--snapshot");
-      if (m == "none")
-        o.mode = Mode::None;
-      else if (m == "checksync")
-        o.mode = Mode::Checksync;
-      else if (m == "full")
-        o.mode = Mode::Full;
-      else if (m == "fork")
-        o.mode = Mode::Fork;
-      else {
-        std::fprintf(stderr, "checksync-kv: unknown --snapshot mode '%s'\n", m.c_str());
-        return 1;
-      }
-    } else if (a == "-h" || a == "--help") {
-      usage();
-      return 0;
-    } else {
-      std::fprintf(stderr, "checksync-kv: unknown option '%s'\n", a.c_str());
-      usage();
-      return 1;
-    }
+  CLI::App app{"checksync-kv: a Redis-protocol cache whose state survives crashes and "
+               "failovers (CheckSync)"};
+  app.add_option("--port", o.port, "TCP port")->capture_default_str()->check(CLI::Range(1, 65535));
+  app.add_option("--bind", o.bind, "IPv4 address to listen on")->capture_default_str();
+  std::string mode = "checksync";
+  app.add_option("--snapshot", mode,
+                 "checksync: CheckSync checkpoints (CHECKSYNC_DIR or a backup); full, fork: "
+                 "the schemes it is compared with, written to --dir; none")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"none", "checksync", "full", "fork"}));
+  app.add_option("--checkpoint-ms", o.checkpoint_ms, "Checkpoint interval, ms")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600000));
+  app.add_flag("--sync", o.sync,
+               "Hold each batch's replies until its checkpoint is durable (group commit)");
+  app.add_option("--dir", o.dir, "Where full and fork snapshots go (default: CHECKSYNC_DIR, else .)");
+  app.add_option("--requirepass", o.requirepass,
+                 "Clients must AUTH with this password first (also: KV_REQUIREPASS)")
+      ->envname("KV_REQUIREPASS");
+  app.add_option("--proto-max-bulk-len", o.max_bulk, "Longest argument, bytes")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t(1024), std::size_t(1) << 32));
+  app.add_option("--client-query-buffer-limit", o.query_limit,
+                 "Unparsed input one client may hold, bytes (then it is disconnected)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t(1) << 16, std::size_t(1) << 34));
+  app.add_option("--client-output-buffer-limit", o.output_limit,
+                 "Unread replies one client may hold, bytes (then it is disconnected; 0: no limit)")
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    return app.exit(e) == 0 ? 0 : 1;
+  }
+  o.mode = mode == "none" ? Mode::None : mode == "full" ? Mode::Full
+         : mode == "fork" ? Mode::Fork : Mode::Checksync;
+  if (o.query_limit < o.max_bulk + 64) {
+    std::fprintf(stderr, "checksync-kv: --client-query-buffer-limit must exceed "
+                         "--proto-max-bulk-len\n");
+    return 1;
   }
   if (o.sync && o.mode != Mode::Checksync) {
     std::fprintf(stderr, "checksync-kv: --sync needs --snapshot=checksync\n");

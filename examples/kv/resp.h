@@ -16,8 +16,10 @@ namespace kv::resp {
 enum class Parse { Ok, NeedMore, Bad };
 
 // Parses one request starting at buf[pos]. On Ok, args point into buf and pos
-// moves past the request.
-inline Parse parse(std::string_view buf, std::size_t &pos, std::vector<std::string_view> &args) {
+// moves past the request. Bad: not RESP, a bulk string longer than max_bulk
+// (Redis' proto-max-bulk-len), or a bulk string not followed by CRLF.
+inline Parse parse(std::string_view buf, std::size_t &pos, std::vector<std::string_view> &args,
+                   std::size_t max_bulk) {
   args.clear();
   std::size_t p = pos;
   auto line = [&](std::string_view &out) {
@@ -72,10 +74,12 @@ inline Parse parse(std::string_view buf, std::size_t &pos, std::vector<std::stri
     long long len;
     if (!line(l))
       return Parse::NeedMore;
-    if (!number(l, len) || len < 0 || len > 512ll * 1024 * 1024)
+    if (!number(l, len) || len < 0 || std::size_t(len) > max_bulk)
       return Parse::Bad;
     if (buf.size() - p < std::size_t(len) + 2)
       return Parse::NeedMore;
+    if (buf[p + std::size_t(len)] != '\r' || buf[p + std::size_t(len) + 1] != '\n')
+      return Parse::Bad;
     args.push_back(buf.substr(p, std::size_t(len)));
     p += std::size_t(len) + 2;
   }

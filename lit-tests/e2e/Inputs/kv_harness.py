@@ -8,6 +8,10 @@ resume:         state survives kill -9 + `checksync-rt resume` (local dir).
 sync-failover:  --sync primary shipping to `serve --takeover`; a client writes
                 as fast as it can; kill -9; every write the client saw +OK for
                 is on the taken-over server, with its value.
+hostile:        clients an exposed server must survive: expire times that
+                overflow, a bulk string without its CRLF or longer than the
+                limit, a request that never ends, a client that never reads
+                its replies, and --requirepass / AUTH.
 """
 import os
 import random
@@ -262,12 +266,118 @@ def sync_failover(rt, kv, work):
     print([l for l in open(slog).read().splitlines() if "failover:" in l][-1])
 
 
+def closed(c, timeout=10):
+    """True once the server has closed c (replies before the close are skipped)."""
+    c.s.settimeout(timeout)
+    try:
+        while True:
+            chunk = c.s.recv(1 << 20)
+            if not chunk:
+                return True
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+def rss_kb(pid):
+    for line in open("/proc/%d/status" % pid):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def hostile(rt, kv, work):
+    port = free_port()
+    env = dict(os.environ, CHECKSYNC_DIR=os.path.join(work, "ckpt"))
+    env.pop("KV_REQUIREPASS", None)
+    p, f = start_kv(kv, port, ["--proto-max-bulk-len", "4096", "--client-query-buffer-limit",
+                               "65536", "--client-output-buffer-limit", "1048576"], env,
+                    os.path.join(work, "kv.log"))
+    c = Client(port)
+    # Expire times that do not fit: Redis' errors, and no key is left behind.
+    expect(c.call("SET", "k", "v", "EX", "9223372036854775"),
+           ("ERR", "ERR invalid expire time in 'set' command"), "SET EX overflow")
+    expect(c.call("SET", "k", "v", "PX", "9223372036854775807"),
+           ("ERR", "ERR invalid expire time in 'set' command"), "SET PX overflow")
+    expect(c.call("SET", "k", "v", "EX", "0"),
+           ("ERR", "ERR invalid expire time in 'set' command"), "SET EX 0")
+    expect(c.call("SET", "k", "v", "EX", "ten"),
+           ("ERR", "ERR value is not an integer or out of range"), "SET EX not a number")
+    expect(c.call("GET", "k"), None, "no key after refused SETs")
+    expect(c.call("SET", "k", "v"), "OK", "SET")
+    expect(c.call("EXPIRE", "k", "9223372036854775"),
+           ("ERR", "ERR invalid expire time in 'expire' command"), "EXPIRE overflow")
+    expect(c.call("TTL", "k"), -1, "TTL unchanged")
+    # A bulk string not followed by CRLF is a protocol error, and the end.
+    bad = Client(port)
+    bad.s.sendall(b"*1\r\n$4\r\nPINGxx")
+    expect(bad.reply(), ("ERR", "ERR Protocol error"), "missing CRLF")
+    expect(closed(bad), True, "closed after missing CRLF")
+    # Longer than --proto-max-bulk-len.
+    big = Client(port)
+    big.s.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$5000\r\n")
+    expect(big.reply(), ("ERR", "ERR Protocol error"), "bulk over the limit")
+    expect(closed(big), True, "closed after a bulk over the limit")
+    # A request that never ends (a million arguments announced, 70 KB sent):
+    # disconnected at the query buffer limit, nobody else waits.
+    endless = Client(port)
+    endless.s.sendall(b"*1000000\r\n" + b"$100\r\n" + b"x" * 100 + b"\r\n" * 1 +
+                      (b"$100\r\n" + b"x" * 100 + b"\r\n") * 700)
+    expect(closed(endless), True, "closed at the query buffer limit")
+    expect(c.call("PING"), "PONG", "others served")
+    # A client that pipelines GETs and never reads: its replies (~10 MB) stay
+    # bounded by --client-output-buffer-limit; it is dropped, others are served.
+    expect(c.call("SET", "v", "y" * 1000), "OK", "SET 1000 bytes")
+    before = rss_kb(p.pid)
+    lazy = Client(port)
+    req = b"*2\r\n$3\r\nGET\r\n$1\r\nv\r\n"
+    lazy.s.settimeout(10)
+    try:
+        for _ in range(20):
+            lazy.s.sendall(req * 500)
+    except OSError:
+        pass  # dropped while still sending
+    t0 = time.time()
+    expect(c.call("PING"), "PONG", "others served while a client does not read")
+    if time.time() - t0 > 1:
+        sys.exit("PING took %.1f s while a client did not read" % (time.time() - t0))
+    grew = rss_kb(p.pid) - before
+    if grew > 32 * 1024:
+        sys.exit("server grew by %d KB for a client that does not read" % grew)
+    expect(closed(lazy), True, "non-reading client dropped")
+    p.terminate()
+    p.wait()
+    log = open(os.path.join(work, "kv.log")).read()
+    for what in ("--client-query-buffer-limit", "--client-output-buffer-limit"):
+        if what not in log:
+            sys.exit("no log line about " + what)
+
+    # --requirepass: nothing but AUTH and QUIT before authenticating.
+    port = free_port()
+    p, f = start_kv(kv, port, ["--requirepass", "s3cret"], env, os.path.join(work, "kv2.log"))
+    a = Client(port)
+    expect(a.call("GET", "k"), ("ERR", "NOAUTH Authentication required."), "NOAUTH")
+    expect(a.call("FLUSHALL"), ("ERR", "NOAUTH Authentication required."), "FLUSHALL")
+    expect(a.call("AUTH", "wrong"),
+           ("ERR", "WRONGPASS invalid username-password pair or user is disabled."), "WRONGPASS")
+    expect(a.call("AUTH", "s3cret"), "OK", "AUTH")
+    expect(a.call("SET", "k", "v"), "OK", "SET after AUTH")
+    b = Client(port)
+    expect(b.call("AUTH", "default", "s3cret"), "OK", "AUTH default")
+    expect(b.call("GET", "k"), "v", "GET after AUTH")
+    expect(Client(port).call("QUIT"), "OK", "QUIT without AUTH")
+    p.terminate()
+    p.wait()
+    print("hostile: ok")
+
+
 def main():
     rt, kv, work, scenario = sys.argv[1:5]
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
-    {"commands": commands, "resume": resume, "sync-failover": sync_failover}[scenario](rt, kv,
-                                                                                       work)
+    {"commands": commands, "resume": resume, "sync-failover": sync_failover,
+     "hostile": hostile}[scenario](rt, kv, work)
 
 
 if __name__ == "__main__":
