@@ -1,6 +1,7 @@
 // inspect.cpp - `checksync-rt inspect`: what a checkpoint holds, for humans
 // (default) and tools (--json).
 #include "commands.h"
+#include "inspect_view.h"
 
 #include "format/codec_rt.h"
 #include "store/chain.h"
@@ -14,29 +15,55 @@
 #include <sstream>
 
 namespace checksync::cli {
+
+bool valid_utf8(const char *p, std::size_t n) {
+  for (std::size_t i = 0; i < n;) {
+    auto c = (unsigned char)p[i];
+    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (!len || i + len > n)
+      return false;
+    std::uint32_t cp = len == 1 ? c : c & (0x7f >> len);
+    for (std::size_t k = 1; k < len; ++k) {
+      auto d = (unsigned char)p[i + k];
+      if ((d >> 6) != 2)
+        return false;
+      cp = (cp << 6) | (d & 0x3f);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
+    static const std::uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_cp[len] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+      return false;
+    i += len;
+  }
+  return true;
+}
+
+bool bytes_as_text(const char *p, std::size_t n, std::string &text) {
+  std::size_t end = n;
+  while (end > 0 && p[end - 1] == 0)
+    --end;
+  if (end == 0 || !valid_utf8(p, end))
+    return false;
+  for (std::size_t i = 0; i < end; ++i)
+    if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+      return false;
+  text.assign(p, end);
+  return true;
+}
+
+std::string time_text(std::uint64_t ms) {
+  std::time_t t = std::time_t(ms / 1000);
+  std::tm tm;
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
 namespace {
 using namespace checksync::detail;
 
-std::string json_str(const std::string &s) {
-  std::string o = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      o += '\\';
-      o += char(c);
-    } else if (c < 0x20) {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\u%04x", c);
-      o += b;
-    } else {
-      o += char(c);
-    }
-  }
-  return o + "\"";
-}
-
-std::string quote(const char *p, std::size_t n, bool json) {
-  if (json)
-    return json_str(std::string(p, n));
+std::string quote(const char *p, std::size_t n) {
   std::string o = "\"";
   for (std::size_t i = 0; i < n; ++i) {
     unsigned char c = p[i];
@@ -54,15 +81,12 @@ std::string quote(const char *p, std::size_t n, bool json) {
   return o + "\"";
 }
 
-void render_ref(std::ostream &os, std::uint64_t id, std::uint64_t off, bool json) {
-  if (json)
-    os << "{\"ref\": " << id << (off ? ", \"offset\": " + std::to_string(off) : "") << "}";
-  else
-    os << "#" << id << (off ? "+" + std::to_string(off) : "");
+void render_ref(std::ostream &os, std::uint64_t id, std::uint64_t off) {
+  os << "#" << id << (off ? "+" + std::to_string(off) : "");
 }
 
 // A library value as its codec wrote it: no schema, refs are ext values.
-void render_generic(std::ostream &os, const msgpack::object &v, bool json) {
+void render_generic(std::ostream &os, const msgpack::object &v) {
   switch (v.type) {
   case msgpack::type::NIL: os << "null"; return;
   case msgpack::type::BOOLEAN: os << (v.via.boolean ? "true" : "false"); return;
@@ -70,96 +94,83 @@ void render_generic(std::ostream &os, const msgpack::object &v, bool json) {
   case msgpack::type::NEGATIVE_INTEGER: os << v.via.i64; return;
   case msgpack::type::FLOAT32:
   case msgpack::type::FLOAT64: os << v.via.f64; return;
-  case msgpack::type::STR: os << quote(v.via.str.ptr, v.via.str.size, json); return;
+  case msgpack::type::STR: os << quote(v.via.str.ptr, v.via.str.size); return;
   case msgpack::type::BIN: {
+    std::string text;
+    if (bytes_as_text(v.via.bin.ptr, v.via.bin.size, text)) {
+      os << quote(text.data(), text.size());
+      return;
+    }
     static const char *hex = "0123456789abcdef";
-    os << (json ? "\"" : "0x");
+    os << "0x";
     for (std::uint32_t i = 0; i < v.via.bin.size; ++i)
       os << hex[(unsigned char)v.via.bin.ptr[i] >> 4] << hex[v.via.bin.ptr[i] & 15];
-    if (json)
-      os << "\"";
     return;
   }
   case msgpack::type::ARRAY:
     os << "[";
     for (std::uint32_t i = 0; i < v.via.array.size; ++i) {
       os << (i ? ", " : "");
-      render_generic(os, v.via.array.ptr[i], json);
+      render_generic(os, v.via.array.ptr[i]);
     }
     os << "]";
     return;
   case msgpack::type::MAP:
-    os << (json ? "[" : "{");
+    os << "{";
     for (std::uint32_t i = 0; i < v.via.map.size; ++i) {
-      os << (i ? ", " : "") << (json ? "[" : "");
-      render_generic(os, v.via.map.ptr[i].key, json);
-      os << (json ? ", " : ": ");
-      render_generic(os, v.via.map.ptr[i].val, json);
-      os << (json ? "]" : "");
+      os << (i ? ", " : "");
+      render_generic(os, v.via.map.ptr[i].key);
+      os << ": ";
+      render_generic(os, v.via.map.ptr[i].val);
     }
-    os << (json ? "]" : "}");
+    os << "}";
     return;
   case msgpack::type::EXT: {
     std::uint64_t id, off;
     if (parse_codec_ref(v, id, off))
-      render_ref(os, id, off, json);
+      render_ref(os, id, off);
     else
-      os << "\"ext\"";
+      os << "ext";
     return;
   }
   default:
-    os << "\"?\"";
+    os << "?";
   }
 }
 
-// Renders a validated value of a schema field; refs as "#id" (text) or
-// {"ref": id} (json).
+// Renders a validated value of a schema field; refs as "#id".
 void render(std::ostream &os, const msgpack::object &v, const Field &f,
-            const std::vector<Type> &types, bool json, bool element = false) {
+            const std::vector<Type> &types, bool element = false) {
   if (f.kind == CHECKSYNC_FIELD_CODEC && (element || f.count == 1))
-    return render_generic(os, v, json);
+    return render_generic(os, v);
   if (!element && f.count != 1) {
     if (v.type == msgpack::type::BIN)
-      return render_generic(os, v, json);
+      return render_generic(os, v);
     os << "[";
     for (std::uint32_t i = 0; i < v.via.array.size; ++i) {
       if (i)
         os << ", ";
-      render(os, v.via.array.ptr[i], f, types, json, true);
+      render(os, v.via.array.ptr[i], f, types, true);
     }
     os << "]";
     return;
   }
   if (f.kind == CHECKSYNC_FIELD_REF && v.type == msgpack::type::POSITIVE_INTEGER)
-    return render_ref(os, v.via.u64, 0, json);
+    return render_ref(os, v.via.u64, 0);
   if (f.kind == CHECKSYNC_FIELD_REF && v.type == msgpack::type::ARRAY)
-    return render_ref(os, v.via.array.ptr[0].via.u64, v.via.array.ptr[1].via.u64, json);
+    return render_ref(os, v.via.array.ptr[0].via.u64, v.via.array.ptr[1].via.u64);
   if (v.type == msgpack::type::ARRAY && f.kind == CHECKSYNC_FIELD_RECORD) {
     const Type &t = types[size_t(f.target)];
     os << "{";
     for (size_t i = 0; i < t.fields.size(); ++i) {
-      os << (i ? ", " : "") << (json ? json_str(t.fields[i].name) : t.fields[i].name)
-         << (json ? ": " : "=");
-      render(os, v.via.array.ptr[i], t.fields[i], types, json);
+      os << (i ? ", " : "") << t.fields[i].name << "=";
+      render(os, v.via.array.ptr[i], t.fields[i], types);
     }
     os << "}";
     return;
   }
-  render_generic(os, v, json);
+  render_generic(os, v);
 }
-
-std::string time_text(std::uint64_t ms) {
-  std::time_t t = std::time_t(ms / 1000);
-  std::tm tm;
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-struct TypeCount {
-  std::uint64_t objects = 0, bytes = 0;
-};
 
 } // namespace
 
@@ -181,86 +192,38 @@ int run_inspect(const InspectOptions &opts) {
     std::fprintf(stderr, "checksync-rt inspect: %s\n", e.what());
     return 2;
   }
-  std::vector<TypeCount> counts(img->types.size());
-  std::uint64_t written_bytes = 0;
+  InspectView view;
+  view.path = file;
+  view.note = note;
+  view.stored = stored;
+  view.img = img.get();
+  view.objects = opts.objects;
+  view.counts.resize(img->types.size());
   for (auto &o : img->objects) {
-    counts[o.type].objects++;
-    counts[o.type].bytes += o.count * img->types[o.type].size;
-    written_bytes += o.count * img->types[o.type].size;
+    view.counts[o.type].objects++;
+    view.counts[o.type].bytes += o.count * img->types[o.type].size;
+    view.written_bytes += o.count * img->types[o.type].size;
   }
   const ImageInfo &in = img->info;
-  std::uint64_t written = img->objects.size();
-  std::uint64_t garbage = in.live_objects > written ? in.live_objects - written : 0;
-  std::uint64_t garbage_bytes = in.live_bytes > written_bytes ? in.live_bytes - written_bytes : 0;
-
-  std::vector<const Image *> files; // what was read: the base and its deltas
+  view.written = img->objects.size();
+  view.garbage = in.live_objects > view.written ? in.live_objects - view.written : 0;
+  view.garbage_bytes =
+      in.live_bytes > view.written_bytes ? in.live_bytes - view.written_bytes : 0;
   if (img->parts.empty())
-    files.push_back(img.get());
+    view.files.push_back(img.get());
   for (auto &p : img->parts)
-    files.push_back(p.get());
+    view.files.push_back(p.get());
+  if (opts.json) {
+    std::fputs(inspect_json(view).c_str(), stdout);
+    return 0;
+  }
+  const auto &counts = view.counts;
+  const auto &files = view.files;
+  std::uint64_t written = view.written, written_bytes = view.written_bytes;
+  std::uint64_t garbage = view.garbage, garbage_bytes = view.garbage_bytes;
 
   std::ostringstream os;
-  if (opts.json) {
-    os << "{\n  \"file\": " << json_str(file) << ",\n  \"epochs\": [";
-    for (size_t i = 0; i < stored.size(); ++i)
-      os << (i ? ", " : "") << stored[i].epoch;
-    if (stored.empty())
-      os << in.epoch;
-    os << "],\n  \"epoch\": " << in.epoch << ",\n  \"kind\": " << json_str(in.kind)
-       << ",\n  \"created\": " << json_str(time_text(in.created_ms))
-       << ",\n  \"program\": " << json_str(in.program) << ",\n  \"file_bytes\": "
-       << img->file_bytes << ",\n  \"objects\": " << written << ",\n  \"object_bytes\": "
-       << written_bytes << ",\n  \"live_objects\": " << in.live_objects
-       << ",\n  \"live_bytes\": " << in.live_bytes << ",\n  \"unreachable_objects\": " << garbage
-       << ",\n  \"unreachable_bytes\": " << garbage_bytes << ",\n  \"note\": " << json_str(note)
-       << ",\n  \"checkpoints\": [";
-    for (size_t i = 0; i < files.size(); ++i) {
-      const ImageInfo &f = files[i]->info;
-      os << (i ? "," : "") << "\n    {\"epoch\": " << f.epoch << ", \"kind\": " << json_str(f.kind)
-         << ", \"bytes\": " << files[i]->file_bytes
-         << ", \"compressed\": " << (files[i]->compressed ? "true" : "false")
-         << ", \"objects\": " << f.stats.objects
-         << ", \"payload_bytes\": " << f.stats.payload_bytes << ", \"freed\": "
-         << files[i]->freed.size() << ", \"pause_us\": " << f.stats.pause_us
-         << ", \"pages_touched\": " << f.stats.pages_touched << ", \"dirty_pages\": "
-         << f.stats.dirty_pages << "}";
-    }
-    os << "\n  ],\n  \"types\": [";
-    for (size_t i = 0; i < img->types.size(); ++i) {
-      const Type &t = img->types[i];
-      os << (i ? "," : "") << "\n    {\"name\": " << json_str(t.name) << ", \"key\": "
-         << json_str(t.key) << ", \"size\": " << t.size << ", \"objects\": "
-         << counts[i].objects << ", \"bytes\": " << counts[i].bytes << "}";
-    }
-    os << "\n  ],\n  \"roots\": [";
-    for (size_t i = 0; i < img->roots.size(); ++i) {
-      const auto &r = img->roots[i];
-      os << (i ? "," : "") << "\n    {\"name\": " << json_str(r.root.name) << ", \"value\": ";
-      render(os, *r.value, r.root.field, img->types, true);
-      os << "}";
-    }
-    os << "\n  ]";
-    if (opts.objects) {
-      os << ",\n  \"object_list\": [";
-      for (size_t i = 0; i < img->objects.size(); ++i) {
-        const DecodedObject &o = img->objects[i];
-        const Type &t = img->types[o.type];
-        os << (i ? "," : "") << "\n    {\"id\": " << o.id << ", \"type\": " << json_str(t.name)
-           << ", \"count\": " << o.count << ", \"elements\": [";
-        for (std::uint64_t e = 0; e < o.count; ++e) {
-          os << (e ? ", " : "") << "{";
-          for (size_t k = 0; k < t.fields.size(); ++k) {
-            os << (k ? ", " : "") << json_str(t.fields[k].name) << ": ";
-            render(os, o.values[e * t.fields.size() + k], t.fields[k], img->types, true);
-          }
-          os << "}";
-        }
-        os << "]}";
-      }
-      os << "\n  ]";
-    }
-    os << "\n}\n";
-  } else {
+  {
     if (!stored.empty()) {
       os << "directory " << opts.path << ": " << stored.size() << " checkpoint(s), epochs";
       for (auto &s : stored)
@@ -291,7 +254,7 @@ int run_inspect(const InspectOptions &opts) {
     os << "roots:\n";
     for (auto &r : img->roots) {
       os << "  " << r.root.name << " = ";
-      render(os, *r.value, r.root.field, img->types, false);
+      render(os, *r.value, r.root.field, img->types);
       os << "\n";
     }
     if (opts.objects) {
@@ -308,7 +271,7 @@ int run_inspect(const InspectOptions &opts) {
             if (o.count != 1)
               os << "[" << e << "].";
             os << t.fields[k].name << " = ";
-            render(os, o.values[e * t.fields.size() + k], t.fields[k], img->types, false);
+            render(os, o.values[e * t.fields.size() + k], t.fields[k], img->types);
             os << "\n";
           }
       }
