@@ -5,6 +5,8 @@
 #include "runtime/options.h"
 
 #include <cstdio>
+#include <set>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
@@ -12,6 +14,10 @@ int main(int argc, char **argv) {
   using namespace checksync::cli;
   CLI::App app{"checksync-rt: run, back up, resume and inspect CheckSync programs"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("checksync-rt ") + CHECKSYNC_VERSION);
+  // Program arguments are easily taken for ours: say where they go.
+  app.footer("Give PROGRAM and its arguments after --, e.g.\n"
+             "  checksync-rt resume --from DIR -- ./app --port 7000");
 
   ResumeOptions ro;
   auto *resume = app.add_subcommand(
@@ -79,7 +85,18 @@ int main(int argc, char **argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
-    return app.exit(e) == 0 ? 0 : 1;
+    static const std::set<std::string> commands = {"resume", "inspect", "serve", "run",
+                                                   "options"};
+    if (argc > 1 && argv[1][0] != '-' && !commands.count(argv[1])) {
+      std::fprintf(stderr, "checksync-rt: unknown command '%s' (commands: resume, inspect, "
+                           "serve, run, options; --help)\n", argv[1]);
+      return 1;
+    }
+    int rc = app.exit(e);
+    if (dynamic_cast<const CLI::ExtrasError *>(&e))
+      std::fprintf(stderr, "(program arguments go after --: checksync-rt %s ... -- PROGRAM "
+                           "ARGS)\n", argc > 1 ? argv[1] : "resume");
+    return rc == 0 ? 0 : 1;
   }
   if (*resume)
     return run_resume(ro);
