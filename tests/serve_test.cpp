@@ -5,11 +5,11 @@
 // missing, renamed or corrupt file acknowledge only what a resume restores.
 #include "store/chain.h"
 #include "format/format.h"
-#include "ship/shipper.h"
+#include "ha/shipper.h"
 #include "store/store.h"
 #include "test_types.h"
 #include "schema/types.h"
-#include "ship/wire.h"
+#include "ha/wire.h"
 
 #include <gtest/gtest.h>
 

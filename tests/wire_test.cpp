@@ -2,7 +2,7 @@
 // rejected cleanly (a corrupt byte, a truncated frame, a wrong magic or
 // version, an oversized length, malformed message bodies).
 #include "schema/types.h"
-#include "ship/wire.h"
+#include "ha/wire.h"
 
 #include <gtest/gtest.h>
 

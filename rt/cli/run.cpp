@@ -4,7 +4,7 @@
 #include "commands.h"
 
 #include "schema/types.h"
-#include "ship/wire.h"
+#include "ha/wire.h"
 
 #include <cerrno>
 #include <cstdio>

@@ -1,14 +1,15 @@
 // serve.cpp - `checksync-rt serve`: listens, hands each connection to the
 // backup (backup.h), and with --takeover resumes the program here when the
 // primary falls silent (never with nothing durable).
-#include "backup.h"
+#include "commands.h"
+#include "ha/backup.h"
 
 #include "store/chain.h"
 #include "store/compactor.h"
 #include "format/format.h"
 #include "store/store.h"
 #include "schema/types.h"
-#include "ship/wire.h"
+#include "ha/wire.h"
 
 #include <algorithm>
 #include <atomic>
@@ -37,6 +38,7 @@
 
 namespace checksync::cli {
 using namespace checksync::detail;
+using namespace checksync::ha;
 using Clock = std::chrono::steady_clock;
 
 int run_serve(const ServeOptions &o) {
@@ -58,7 +60,14 @@ int run_serve(const ServeOptions &o) {
   try {
     std::string bound;
     lfd = wire::listen_on(wire::parse_endpoint(o.listen), &bound);
-    backup = new Backup(opts);
+    BackupOptions bo;
+    bo.dir = opts.dir;
+    bo.secret = opts.secret;
+    bo.compact_after = opts.compact_after;
+    bo.compact_ratio = opts.compact_ratio;
+    bo.compress_level = opts.compress_level;
+    bo.verbose = opts.verbose;
+    backup = new Backup(bo);
     log("listening on %s%s", bound.c_str(),
         o.takeover ? (" (takeover after " + std::to_string(o.timeout_ms) + " ms of silence)")
                          .c_str()

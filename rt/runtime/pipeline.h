@@ -9,7 +9,7 @@
 
 #include "format/capture.h"
 #include "runtime/verify.h"
-#include "ship/shipper.h"
+#include "ha/shipper.h"
 #include "store/compactor.h"
 #include "store/store.h"
 

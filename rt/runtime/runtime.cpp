@@ -33,7 +33,7 @@
 #include "heap/marker.h"
 #include "schema/registry.h"
 #include "runtime/restore.h"
-#include "ship/shipper.h"
+#include "ha/shipper.h"
 #include "store/store.h"
 #include "runtime/verify.h"
 

@@ -2,7 +2,7 @@
 // (rt/wire.cpp) on arbitrary bytes. Every input must end in a clean result:
 // a parsed frame, "need more", or a rejection; decoders throw Error only.
 #include "schema/types.h"
-#include "ship/wire.h"
+#include "ha/wire.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,5 +1,5 @@
 // shipper.cpp - see shipper.h and docs/protocol.md.
-#include "ship/shipper.h"
+#include "ha/shipper.h"
 
 #include "schema/types.h"
 

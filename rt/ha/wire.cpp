@@ -1,5 +1,5 @@
 // wire.cpp - see wire.h and docs/protocol.md.
-#include "ship/wire.h"
+#include "ha/wire.h"
 
 #include "runtime/options.h"
 

@@ -3,14 +3,14 @@
 // whatever the disk does) and a writer thread that streams each checkpoint's
 // chunks into a temporary file, fsyncs it, checks it as a resume would, puts
 // it in place and answers.
-#include "backup.h"
+#include "ha/backup.h"
 
 #include "store/chain.h"
 #include "store/compactor.h"
 #include "format/format.h"
 #include "store/store.h"
 #include "schema/types.h"
-#include "ship/wire.h"
+#include "ha/wire.h"
 
 #include <algorithm>
 #include <atomic>
@@ -37,7 +37,7 @@
 #include <vector>
 
 
-namespace checksync::cli {
+namespace checksync::ha {
 using namespace checksync::detail;
 
 // One authenticated primary's connection: run() reads frames on the
@@ -412,4 +412,4 @@ void Backup::connection(int fd) {
   ::close(fd);
 }
 
-} // namespace checksync::cli
+} // namespace checksync::ha

@@ -1,15 +1,14 @@
-// backup.h - the backup side of `checksync-rt serve`: one authenticated
-// primary at a time (the newest generation wins, older ones are fenced), its
-// checkpoints stored durably in DIR and acknowledged only then, background
-// compaction, and the takeover hand-over (backup.cpp, link.cpp).
-#ifndef CHECKSYNC_CLI_BACKUP_H
-#define CHECKSYNC_CLI_BACKUP_H
-
-#include "commands.h"
+// backup.h - the backup server, a library (`checksync-rt serve` is its
+// command line, rt/cli/serve.cpp): one authenticated primary at a time (the
+// newest generation wins, older ones are fenced), its checkpoints stored
+// durably in DIR and acknowledged only then, background compaction, and the
+// takeover hand-over (backup.cpp, link.cpp).
+#ifndef CHECKSYNC_HA_BACKUP_H
+#define CHECKSYNC_HA_BACKUP_H
 
 #include "store/compactor.h"
 #include "store/store.h"
-#include "ship/wire.h"
+#include "ha/wire.h"
 
 #include <atomic>
 #include <cstdint>
@@ -18,7 +17,16 @@
 #include <optional>
 #include <string>
 
-namespace checksync::cli {
+namespace checksync::ha {
+
+struct BackupOptions {
+  std::string dir;    // where checkpoints are stored
+  std::string secret; // shared with the primary
+  unsigned long long compact_after = 1024;
+  double compact_ratio = 1.0;
+  int compress_level = 1;
+  bool verbose = false; // log every stored epoch
+};
 
 std::int64_t now_ms(); // steady clock
 // One line on stderr, prefixed "checksync-rt serve: ".
@@ -34,7 +42,8 @@ namespace wire = detail::wire;
 
 class Backup {
 public:
-  explicit Backup(const ServeOptions &o);
+  // Takes DIR's lock and reads what it holds; throws detail::Error.
+  explicit Backup(BackupOptions o);
 
   void connection(int fd);
   // Takeover: fence every primary and release the directory; returns the
@@ -52,7 +61,7 @@ private:
     return !taken_over_ && gen == generation_ && conn == active_conn_;
   }
 
-  const ServeOptions &o_;
+  const BackupOptions o_;
   std::mutex mu_; // everything below
   std::unique_ptr<DirStore> store_;
   std::unique_ptr<Compactor> compactor_;
@@ -62,6 +71,6 @@ private:
   std::uint64_t chain_id_ = 0; // ImageInfo::chain_id of the stored chain
 };
 
-} // namespace checksync::cli
+} // namespace checksync::ha
 
 #endif

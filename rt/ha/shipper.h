@@ -21,7 +21,7 @@
 #ifndef CHECKSYNC_RT_SHIPPER_H
 #define CHECKSYNC_RT_SHIPPER_H
 
-#include "ship/wire.h"
+#include "ha/wire.h"
 
 #include <chrono>
 #include <condition_variable>

@@ -1,13 +1,13 @@
 // backup.cpp - the backup's state across connections: what it holds (the
 // epoch a resume from DIR restores), authentication and fencing, takeover.
-#include "backup.h"
+#include "ha/backup.h"
 
 #include "store/chain.h"
 #include "store/compactor.h"
 #include "format/format.h"
 #include "store/store.h"
 #include "schema/types.h"
-#include "ship/wire.h"
+#include "ha/wire.h"
 
 #include <algorithm>
 #include <atomic>
@@ -35,7 +35,7 @@
 
 #include <cstdarg>
 
-namespace checksync::cli {
+namespace checksync::ha {
 using namespace checksync::detail;
 namespace {
 constexpr int kHandshakeTimeoutMs = 3000;
@@ -91,17 +91,17 @@ void write_generation(const std::string &dir, std::uint64_t g) {
   }
 }
 
-Backup::Backup(const ServeOptions &o) : o_(o) {
-  store_ = std::make_unique<DirStore>(o.dir);
-  compactor_ = std::make_unique<Compactor>(*store_, o.compact_after, o.compact_ratio,
-                                           o.compress_level);
-  generation_ = read_generation(o.dir);
-  if (!list_checkpoints(o.dir).empty()) {
+Backup::Backup(BackupOptions o) : o_(std::move(o)) {
+  store_ = std::make_unique<DirStore>(o_.dir);
+  compactor_ = std::make_unique<Compactor>(*store_, o_.compact_after, o_.compact_ratio,
+                                           o_.compress_level);
+  generation_ = read_generation(o_.dir);
+  if (!list_checkpoints(o_.dir).empty()) {
     // Announce exactly what a resume from here would restore: the same
     // routine, following each delta's link to the epoch before it.
     std::string note;
     try {
-      auto img = load_chain(o.dir, &note);
+      auto img = load_chain(o_.dir, &note);
       durable_ = img->info.epoch;
       chain_id_ = img->info.chain_id;
     } catch (const Error &e) {
@@ -115,7 +115,7 @@ Backup::Backup(const ServeOptions &o) : o_(o) {
           (unsigned long long)durable_);
     }
   }
-  log("storing into %s: newest durable epoch %llu, generation %llu", o.dir.c_str(),
+  log("storing into %s: newest durable epoch %llu, generation %llu", o_.dir.c_str(),
       (unsigned long long)durable_, (unsigned long long)generation_);
 }
 
@@ -211,4 +211,4 @@ std::optional<std::uint64_t> Backup::take_over() {
   return epoch;
 }
 
-} // namespace checksync::cli
+} // namespace checksync::ha
