@@ -23,10 +23,11 @@ clang++-19 -std=c++20 -O2 $("$CFG" --cxxflags) "$ROOT/examples/ledger/ledger.cpp
 echo "== 2. run it; checkpoints go to CHECKSYNC_DIR=$WORK/ckpt"
 CHECKSYNC_DIR="$WORK/ckpt" "$WORK/ledger" --accounts 5000 --delay-ms 20 > "$WORK/primary.log" 2>&1 &
 PID=$!
+disown "$PID" # no "Killed" job notice from the shell when it is killed below
 sleep 1.5
 echo "== 3. kill -9 the service"
 kill -9 "$PID"
-wait "$PID" 2>/dev/null || true
+while kill -0 "$PID" 2>/dev/null; do sleep 0.001; done
 PID=""
 tail -n 3 "$WORK/primary.log" | sed 's/^/   primary| /'
 "$PREFIX/bin/checksync-rt" inspect "$WORK/ckpt" | sed 's/^/   inspect| /'

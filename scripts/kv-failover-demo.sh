@@ -34,6 +34,7 @@ BP=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$WORK/serve.log" | cut -d: -f2)
 echo "   primary: checksync-rt run --backup 127.0.0.1:$BP -- checksync-kv --port $P1 --sync"
 "$RT" run --backup "127.0.0.1:$BP" -- "$KV" --port "$P1" --sync > "$WORK/primary.log" 2>&1 &
 PRIMARY=$!
+disown "$PRIMARY" # no "Killed" job notice from the shell when it is killed below
 for _ in $(seq 200); do redis-cli -p "$P1" ping > /dev/null 2>&1 && break; sleep 0.02; done
 
 echo "== 2. load: redis-benchmark (SET, 100k random keys, 100-byte values, pipeline 16)"
@@ -45,7 +46,7 @@ echo "   keys on the primary: $(redis-cli -p "$P1" dbsize)"
 
 echo "== 3. kill -9 the primary"
 kill -9 "$PRIMARY"
-wait "$PRIMARY" 2>/dev/null || true
+while kill -0 "$PRIMARY" 2>/dev/null; do sleep 0.001; done
 PRIMARY=""
 T0=$(date +%s%N)
 until redis-cli -p "$P2" ping > /dev/null 2>&1; do sleep 0.005; done

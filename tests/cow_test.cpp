@@ -145,8 +145,8 @@ TEST(Cow, WriterAndEncoderRaceEachObjectOnce) {
       if (d.claim(i)) {
         claimed[i] = 1;
         reading[i] = 1;
-        for (volatile int k = 0; k < 50; ++k) {
-        }
+        for (int k = 0; k < 50; ++k)
+          asm volatile("" ::: "memory"); // a short read the compiler cannot drop
         reading[i] = 0;
         d.encoded(i);
       }

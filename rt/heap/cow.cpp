@@ -11,7 +11,6 @@ namespace checksync::detail {
 std::atomic<CowDelta *> cow_current{nullptr};
 
 namespace {
-constexpr std::uint64_t kCard = std::uint64_t(1) << CHECKSYNC_CARD_SHIFT;
 
 // Cards of [a, b): index range.
 inline void card_range(std::uintptr_t a, std::uintptr_t b, std::uint64_t &c0, std::uint64_t &c1) {
