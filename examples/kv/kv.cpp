@@ -145,6 +145,8 @@ private:
   // page-granular checkpointer would have copied, and every pause.
   std::uint64_t total_bytes_ = 0; // --snapshot=full/fork (checksync: its own totals)
   std::vector<std::uint32_t> pauses_us_;
+  std::int64_t last_checkpoint_ms_ = 0; // wall clock of the last checkpoint or snapshot
+  std::uint64_t dropped_seen_ = 0, err_epoch_ = 0; // the newest drop, and the epoch then
   void checkpoint_taken();
 };
 
@@ -345,6 +347,31 @@ void Server::info(std::string &out) {
                 (unsigned long long)st.backup_queued_bytes, int(st.backup_connected),
                 (unsigned long long)snapshots_);
   std::string all = buf;
+  // The fields Redis users and their tools read (INFO persistence), from
+  // CheckSync's checkpoints: a delta still being encoded is "in progress";
+  // a checkpoint the backup queue had to drop makes the status err.
+  bool cs_mode = o_.mode == Mode::Checksync;
+  bool in_progress = cs_mode && st.epoch && !st.encoded;
+  if (st.backup_dropped > dropped_seen_) { // err until a later epoch is acknowledged
+    dropped_seen_ = st.backup_dropped;
+    err_epoch_ = st.epoch;
+  }
+  const char *status = err_epoch_ && st.backup_acked <= err_epoch_ ? "err" : "ok";
+  const char *backup = !cs_mode || (!st.backup_acked && !st.backup_connected) ? "none"
+                       : st.backup_connected                                   ? "connected"
+                                                                               : "disconnected";
+  std::snprintf(buf, sizeof buf,
+                "# Persistence\r\nloading:0\r\nrdb_changes_since_last_save:%llu\r\n"
+                "rdb_bgsave_in_progress:%d\r\nrdb_last_save_time:%lld\r\n"
+                "rdb_last_bgsave_status:%s\r\naof_enabled:0\r\n"
+                "checkpoint_in_progress:%d\r\nchanges_since_last_checkpoint:%llu\r\n"
+                "last_checkpoint_time:%lld\r\nlast_checkpoint_status:%s\r\n"
+                "backup_state:%s\r\n",
+                (unsigned long long)unsynced_writes_, int(in_progress),
+                (long long)(last_checkpoint_ms_ / 1000), status, int(in_progress),
+                (unsigned long long)unsynced_writes_, (long long)(last_checkpoint_ms_ / 1000),
+                status, backup);
+  std::string persistence = buf;
   std::vector<std::uint32_t> p = pauses_us_;
   std::sort(p.begin(), p.end());
   auto pct = [&](double q) { return p.empty() ? 0u : p[std::min(p.size() - 1, std::size_t(q * p.size()))]; };
@@ -361,12 +388,14 @@ void Server::info(std::string &out) {
                 (unsigned long long)(cs ? st.total_pause_us : paused), pct(0.5), pct(0.99),
                 p.empty() ? 0u : p.back());
   all += buf;
+  all += persistence;
   bulk(out, all);
 }
 
 // Never waits: the delta is still being encoded (bytes come in INFO's totals).
 void Server::checkpoint_taken() {
   checksync::checkpoint_stats st = checksync::last_checkpoint_stats();
+  last_checkpoint_ms_ = wall_ms();
   if (pauses_us_.size() < (1u << 20))
     pauses_us_.push_back(std::uint32_t(std::min<std::uint64_t>(st.pause_us, UINT32_MAX)));
 }
@@ -511,6 +540,7 @@ void Server::after_batch(bool wrote) {
       std::string image = kv::serialise(store_);
       kv::write_durably(o_.dir + "/kv-full.snap", image);
       total_bytes_ += image.size();
+      last_checkpoint_ms_ = wall_ms();
       pauses_us_.push_back(std::uint32_t(std::chrono::duration_cast<std::chrono::microseconds>(
                                              std::chrono::steady_clock::now() - t0)
                                              .count()));
@@ -528,6 +558,7 @@ void Server::after_batch(bool wrote) {
                                              std::chrono::steady_clock::now() - t0)
                                              .count())); // fork() itself
       ++snapshots_;
+      last_checkpoint_ms_ = wall_ms();
       next_snapshot_ = now + std::chrono::milliseconds(o_.checkpoint_ms);
     }
     break;

@@ -144,9 +144,14 @@ def commands(rt, kv, work):
     expect(got[:1000], ["OK"] * 1000, "pipelined SETs")
     expect(got[1000:], ["v%d" % i for i in range(1000)], "pipelined GETs")
     info = c.call("INFO")
-    for field in ("db0:keys=1002", "snapshot_mode:checksync", "checkpoint_epoch:"):
+    for field in ("db0:keys=1002", "snapshot_mode:checksync", "checkpoint_epoch:",
+                  "# Persistence", "rdb_last_bgsave_status:ok", "last_checkpoint_status:ok",
+                  "rdb_changes_since_last_save:", "backup_state:none", "loading:0"):
         if field not in info:
             sys.exit("INFO lacks %s:\n%s" % (field, info))
+    saved = int(re.search(r"rdb_last_save_time:(\d+)", info).group(1))
+    if abs(saved - time.time()) > 60:
+        sys.exit("rdb_last_save_time %d is not now" % saved)
     expect(c.call("FLUSHALL"), "OK", "FLUSHALL")
     expect(c.call("DBSIZE"), 0, "DBSIZE after FLUSHALL")
     p.kill()
