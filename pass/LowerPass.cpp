@@ -439,11 +439,19 @@ PreservedAnalyses LowerPass::run(Module &M, ModuleAnalysisManager &) {
   if (!OnlyIfSchema || Types || Roots)
     Probe = removeUninstrumentedProbe(M);
   // Write barriers first (they read the field annotations and the roots);
-  // a no-op when checksync-barriers already ran.
+  // a no-op when checksync-barriers already ran. Only as part of the
+  // `checksync` pipeline: checksync-lower alone never inserts them.
   bool Barriers = false;
-  if (!OnlyIfSchema || Types || Roots || hasFieldAnnotations(M)) {
+  if (WithBarriers && (!OnlyIfSchema || Types || Roots || hasFieldAnnotations(M))) {
     BarrierStats Stats;
     Barriers = insertBarriers(M, Stats);
+  } else if (!WithBarriers && hasFieldAnnotations(M)) {
+    M.getContext().emitError(
+        "checksync-lower: " + M.getModuleIdentifier() +
+        " has persistent-field annotations that no barrier pass processed; lowering "
+        "would drop them and the writes they mark: run -passes=checksync-barriers,"
+        "checksync-lower (or -passes=checksync)");
+    return PreservedAnalyses::all();
   }
   PreservedAnalyses Unchanged =
       Barriers || Probe ? PreservedAnalyses::none() : PreservedAnalyses::all();

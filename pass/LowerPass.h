@@ -23,6 +23,8 @@ inline constexpr llvm::StringLiteral RootsMDName = "checksync.roots";
 inline constexpr llvm::StringLiteral LoweredMDName = "checksync.lowered";
 inline constexpr llvm::StringLiteral NewFnPrefix = "checksync.new.";
 inline constexpr llvm::StringLiteral PassName = "checksync-lower";
+/// Barriers, then lowering: what the clang plugin's pipeline runs.
+inline constexpr llvm::StringLiteral PipelineName = "checksync";
 /// checksync.h calls this from every translation unit; the pass deletes the
 /// calls, so the runtime learns which units were built without the plugin.
 inline constexpr llvm::StringLiteral UninstrumentedProbeName =
@@ -35,13 +37,18 @@ public:
   /// \p OnlyIfSchema: do nothing unless the module carries schema metadata.
   /// Used for the automatic pipeline-start run of the pass plugin entry point,
   /// which may run before the clang plugin has injected the schema.
-  explicit LowerPass(bool OnlyIfSchema = false) : OnlyIfSchema(OnlyIfSchema) {}
+  /// \p WithBarriers: insert the write barriers first (the `checksync`
+  /// pipeline). Without it, a module whose field annotations no barrier pass
+  /// has processed is an error: lowering would drop them, and with them every
+  /// write the runtime must see.
+  explicit LowerPass(bool OnlyIfSchema = false, bool WithBarriers = false)
+      : OnlyIfSchema(OnlyIfSchema), WithBarriers(WithBarriers) {}
 
   llvm::PreservedAnalyses run(llvm::Module &M, llvm::ModuleAnalysisManager &);
   static bool isRequired() { return true; }
 
 private:
-  bool OnlyIfSchema;
+  bool OnlyIfSchema, WithBarriers;
 };
 
 /// Registers `checksync-lower` with \p PB's textual pipeline parser and adds a

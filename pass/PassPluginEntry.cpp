@@ -1,7 +1,8 @@
 //===- PassPluginEntry.cpp - pass plugin entry point for checksync-lower ===//
 //
 // Exports llvmGetPassPluginInfo, so the pass can be loaded by
-//   opt -load-pass-plugin=CheckSyncPass.so -passes=checksync-lower ...
+//   opt -load-pass-plugin=CheckSyncPass.so -passes=checksync ...
+// (checksync = checksync-barriers then checksync-lower; each also alone)
 // or by clang with -fpass-plugin= (used when compiling from .bc files that
 // already carry the schema metadata). Both CheckSyncPass.so and the clang
 // plugin checksync.so contain this entry point.
@@ -23,6 +24,10 @@ void checksync::pass::registerPassBuilderCallbacks(PassBuilder &PB) {
           MPM.addPass(LowerPass());
           return true;
         }
+        if (Name == PipelineName) {
+          MPM.addPass(LowerPass(/*OnlyIfSchema=*/false, /*WithBarriers=*/true));
+          return true;
+        }
         if (Name == BarrierPassName) {
           MPM.addPass(BarrierPass());
           return true;
@@ -33,7 +38,7 @@ void checksync::pass::registerPassBuilderCallbacks(PassBuilder &PB) {
   // before the plugin has injected the schema and must leave the module alone.
   PB.registerPipelineStartEPCallback(
       [](ModulePassManager &MPM, OptimizationLevel) {
-        MPM.addPass(LowerPass(/*OnlyIfSchema=*/true));
+        MPM.addPass(LowerPass(/*OnlyIfSchema=*/true, /*WithBarriers=*/true));
       });
 }
 

@@ -4,7 +4,7 @@
 ; root (whole-object copies and value-initialisations carry no annotation).
 ; Sources are never marked.
 ; RUN: %opt -load-pass-plugin=%passplugin -passes=checksync-barriers,verify -S %s | FileCheck %s
-; RUN: %opt -load-pass-plugin=%passplugin -passes=checksync-lower,verify -S %s | FileCheck %s
+; RUN: %opt -load-pass-plugin=%passplugin -passes=checksync,verify -S %s | FileCheck %s
 
 @.str = private unnamed_addr constant [21 x i8] c"checksync.field:1N:8\00", section "llvm.metadata"
 @.file = private unnamed_addr constant [6 x i8] c"a.cpp\00", section "llvm.metadata"

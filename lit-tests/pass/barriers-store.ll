@@ -5,7 +5,10 @@
 ; abi.h fast path, emitted once per module. Running the pass twice (or
 ; checksync-lower after it) changes nothing more.
 ; RUN: %opt -load-pass-plugin=%passplugin -passes=checksync-barriers,verify -S %s | FileCheck %s
-; RUN: %opt -load-pass-plugin=%passplugin -passes=checksync-lower,verify -S %s | FileCheck %s
+; RUN: %opt -load-pass-plugin=%passplugin -passes=checksync,verify -S %s | FileCheck %s
+; checksync-lower alone never inserts barriers: on annotations nobody processed it stops.
+; RUN: not %opt -load-pass-plugin=%passplugin -passes=checksync-lower -S %s -o /dev/null 2>&1 | FileCheck %s --check-prefix=ALONE
+; ALONE: error: checksync-lower: {{.*}} has persistent-field annotations that no barrier pass processed; lowering would drop them and the writes they mark: run -passes=checksync-barriers,checksync-lower (or -passes=checksync)
 ; RUN: %opt -load-pass-plugin=%passplugin -passes=checksync-barriers,checksync-barriers,checksync-lower,verify -S %s | FileCheck %s
 
 @.str = private unnamed_addr constant [21 x i8] c"checksync.field:1N:8\00", section "llvm.metadata"
