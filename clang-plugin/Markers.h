@@ -9,6 +9,8 @@
 #ifndef CHECKSYNC_PLUGIN_MARKERS_H
 #define CHECKSYNC_PLUGIN_MARKERS_H
 
+#include <checksync/abi.h>
+
 #include "clang/AST/Decl.h"
 #include "clang/AST/Mangle.h"
 #include "clang/AST/Type.h"
@@ -30,7 +32,7 @@ inline constexpr llvm::StringLiteral TransientMarker = "checksync.transient";
 /// Prefix of the implicit annotation on every checkpointed field of a
 /// persistent record ("checksync.field:<type key>:<offset>"); the pass turns
 /// the llvm.ptr.annotation calls clang emits for it into write barriers.
-inline constexpr llvm::StringLiteral FieldMarkerPrefix = "checksync.field";
+inline constexpr llvm::StringLiteral FieldMarkerPrefix = CHECKSYNC_FIELD_ANNOTATION_PREFIX;
 
 /// True if \p D itself carries the marker annotation \p Marker.
 bool hasMarker(const clang::Decl *D, llvm::StringRef Marker);

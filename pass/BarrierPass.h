@@ -9,6 +9,8 @@
 #ifndef CHECKSYNC_PASS_BARRIERPASS_H
 #define CHECKSYNC_PASS_BARRIERPASS_H
 
+#include <checksync/abi.h>
+
 #include "llvm/ADT/StringRef.h"
 #include "llvm/IR/PassManager.h"
 
@@ -16,7 +18,7 @@ namespace checksync::pass {
 
 inline constexpr llvm::StringLiteral BarrierPassName = "checksync-barriers";
 /// Annotation prefix written by the plugin on persistent fields.
-inline constexpr llvm::StringLiteral FieldAnnotationPrefix = "checksync.field";
+inline constexpr llvm::StringLiteral FieldAnnotationPrefix = CHECKSYNC_FIELD_ANNOTATION_PREFIX;
 /// Named metadata marking a module whose barriers are already inserted.
 inline constexpr llvm::StringLiteral BarriersMDName = "checksync.barriers";
 inline constexpr llvm::StringLiteral BarrierFnName = "checksync.barrier";

@@ -14,13 +14,16 @@
 #include "llvm/IR/MDBuilder.h"
 #include "llvm/IR/Module.h"
 
+#include <checksync/abi.h>
+
 using namespace llvm;
 using namespace checksync::pass;
 
 namespace {
-constexpr unsigned CardShift = 6;   // CHECKSYNC_CARD_SHIFT
-constexpr unsigned PageShift = 12;  // CHECKSYNC_PAGE_SHIFT
-constexpr unsigned InFlightBit = 2; // CHECKSYNC_CARD_IN_FLIGHT
+// One definition, shared with the runtime: include/checksync/abi.h.
+constexpr unsigned CardShift = CHECKSYNC_CARD_SHIFT;
+constexpr unsigned PageShift = CHECKSYNC_PAGE_SHIFT;
+constexpr unsigned InFlightBit = CHECKSYNC_CARD_IN_FLIGHT;
 } // namespace
 
 // Reads the object (it copies it) and may wait for the runtime's encoder;

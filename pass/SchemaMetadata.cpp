@@ -1,6 +1,8 @@
 //===- SchemaMetadata.cpp - the plugin's schema metadata, read ---------===//
 #include "SchemaMetadata.h"
 
+#include <checksync/abi.h>
+
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/Support/ErrorHandling.h"
@@ -20,13 +22,13 @@ namespace {
 /// Kind values from enum checksync_field_kind (abi.h).
 std::optional<unsigned> kindValue(StringRef Kind) {
   return StringSwitch<std::optional<unsigned>>(Kind)
-      .Case("int", 1)
-      .Case("uint", 2)
-      .Case("float", 3)
-      .Case("bytes", 4)
-      .Case("ref", 5)
-      .Case("record", 6)
-      .Case("codec", 7)
+      .Case("int", CHECKSYNC_FIELD_INT)
+      .Case("uint", CHECKSYNC_FIELD_UINT)
+      .Case("float", CHECKSYNC_FIELD_FLOAT)
+      .Case("bytes", CHECKSYNC_FIELD_BYTES)
+      .Case("ref", CHECKSYNC_FIELD_REF)
+      .Case("record", CHECKSYNC_FIELD_RECORD)
+      .Case("codec", CHECKSYNC_FIELD_CODEC)
       .Default(std::nullopt);
 }
 

@@ -101,6 +101,11 @@ typedef struct checksync_module_desc {
    non-zero and CHECKSYNC_CARD_IN_FLIGHT flags its objects' cards: the slow
    path copies an object before its first write (rt/heap/cow.h) and marks
    the card dirty. Otherwise the barrier reads no card (stores only). */
+/* The annotation the Clang plugin attaches to every checkpointed field of a
+   persistent record ("checksync.field:<type key>:<offset>"); the barrier
+   pass turns clang's llvm.ptr.annotation calls for it into barriers. */
+#define CHECKSYNC_FIELD_ANNOTATION_PREFIX "checksync.field"
+
 #define CHECKSYNC_CARD_SHIFT 6
 #define CHECKSYNC_PAGE_SHIFT 12
 #define CHECKSYNC_CARD_DIRTY 1
