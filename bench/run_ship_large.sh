@@ -39,5 +39,5 @@ wait "$SERVE" 2>/dev/null || true
 SERVE=""
 cat "$WORK/primary.out"
 echo "backup_peak_rss=$BACKUP_RSS"
-grep -E "stored|disconnected" "$WORK/serve.log" | sed 's/^checksync-rt serve: /backup: /'
+grep -E "stored|disconnected" "$WORK/serve.log" | sed 's/^.*checksync-rt serve: /backup: /'
 if grep -q "takeover:" "$WORK/serve.log"; then echo "takeover=YES (false)"; else echo "takeover=no"; fi

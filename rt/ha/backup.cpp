@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fcntl.h>
 #include <filesystem>
 #include <mutex>
@@ -51,7 +52,16 @@ void log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log(const char *fmt, ...) {
   static std::mutex mu;
   std::lock_guard l(mu);
-  std::fprintf(stderr, "checksync-rt serve: ");
+  // UTC wall-clock time to the millisecond, as operators correlate logs.
+  using namespace std::chrono;
+  auto now = system_clock::now();
+  std::time_t t = system_clock::to_time_t(now);
+  std::tm tm;
+  gmtime_r(&t, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::fprintf(stderr, "%s.%03dZ checksync-rt serve: ", stamp, int(ms));
   va_list ap;
   va_start(ap, fmt);
   std::vfprintf(stderr, fmt, ap);

@@ -29,7 +29,7 @@ struct BackupOptions {
 };
 
 std::int64_t now_ms(); // steady clock
-// One line on stderr, prefixed "checksync-rt serve: ".
+// One line on stderr: "<UTC time, ms> checksync-rt serve: ...".
 void log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 std::string peer_name(int fd);
 // DIR/generation: the newest primary generation, so fencing survives restarts.
