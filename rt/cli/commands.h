@@ -4,6 +4,7 @@
 #ifndef CHECKSYNC_CLI_COMMANDS_H
 #define CHECKSYNC_CLI_COMMANDS_H
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -13,8 +14,11 @@ struct InspectOptions {
   std::string path;
   bool json = false;
   bool objects = false; // every object, field by field
+  std::vector<unsigned long long> diff; // two epochs: what changed between them
+  std::size_t limit = 20;               // --diff: objects listed per kind (text)
 };
 int run_inspect(const InspectOptions &opts);
+int run_inspect_diff(const InspectOptions &opts);
 
 struct ResumeOptions {
   std::string from;

@@ -35,6 +35,12 @@ int main(int argc, char **argv) {
                  "unreachable objects that were not written");
   inspect->add_option("path", io.path, "Checkpoint directory or file")->required();
   inspect->add_flag("--json", io.json, "Machine-readable output");
+  inspect->add_option("--diff", io.diff,
+                      "E1 E2: objects added, removed and changed (with the fields that "
+                      "differ) from epoch E1 to E2, both held in the directory")
+      ->expected(2);
+  inspect->add_option("--limit", io.limit, "With --diff: objects listed per kind (text)")
+      ->capture_default_str();
   inspect->add_flag("--objects", io.objects,
                     "Also print every object field by field (names from the schema, refs "
                     "as #id, or #id+offset for a pointer inside an object)");
@@ -108,5 +114,5 @@ int main(int argc, char **argv) {
     std::fputs(checksync::detail::options::describe(test_hooks).c_str(), stdout);
     return 0;
   }
-  return run_inspect(io);
+  return io.diff.empty() ? run_inspect(io) : run_inspect_diff(io);
 }

@@ -73,6 +73,29 @@ std::unique_ptr<Image> load_chain(const std::string &path, std::string *note) {
   }
 }
 
+std::unique_ptr<Image> load_chain_at(const std::string &dir, std::uint64_t epoch) {
+  check_exists(dir);
+  if (!is_dir(dir))
+    throw Error(dir + ": not a checkpoint directory");
+  ChainFiles chain = find_chain(dir);
+  if (epoch < chain.base.epoch)
+    throw Error(dir + ": epoch " + std::to_string(epoch) + " is not stored here (the oldest is " +
+                std::to_string(chain.base.epoch) + "; older epochs were compacted away)");
+  std::vector<std::unique_ptr<Image>> parts;
+  parts.push_back(parse_image(read_whole_file(chain.base.path), chain.base.path));
+  for (const StoredCheckpoint &d : chain.deltas) {
+    if (parts.back()->info.epoch >= epoch)
+      break;
+    parts.push_back(parse_link(read_whole_file(d.path), d.path, parts.back()->info.epoch,
+                               parts.front()->info.chain_id));
+  }
+  if (parts.back()->info.epoch != epoch)
+    throw Error(dir + ": epoch " + std::to_string(epoch) + " is not stored here (epochs " +
+                std::to_string(chain.base.epoch) + " to " +
+                std::to_string(parts.back()->info.epoch) + ")");
+  return merge_chain(std::move(parts), dir);
+}
+
 std::uint64_t check_chain(const std::string &path, std::string *note) {
   check_exists(path);
   if (!is_dir(path)) {

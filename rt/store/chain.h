@@ -16,6 +16,10 @@ namespace checksync::detail {
 // the image is the last complete epoch before it, and `note` says what was
 // ignored. A bad base is an Error.
 std::unique_ptr<Image> load_chain(const std::string &path, std::string *note);
+// The state at `epoch` exactly: the base and the deltas up to it. Throws
+// Error if the directory does not hold that epoch (compacted away, or not
+// reached).
+std::unique_ptr<Image> load_chain_at(const std::string &dir, std::uint64_t epoch);
 
 // The rule load_chain applies to each delta: it must parse, belong to chain
 // `chain_id` (the base's) and apply to `tip`, the epoch the chain has
