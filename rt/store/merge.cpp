@@ -61,87 +61,74 @@ std::vector<std::uint32_t> map_types(const RawImage &part, const RawImage &last)
   return map;
 }
 
-} // namespace
+void check_stop(const std::atomic<bool> *stop) {
+  if (stop && stop->load(std::memory_order_relaxed))
+    throw Abandoned("compaction abandoned");
+}
 
-MergedBase merge_files(const ChainFiles &chain, const OpenOutput &open,
-                       const std::atomic<bool> *stop) {
-  auto check_stop = [&] {
-    if (stop && stop->load(std::memory_order_relaxed))
-      throw Abandoned("compaction abandoned");
-  };
-  RawImage base(chain.base.path);
-  if (base.info.kind != "full")
-    throw Error(base.path() + ": the chain does not start with a full checkpoint");
-  // The deltas that link, each to the one before (as load_chain reads them);
-  // one that does not ends the merge, and it and later ones stay on disk.
+// The deltas that link to the base, each to the one before (as load_chain
+// reads them), and every change they make, newest first per id with one
+// entry per id, in the newest schema's type indices.
+struct DeltaChanges {
   std::vector<std::unique_ptr<RawImage>> deltas;
-  std::vector<Change> changes; // every change the deltas make
+  std::vector<Change> changes;
+  std::uint32_t version; // the oldest part's, the base's included
+};
+
+DeltaChanges read_deltas(const RawImage &base, const ChainFiles &chain,
+                         const std::atomic<bool> *stop) {
+  DeltaChanges r{{}, {}, base.version};
   std::uint64_t prev_epoch = base.info.epoch;
-  std::uint32_t version = base.version;
   for (const StoredCheckpoint &file : chain.deltas) {
-    check_stop();
+    check_stop(stop);
+    auto part = std::uint32_t(r.deltas.size() + 1);
     std::unique_ptr<RawImage> d;
     std::vector<Change> mine;
     try {
       d = std::make_unique<RawImage>(file.path);
       RawObject o;
       while (d->next(o))
-        mine.push_back({o.id, std::uint32_t(deltas.size() + 1), false, o.type, o.count, o.values});
+        mine.push_back({o.id, part, false, o.type, o.count, o.values});
     } catch (const Error &) {
-      break; // torn or corrupt: what load_chain ignores too
+      break; // torn or corrupt: what load_chain ignores too; it and later ones stay
     }
     if (d->info.kind != "delta" || d->info.prev_epoch != prev_epoch ||
-        (!deltas.empty() && d->info.chain_id != deltas[0]->info.chain_id))
+        (!r.deltas.empty() && d->info.chain_id != r.deltas[0]->info.chain_id))
       break;
     for (std::uint64_t id : d->freed)
-      mine.push_back({id, std::uint32_t(deltas.size() + 1), true, 0, 0, {}});
-    changes.insert(changes.end(), mine.begin(), mine.end());
+      mine.push_back({id, part, true, 0, 0, {}});
+    r.changes.insert(r.changes.end(), mine.begin(), mine.end());
     prev_epoch = d->info.epoch;
-    version = std::min(version, d->version);
-    deltas.push_back(std::move(d));
+    r.version = std::min(r.version, d->version);
+    r.deltas.push_back(std::move(d));
   }
-  if (deltas.empty())
+  if (r.deltas.empty())
     throw Error(chain.deltas.front().path + ": does not follow its base");
-  const RawImage &last = *deltas.back();
-  // Types: each delta's indices to the newest schema's (the output's).
+  const RawImage &last = *r.deltas.back();
   std::vector<std::vector<std::uint32_t>> maps;
-  for (auto &d : deltas)
+  for (auto &d : r.deltas)
     maps.push_back(map_types(*d, last));
-  for (Change &ch : changes)
+  for (Change &ch : r.changes)
     if (!ch.freed)
       ch.type = maps[ch.part - 1][ch.type];
-  std::sort(changes.begin(), changes.end(), [](const Change &a, const Change &b) {
+  std::sort(r.changes.begin(), r.changes.end(), [](const Change &a, const Change &b) {
     if (a.id != b.id)
       return a.id < b.id;
     if (a.part != b.part)
       return a.part > b.part;
     return a.freed > b.freed; // a delta's freed ids apply after its objects
   });
-  changes.erase(std::unique(changes.begin(), changes.end(),
-                            [](const Change &a, const Change &b) { return a.id == b.id; }),
-                changes.end());
+  r.changes.erase(std::unique(r.changes.begin(), r.changes.end(),
+                              [](const Change &a, const Change &b) { return a.id == b.id; }),
+                  r.changes.end());
+  return r;
+}
 
-  // Header and the parts before the objects: the newest part's.
-  version = std::min(version, kFormatVersion);
-  std::unique_ptr<PendingFile> file = open(last.info.epoch);
-  PendingFile &out = *file;
-  Sink s{out};
-  pack_header(s.buf, version);
-  ImageInfo info = last.info;
-  info.kind = "full";
-  info.prev_epoch = 0;
-  info.stats = {};
-  pack_info_head(s.pk, info, version);
-  s.buf.write(last.schema_bytes.data(), last.schema_bytes.size());
-  s.buf.write(last.roots_bytes.data(), last.roots_bytes.size());
-  s.pk.pack_array(2);
-  s.pk.pack(info.live_objects);
-  s.pk.pack(info.live_bytes);
-  std::uint64_t count_at = s.pos();
-  const char placeholder[5] = {char(0xdd), 0, 0, 0, 0}; // array32, count patched below
-  s.buf.write(placeholder, 5);
-
-  // The objects: the base's, replaced or dropped by the changes, in id order.
+// The object list: the base's objects, replaced or dropped by the changes,
+// and the new ones, in id order. Returns how many were written.
+std::uint64_t write_objects(Sink &s, RawImage &base, const RawImage &last,
+                            const std::vector<Change> &changes, ImageInfo &info,
+                            const std::atomic<bool> *stop) {
   auto base_map = map_types(base, last);
   std::uint64_t prev_id = 0, n = 0;
   auto emit = [&](std::uint64_t id, std::uint32_t type, std::uint64_t count,
@@ -166,7 +153,7 @@ MergedBase merge_files(const ChainFiles &chain, const OpenOutput &open,
   RawObject o;
   while (base.next(o)) {
     if ((n & 0xffff) == 0)
-      check_stop();
+      check_stop(stop);
     emit_changes_below(o.id);
     if (c < changes.size() && changes[c].id == o.id) {
       if (!changes[c].freed)
@@ -176,17 +163,53 @@ MergedBase merge_files(const ChainFiles &chain, const OpenOutput &open,
       emit(o.id, base_map[o.type], o.count, o.values);
     }
   }
-  for (; c < changes.size(); ++c)
+  for (; c < changes.size(); ++c) // new objects above the base's last id
     if (!changes[c].freed)
       emit(changes[c].id, changes[c].type, changes[c].count, changes[c].values);
   if (n >> 32)
     throw Error(base.path() + ": too many objects for one checkpoint file");
-  if (deltas[0]->info.chain_id != base.info.chain_id)
-    throw Error(deltas[0]->path() + ": broken chain: it belongs to another chain than its base");
+  return n;
+}
+
+} // namespace
+
+MergedBase merge_files(const ChainFiles &chain, const OpenOutput &open,
+                       const std::atomic<bool> *stop) {
+  RawImage base(chain.base.path);
+  if (base.info.kind != "full")
+    throw Error(base.path() + ": the chain does not start with a full checkpoint");
+  DeltaChanges d = read_deltas(base, chain, stop);
+  const RawImage &last = *d.deltas.back();
+  std::uint32_t version = std::min(d.version, kFormatVersion);
+
+  // Header and the parts before the objects: the newest part's.
+  std::unique_ptr<PendingFile> file = open(last.info.epoch);
+  PendingFile &out = *file;
+  Sink s{out};
+  pack_header(s.buf, version);
+  ImageInfo info = last.info;
+  info.kind = "full";
+  info.prev_epoch = 0;
+  info.stats = {};
+  pack_info_head(s.pk, info, version);
+  s.buf.write(last.schema_bytes.data(), last.schema_bytes.size());
+  s.buf.write(last.roots_bytes.data(), last.roots_bytes.size());
+  s.pk.pack_array(2);
+  s.pk.pack(info.live_objects);
+  s.pk.pack(info.live_bytes);
+  std::uint64_t count_at = s.pos();
+  const char placeholder[5] = {char(0xdd), 0, 0, 0, 0}; // array32, count patched below
+  s.buf.write(placeholder, 5);
+
+  std::uint64_t n = write_objects(s, base, last, d.changes, info, stop);
+  // The base's chain id is in its tail, read by the scan.
+  if (d.deltas[0]->info.chain_id != base.info.chain_id)
+    throw Error(d.deltas[0]->path() + ": broken chain: it belongs to another chain than its base");
   info.stats.objects = n;
   pack_tail(s.pk, info, {}, version);
   s.flush();
 
+  // The count, then the checksum over the file as it now is.
   char count_be[4];
   for (int i = 0; i < 4; ++i)
     count_be[i] = char(n >> (24 - 8 * i));
