@@ -37,6 +37,7 @@ struct ServeOptions {
   int compress_level = 1;
   bool verbose = false;
   std::vector<std::string> command; // with --takeover
+  std::string program_log;          // the resumed program's stdout and stderr ("": our stdout)
   std::string secret;               // from CHECKSYNC_SECRET
 };
 int run_serve(const ServeOptions &opts);

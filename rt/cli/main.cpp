@@ -72,6 +72,9 @@ int main(int argc, char **argv) {
       ->capture_default_str()
       ->check(CLI::Range(0, 19));
   serve->add_flag("-v,--verbose", so.verbose, "Log every stored epoch");
+  serve->add_option("--program-log", so.program_log,
+                    "With --takeover: append the resumed program's stdout and stderr to this "
+                    "file (default: serve's stdout; serve's own log is its stderr)");
   serve->add_option("command", so.command, "-- PROGRAM ARGS... (with --takeover)");
 
   RunOptions rno;

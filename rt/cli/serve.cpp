@@ -128,11 +128,26 @@ int run_serve(const ServeOptions &o) {
       argv.push_back(a.data());
     argv.push_back(nullptr);
     ::unsetenv("CHECKSYNC_BACKUP");
+    // The program's output stays out of this log (stderr): both of its
+    // streams go to --program-log, or else to this process's stdout.
+    int out_fd = 1;
+    if (!o.program_log.empty()) {
+      out_fd = ::open(o.program_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      if (out_fd < 0) {
+        log("takeover failed: cannot open --program-log %s: %s", o.program_log.c_str(),
+            std::strerror(errno));
+        return 2;
+      }
+    }
     child = ::fork();
     if (child == 0) {
+      ::dup2(out_fd, 1); // dup2 clears FD_CLOEXEC on the copies
+      ::dup2(out_fd, 2);
       ::execv("/proc/self/exe", argv.data());
       std::_Exit(127);
     }
+    if (out_fd != 1)
+      ::close(out_fd);
     if (child < 0) {
       log("takeover failed: fork: %s", std::strerror(errno));
       return 2;
