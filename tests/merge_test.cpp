@@ -132,10 +132,22 @@ void expect_same(const std::string &a, const std::string &b) {
                       << (m.first - a.begin());
 }
 
+// A directory holding the first `epochs` epochs of h.
+std::string history_dir(const char *name, History &h, int epochs) {
+  std::string dir = temp_dir(name);
+  DirStore store(dir);
+  h.write(store, epochs);
+  return dir;
+}
+
+OpenOutput opener(DirStore &store) {
+  return [&store](std::uint64_t e) { return store.begin(e, /*full=*/true); };
+}
+
 std::string merge_into(const std::string &dir, std::uint64_t *epoch) {
   DirStore store(dir);
   ChainFiles chain = find_chain(dir);
-  MergedBase m = merge_files(chain, [&](std::uint64_t e) { return store.begin(e, true); });
+  MergedBase m = merge_files(chain, opener(store));
   m.file->sync();
   EXPECT_TRUE(store.commit_compacted(*m.file, m.epoch, chain.base.epoch));
   *epoch = m.epoch;
@@ -145,12 +157,8 @@ std::string merge_into(const std::string &dir, std::uint64_t *epoch) {
 } // namespace
 
 TEST(Merge, StreamingMergeEqualsTheDecodedMerge) {
-  std::string dir = temp_dir("equal");
   History h;
-  {
-    DirStore store(dir);
-    h.write(store, 12);
-  }
+  std::string dir = history_dir("equal", h, 12);
   std::string note;
   load_chain(dir, &note);
   EXPECT_EQ(note, "") << "the whole chain is valid";
@@ -168,12 +176,8 @@ TEST(Merge, StreamingMergeEqualsTheDecodedMerge) {
 }
 
 TEST(Merge, ADeltaThatDoesNotLinkEndsTheMerge) {
-  std::string dir = temp_dir("link");
   History h;
-  {
-    DirStore store(dir);
-    h.write(store, 6);
-  }
+  std::string dir = history_dir("link", h, 6);
   // Epoch 5 corrupt: the merge stops at 4, as load_chain does; 5 and 6 stay.
   std::string five = dir + "/delta-00000000000000000005.csk";
   std::string bytes = read_whole_file(five);
@@ -202,21 +206,17 @@ TEST(Merge, ADeltaOfAnotherChainIsRefused) {
                                      mark_from_roots(s.types, s.roots, stamp())));
   }
   DirStore store(dir);
-  EXPECT_THROW(merge_files(find_chain(dir), [&](std::uint64_t e) { return store.begin(e, true); }),
+  EXPECT_THROW(merge_files(find_chain(dir), opener(store)),
                Error);
   std::filesystem::remove_all(dir);
 }
 
 TEST(Merge, StopAbandonsWithoutWriting) {
-  std::string dir = temp_dir("stop");
   History h;
-  {
-    DirStore store(dir);
-    h.write(store, 4);
-  }
+  std::string dir = history_dir("stop", h, 4);
   DirStore store(dir);
   std::atomic<bool> stop{true};
-  EXPECT_THROW(merge_files(find_chain(dir), [&](std::uint64_t e) { return store.begin(e, true); },
+  EXPECT_THROW(merge_files(find_chain(dir), opener(store),
                            &stop),
                Abandoned);
   EXPECT_EQ(list_checkpoints(dir).size(), 4u);
@@ -225,15 +225,11 @@ TEST(Merge, StopAbandonsWithoutWriting) {
 
 // A full checkpoint of a new chain committed while a merge ran wins.
 TEST(Merge, AMergeOfAReplacedChainIsDropped) {
-  std::string dir = temp_dir("replaced");
   History h;
-  {
-    DirStore store(dir);
-    h.write(store, 3);
-  }
+  std::string dir = history_dir("replaced", h, 3);
   DirStore store(dir);
   ChainFiles chain = find_chain(dir);
-  MergedBase m = merge_files(chain, [&](std::uint64_t e) { return store.begin(e, true); });
+  MergedBase m = merge_files(chain, opener(store));
   m.file->sync();
   auto &s = cstest::registered();
   ImageInfo info;
@@ -252,17 +248,13 @@ TEST(Merge, AMergeOfAReplacedChainIsDropped) {
 // A compacted base is stored compressed; it reads back to the same state, and
 // the next compaction reads it as its base.
 TEST(Merge, CompressedBasesReadBackAndMergeAgain) {
-  std::string dir = temp_dir("zstd");
   History h;
-  {
-    DirStore store(dir);
-    h.write(store, 6);
-  }
+  std::string dir = history_dir("zstd", h, 6);
   std::string expected = reference(dir);
   {
     DirStore store(dir);
     ChainFiles chain = find_chain(dir);
-    MergedBase m = merge_files(chain, [&](std::uint64_t e) { return store.begin(e, true); });
+    MergedBase m = merge_files(chain, opener(store));
     auto z = store.begin(m.epoch, true);
     std::uint64_t bytes = compress_checkpoint(*m.file, m.bytes, *z, 1);
     z->sync();
