@@ -60,7 +60,9 @@ RawImage::RawImage(const std::string &path) : path_(path) {
   ExactFloats exact;
   auto unpack = [&](const char *ctx) {
     try {
-      return msgpack::unpack(body_, len_, off_);
+      // No container may claim more elements than there are bytes.
+      return msgpack::unpack(body_, len_, off_, nullptr, nullptr,
+                             msgpack::unpack_limit(len_, len_, len_, len_, len_, 128));
     } catch (const std::exception &e) {
       fail(std::string("malformed ") + ctx + " (" + e.what() + ")");
     }
@@ -185,7 +187,8 @@ bool RawImage::next(RawObject &o) {
     return false;
   std::size_t passed = std::size_t(body_ - region_) + off_;
   if (drop_behind_ && passed - dropped_ >= (std::size_t(16) << 20)) {
-    std::size_t upto = passed & ~std::size_t(4095);
+    static const std::size_t page = std::size_t(::sysconf(_SC_PAGESIZE));
+    std::size_t upto = passed & ~(page - 1); // whole pages only: the kernel rounds up
     ::madvise(const_cast<char *>(region_) + dropped_, upto - dropped_, MADV_DONTNEED);
     dropped_ = upto;
   }
@@ -213,6 +216,8 @@ bool RawImage::next(RawObject &o) {
 
 void RawImage::read_tail() {
   std::uint32_t n = array("freed ids");
+  if (n > len_ - off_) // each id takes at least a byte
+    fail("malformed freed ids");
   freed.reserve(n);
   for (std::uint32_t i = 0; i < n; ++i)
     freed.push_back(uint("freed id"));

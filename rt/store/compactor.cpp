@@ -77,7 +77,7 @@ void Compactor::loop() {
         std::unique_ptr<PendingFile> file = std::move(merged.file);
         if (compress_level_ > 0 && merged.version == 3) { // version 2 bodies stay as they are
           auto z = store_.begin(merged.epoch, /*full=*/true);
-          compress_checkpoint(*file, merged.bytes, *z, compress_level_);
+          compress_checkpoint(*file, merged.bytes, *z, compress_level_, &abandon_);
           file = std::move(z);
         }
         file->sync();
@@ -90,7 +90,7 @@ void Compactor::loop() {
       }
     } catch (const Abandoned &) {
       return; // the directory is being handed over: write nothing
-    } catch (const Error &e) {
+    } catch (const std::exception &e) { // Error, or out of memory: the deltas stay
       bool replaced = true;
       try {
         replaced = find_chain(store_.dir()).base.epoch != base;

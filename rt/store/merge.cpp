@@ -89,8 +89,8 @@ DeltaChanges read_deltas(const RawImage &base, const ChainFiles &chain,
       RawObject o;
       while (d->next(o))
         mine.push_back({o.id, part, false, o.type, o.count, o.values});
-    } catch (const Error &) {
-      break; // torn or corrupt: what load_chain ignores too; it and later ones stay
+    } catch (const std::exception &) {
+      break; // torn or corrupt (or too large to index): what load_chain ignores too
     }
     if (d->info.kind != "delta" || d->info.prev_epoch != prev_epoch ||
         (!r.deltas.empty() && d->info.chain_id != r.deltas[0]->info.chain_id))
@@ -224,7 +224,7 @@ MergedBase merge_files(const ChainFiles &chain, const OpenOutput &open,
 }
 
 std::uint64_t compress_checkpoint(PendingFile &plain, std::uint64_t len, PendingFile &out,
-                                  int level) {
+                                  int level, const std::atomic<bool> *stop) {
   if (len < kHeaderBytes + kTrailerBytes)
     throw Error(plain.temp_path() + ": not a checkpoint file");
   std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> st(XXH3_createState(), XXH3_freeState);
@@ -251,6 +251,7 @@ std::uint64_t compress_checkpoint(PendingFile &plain, std::uint64_t len, Pending
       throw Error(plain.temp_path() + ": short file");
     z.write(std::string_view(buf.data(), n));
     at += n;
+    check_stop(stop);
   }
   z.finish();
   std::uint64_t body_len = written - kHeaderBytes, sum = XXH3_64bits_digest(st.get());

@@ -38,7 +38,7 @@ MergedBase merge_files(const ChainFiles &chain, const OpenOutput &open,
 // leaves it) into `out` with its body compressed at zstd `level` (format
 // version 4). Returns the size written. Throws Error.
 std::uint64_t compress_checkpoint(PendingFile &plain, std::uint64_t len, PendingFile &out,
-                                  int level);
+                                  int level, const std::atomic<bool> *stop = nullptr);
 
 struct Abandoned : Error {
   using Error::Error;
