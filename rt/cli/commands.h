@@ -16,6 +16,8 @@ struct InspectOptions {
   bool objects = false; // every object, field by field
   std::vector<unsigned long long> diff; // two epochs: what changed between them
   std::size_t limit = 20;               // --diff: objects listed per kind (text)
+  bool dot = false;                     // the object graph for Graphviz
+  std::size_t max_nodes = 500;          // --dot: objects drawn
 };
 int run_inspect(const InspectOptions &opts);
 int run_inspect_diff(const InspectOptions &opts);

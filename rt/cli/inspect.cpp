@@ -213,6 +213,10 @@ int run_inspect(const InspectOptions &opts) {
     view.files.push_back(img.get());
   for (auto &p : img->parts)
     view.files.push_back(p.get());
+  if (opts.dot) {
+    std::fputs(inspect_dot(view, opts.max_nodes).c_str(), stdout);
+    return 0;
+  }
   if (opts.json) {
     std::fputs(inspect_json(view).c_str(), stdout);
     return 0;

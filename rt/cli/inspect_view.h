@@ -40,6 +40,10 @@ std::string time_text(std::uint64_t unix_ms); // ISO 8601, UTC
 // of [key, value] pairs.
 std::string inspect_json(const InspectView &v);
 
+// The object graph in Graphviz dot: roots, then objects breadth-first from
+// them (at most max_nodes), refs as edges labelled with the field.
+std::string inspect_dot(const InspectView &v, std::size_t max_nodes);
+
 } // namespace checksync::cli
 
 #endif

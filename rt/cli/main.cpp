@@ -41,6 +41,12 @@ int main(int argc, char **argv) {
       ->expected(2);
   inspect->add_option("--limit", io.limit, "With --diff: objects listed per kind (text)")
       ->capture_default_str();
+  inspect->add_flag("--dot", io.dot,
+                    "The object graph for Graphviz (checksync-rt inspect DIR --dot | dot -Tsvg)");
+  inspect->add_option("--max-nodes", io.max_nodes,
+                      "With --dot: objects drawn, breadth-first from the roots")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t(1), std::size_t(1) << 24));
   inspect->add_flag("--objects", io.objects,
                     "Also print every object field by field (names from the schema, refs "
                     "as #id, or #id+offset for a pointer inside an object)");

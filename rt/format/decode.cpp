@@ -12,6 +12,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <functional>
 #include <cstring>
 
 namespace checksync::detail {
@@ -419,6 +420,13 @@ std::vector<Type> decode_schema(const msgpack::object &o, const std::string &wha
     types.push_back(std::move(t));
   }
   return types;
+}
+
+void for_each_ref(const Image &img, const msgpack::object &v, const Field &f,
+                  const std::function<void(std::uint64_t)> &visit) {
+  RefFinder rf{img.types};
+  auto fn = [&](std::uint64_t id) { visit(id); };
+  rf.value(v, f, fn);
 }
 
 void validate_values(const Image &img, const std::string &what) {

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -127,6 +128,10 @@ void validate_image(Image &img, const std::string &what);
 // validate_image without the refs (which a lone delta cannot resolve): every
 // value matches its field's kind. What `serve` checks before acknowledging.
 void validate_values(const Image &img, const std::string &what);
+// Calls visit(id) for every object a field value refers to (REF fields,
+// refs inside library values and records), as reachability sees them.
+void for_each_ref(const Image &img, const msgpack::object &v, const Field &f,
+                  const std::function<void(std::uint64_t)> &visit);
 // The schema part of a body (parse_image's, and RawImage's).
 std::vector<Type> decode_schema(const msgpack::object &o, const std::string &what);
 inline std::unique_ptr<Image> decode_image(std::string bytes, const std::string &what) {
