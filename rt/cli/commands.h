@@ -44,6 +44,12 @@ struct ServeOptions {
 };
 int run_serve(const ServeOptions &opts);
 
+struct StatusOptions {
+  std::string dir; // serve's --dir
+  bool json = false;
+};
+int run_status(const StatusOptions &opts);
+
 struct RunOptions {
   std::string backup; // HOST:PORT
   std::vector<std::string> command;

@@ -90,6 +90,14 @@ int main(int argc, char **argv) {
   run->add_option("--backup", rno.backup, "HOST:PORT of `checksync-rt serve`")->required();
   run->add_option("command", rno.command, "-- PROGRAM ARGS...")->required();
 
+  StatusOptions sto;
+  auto *status = app.add_subcommand(
+      "status", "What `checksync-rt serve --dir DIR` is doing: generation, durable epoch, "
+                "the primary and its last message, takeover, store size, compaction (from "
+                "DIR/serve-status.json, which serve rewrites every second; exit 3 if stale)");
+  status->add_option("dir", sto.dir, "serve's --dir")->required();
+  status->add_flag("--json", sto.json, "Machine-readable output");
+
   bool test_hooks = false;
   auto *opts = app.add_subcommand(
       "options", "List the CHECKSYNC_* environment variables a CheckSync program reads: "
@@ -101,10 +109,10 @@ int main(int argc, char **argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
     static const std::set<std::string> commands = {"resume", "inspect", "serve", "run",
-                                                   "options"};
+                                                   "status", "options"};
     if (argc > 1 && argv[1][0] != '-' && !commands.count(argv[1])) {
       std::fprintf(stderr, "checksync-rt: unknown command '%s' (commands: resume, inspect, "
-                           "serve, run, options; --help)\n", argv[1]);
+                           "serve, run, status, options; --help)\n", argv[1]);
       return 1;
     }
     int rc = app.exit(e);
@@ -119,6 +127,8 @@ int main(int argc, char **argv) {
     return run_serve(so);
   if (*run)
     return run_run(rno);
+  if (*status)
+    return run_status(sto);
   if (*opts) {
     std::fputs(checksync::detail::options::describe(test_hooks).c_str(), stdout);
     return 0;

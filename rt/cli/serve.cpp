@@ -3,6 +3,7 @@
 // primary falls silent (never with nothing durable).
 #include "commands.h"
 #include "ha/backup.h"
+#include "status.h"
 
 #include "store/chain.h"
 #include "store/compactor.h"
@@ -56,6 +57,7 @@ int run_serve(const ServeOptions &o) {
   opts.secret = secret_env;
   std::signal(SIGPIPE, SIG_IGN);
   int lfd;
+  std::string bound_text;
   Backup *backup; // never destroyed: connection threads may outlive the loop
   try {
     std::string bound;
@@ -68,6 +70,7 @@ int run_serve(const ServeOptions &o) {
     bo.compress_level = opts.compress_level;
     bo.verbose = opts.verbose;
     backup = new Backup(bo);
+    bound_text = bound;
     log("listening on %s%s", bound.c_str(),
         o.takeover ? (" (takeover after " + std::to_string(o.timeout_ms) + " ms of silence)")
                          .c_str()
@@ -77,9 +80,14 @@ int run_serve(const ServeOptions &o) {
     return 2;
   }
   pid_t child = -1;
+  std::int64_t status_at = 0;
   for (;;) {
     pollfd p{lfd, POLLIN, 0};
     int rc = ::poll(&p, 1, 20);
+    if (now_ms() - status_at >= 1000) { // for `checksync-rt status DIR`
+      status_at = now_ms();
+      write_status(o.dir, bound_text, o.takeover, o.timeout_ms, backup->status());
+    }
     if (rc > 0) {
       int fd = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
       if (fd >= 0)

@@ -187,6 +187,8 @@ bool Backup::handshake(int fd, wire::Reader &rd, std::uint64_t &gen, std::uint64
     conn = active_conn_ = ++next_conn_;
     durable = durable_;
     chain_id = chain_id_;
+    primary_program_ = a.program;
+    primary_peer_ = peer;
   }
   wire::Welcome w{gen, durable, chain_id,
                   wire::backup_mac(o_.secret, a.nonce, ch.nonce, gen, durable, chain_id)};
@@ -197,6 +199,22 @@ bool Backup::handshake(int fd, wire::Reader &rd, std::uint64_t &gen, std::uint64
   last_seen_ms = now_ms();
   seen_primary = true;
   return true;
+}
+
+BackupStatus Backup::status() {
+  BackupStatus st;
+  std::int64_t seen = last_seen_ms;
+  std::lock_guard l(mu_);
+  st.generation = generation_;
+  st.durable = durable_;
+  st.chain_id = chain_id_;
+  st.primary_program = primary_program_;
+  st.primary_peer = primary_peer_;
+  st.since_primary_ms = seen_primary ? now_ms() - seen : -1;
+  st.taken_over = taken_over_;
+  st.broken = broken_;
+  st.compacting = compactor_ && compactor_->busy();
+  return st;
 }
 
 std::optional<std::uint64_t> Backup::take_over() {

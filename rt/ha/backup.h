@@ -28,6 +28,14 @@ struct BackupOptions {
   bool verbose = false; // log every stored epoch
 };
 
+// What `checksync-rt status` shows (serve writes it to DIR/serve-status.json).
+struct BackupStatus {
+  std::uint64_t generation = 0, durable = 0, chain_id = 0;
+  std::string primary_program, primary_peer; // the newest authenticated primary
+  std::int64_t since_primary_ms = -1;        // since its last sign of life; -1: none yet
+  bool taken_over = false, broken = false, compacting = false;
+};
+
 std::int64_t now_ms(); // steady clock
 // One line on stderr: "<UTC time, ms> checksync-rt serve: ...".
 void log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -49,6 +57,7 @@ public:
   // Takeover: fence every primary and release the directory; returns the
   // epoch to resume, or nothing (and changes nothing) if no epoch is durable.
   std::optional<std::uint64_t> take_over();
+  BackupStatus status();
 
   std::atomic<std::int64_t> last_seen_ms{0}; // newest sign of life of the current primary
   std::atomic<bool> seen_primary{false};
@@ -69,6 +78,7 @@ private:
   bool taken_over_ = false;
   bool broken_ = false; // files beyond durable_ that a resume ignores: only a full may follow
   std::uint64_t chain_id_ = 0; // ImageInfo::chain_id of the stored chain
+  std::string primary_program_, primary_peer_;
 };
 
 } // namespace checksync::ha

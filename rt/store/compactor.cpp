@@ -63,6 +63,7 @@ void Compactor::loop() {
     if (stopping_)
       return;
     requested_ = false;
+    merging_ = true;
     lock.unlock();
     // A full checkpoint written meanwhile replaces the chain being merged
     // (and removes its files): then the merge is dropped (commit_compacted).
@@ -99,6 +100,7 @@ void Compactor::loop() {
       if (!replaced)
         std::fprintf(stderr, "checksync: compaction failed (deltas kept): %s\n", e.what());
     }
+    merging_ = false;
     lock.lock();
   }
 }

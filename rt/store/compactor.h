@@ -31,6 +31,8 @@ public:
   void stored(bool full, std::uint64_t bytes);
   // Blocks until no merge is running (before handing the directory over).
   void stop();
+  // A merge is running or requested.
+  bool busy() const { return merging_ || requested_; }
   // stop(), but a running merge ends after its current step (loading the
   // chain, encoding the merged base) and writes nothing: a takeover must not
   // wait minutes for the merge of a large chain.
@@ -45,7 +47,9 @@ private:
   std::mutex mu_;
   std::condition_variable cv_;
   std::uint64_t deltas_ = 0, delta_bytes_ = 0, base_bytes_ = 0;
-  bool requested_ = false, stopping_ = false;
+  std::atomic<bool> requested_{false};
+  bool stopping_ = false;
+  std::atomic<bool> merging_{false};
   std::atomic<bool> abandon_{false}; // abandon() called: the running merge ends early
   std::thread thread_;
 };
