@@ -10,16 +10,10 @@
 
 #include <CLI/CLI.hpp>
 
-int main(int argc, char **argv) {
-  using namespace checksync::cli;
-  CLI::App app{"checksync-rt: run, back up, resume and inspect CheckSync programs"};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("checksync-rt ") + CHECKSYNC_VERSION);
-  // Program arguments are easily taken for ours: say where they go.
-  app.footer("Give PROGRAM and its arguments after --, e.g.\n"
-             "  checksync-rt resume --from DIR -- ./app --port 7000");
+namespace {
 
-  ResumeOptions ro;
+// One function per subcommand's options: its flags, their ranges and help.
+CLI::App *add_resume(CLI::App &app, checksync::cli::ResumeOptions &ro) {
   auto *resume = app.add_subcommand(
       "resume", "Run PROGRAM so that checksync::init() restores the newest complete "
                 "checkpoint in DIR (or the given FILE); checksync::resumed() is then true");
@@ -29,7 +23,10 @@ int main(int argc, char **argv) {
                      "(default: CHECKSYNC_DIR if set, else --from when it is a directory)");
   resume->add_option("command", ro.command, "-- PROGRAM ARGS...")->required();
 
-  InspectOptions io;
+  return resume;
+}
+
+CLI::App *add_inspect(CLI::App &app, checksync::cli::InspectOptions &io) {
   auto *inspect = app.add_subcommand(
       "inspect", "Show a checkpoint: epochs, per-checkpoint metrics, types with object counts and bytes, roots, "
                  "unreachable objects that were not written");
@@ -51,7 +48,10 @@ int main(int argc, char **argv) {
                     "Also print every object field by field (names from the schema, refs "
                     "as #id, or #id+offset for a pointer inside an object)");
 
-  ServeOptions so;
+  return inspect;
+}
+
+CLI::App *add_serve(CLI::App &app, checksync::cli::ServeOptions &so) {
   auto *serve = app.add_subcommand(
       "serve", "The backup: accept one authenticated primary at a time, store its "
                "checkpoints durably in DIR (acknowledging each epoch once fsync'ed), compact "
@@ -82,6 +82,28 @@ int main(int argc, char **argv) {
                     "With --takeover: append the resumed program's stdout and stderr to this "
                     "file (default: serve's stdout; serve's own log is its stderr)");
   serve->add_option("command", so.command, "-- PROGRAM ARGS... (with --takeover)");
+
+  return serve;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  using namespace checksync::cli;
+  CLI::App app{"checksync-rt: run, back up, resume and inspect CheckSync programs"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("checksync-rt ") + CHECKSYNC_VERSION);
+  // Program arguments are easily taken for ours: say where they go.
+  app.footer("Give PROGRAM and its arguments after --, e.g.\n"
+             "  checksync-rt resume --from DIR -- ./app --port 7000");
+
+  ResumeOptions ro;
+  InspectOptions io;
+  ServeOptions so;
+  CLI::App *resume = add_resume(app, ro);
+  CLI::App *inspect = add_inspect(app, io);
+  CLI::App *serve = add_serve(app, so);
+  (void)inspect; // the default command below
 
   RunOptions rno;
   auto *run = app.add_subcommand(

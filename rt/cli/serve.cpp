@@ -42,6 +42,59 @@ using namespace checksync::detail;
 using namespace checksync::ha;
 using Clock = std::chrono::steady_clock;
 
+namespace {
+
+BackupOptions backup_options(const ServeOptions &o, const std::string &secret) {
+  BackupOptions bo;
+  bo.dir = o.dir;
+  bo.secret = secret;
+  bo.compact_after = o.compact_after;
+  bo.compact_ratio = o.compact_ratio;
+  bo.compress_level = o.compress_level;
+  bo.verbose = o.verbose;
+  return bo;
+}
+
+// Starts `checksync-rt resume --from DIR --dir DIR -- PROGRAM ARGS` after a
+// takeover. Returns its pid, or -1 (logged).
+pid_t start_program(const ServeOptions &o) {
+  // The child only execs `checksync-rt resume` (this same binary): other
+  // threads may hold locks at fork time, so nothing else runs in it.
+  std::vector<std::string> args = {"checksync-rt", "resume", "--from", o.dir, "--dir", o.dir,
+                                   "--"};
+  args.insert(args.end(), o.command.begin(), o.command.end());
+  std::vector<char *> argv;
+  for (auto &a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ::unsetenv("CHECKSYNC_BACKUP");
+  // The program's output stays out of this log (stderr): both of its
+  // streams go to --program-log, or else to this process's stdout.
+  int out_fd = 1;
+  if (!o.program_log.empty()) {
+    out_fd = ::open(o.program_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (out_fd < 0) {
+      log("takeover failed: cannot open --program-log %s: %s", o.program_log.c_str(),
+          std::strerror(errno));
+      return -1;
+    }
+  }
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::dup2(out_fd, 1); // dup2 clears FD_CLOEXEC on the copies
+    ::dup2(out_fd, 2);
+    ::execv("/proc/self/exe", argv.data());
+    std::_Exit(127);
+  }
+  if (out_fd != 1)
+    ::close(out_fd);
+  if (child < 0)
+    log("takeover failed: fork: %s", std::strerror(errno));
+  return child;
+}
+
+} // namespace
+
 int run_serve(const ServeOptions &o) {
   const char *secret_env = std::getenv("CHECKSYNC_SECRET");
   if (!secret_env || !*secret_env) {
@@ -53,25 +106,14 @@ int run_serve(const ServeOptions &o) {
     std::fprintf(stderr, "checksync-rt serve: --takeover needs -- PROGRAM ARGS\n");
     return 1;
   }
-  auto &opts = *new ServeOptions(o); // outlives the detached connection threads
-  opts.secret = secret_env;
   std::signal(SIGPIPE, SIG_IGN);
   int lfd;
   std::string bound_text;
   Backup *backup; // never destroyed: connection threads may outlive the loop
   try {
-    std::string bound;
-    lfd = wire::listen_on(wire::parse_endpoint(o.listen), &bound);
-    BackupOptions bo;
-    bo.dir = opts.dir;
-    bo.secret = opts.secret;
-    bo.compact_after = opts.compact_after;
-    bo.compact_ratio = opts.compact_ratio;
-    bo.compress_level = opts.compress_level;
-    bo.verbose = opts.verbose;
-    backup = new Backup(bo);
-    bound_text = bound;
-    log("listening on %s%s", bound.c_str(),
+    lfd = wire::listen_on(wire::parse_endpoint(o.listen), &bound_text);
+    backup = new Backup(backup_options(o, secret_env));
+    log("listening on %s%s", bound_text.c_str(),
         o.takeover ? (" (takeover after " + std::to_string(o.timeout_ms) + " ms of silence)")
                          .c_str()
                    : "");
@@ -126,40 +168,9 @@ int run_serve(const ServeOptions &o) {
     }
     log("takeover: no word from the primary for %lld ms; resuming %s from epoch %llu",
         (long long)silent, o.command[0].c_str(), (unsigned long long)*epoch);
-    // The child only execs `checksync-rt resume` (this same binary): other
-    // threads may hold locks at fork time, so nothing else runs in it.
-    std::vector<std::string> args = {"checksync-rt", "resume", "--from", o.dir, "--dir", o.dir,
-                                     "--"};
-    args.insert(args.end(), o.command.begin(), o.command.end());
-    std::vector<char *> argv;
-    for (auto &a : args)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::unsetenv("CHECKSYNC_BACKUP");
-    // The program's output stays out of this log (stderr): both of its
-    // streams go to --program-log, or else to this process's stdout.
-    int out_fd = 1;
-    if (!o.program_log.empty()) {
-      out_fd = ::open(o.program_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-      if (out_fd < 0) {
-        log("takeover failed: cannot open --program-log %s: %s", o.program_log.c_str(),
-            std::strerror(errno));
-        return 2;
-      }
-    }
-    child = ::fork();
-    if (child == 0) {
-      ::dup2(out_fd, 1); // dup2 clears FD_CLOEXEC on the copies
-      ::dup2(out_fd, 2);
-      ::execv("/proc/self/exe", argv.data());
-      std::_Exit(127);
-    }
-    if (out_fd != 1)
-      ::close(out_fd);
-    if (child < 0) {
-      log("takeover failed: fork: %s", std::strerror(errno));
-      return 2;
-    }
+    child = start_program(o);
+    if (child < 0)
+      return 2; // start_program said why
     auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
     log("failover: program started as pid %d, %lld ms after the primary's last message "
         "(detection %lld ms + takeover %lld ms)",
