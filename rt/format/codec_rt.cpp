@@ -4,6 +4,7 @@
 #include "format/codec_rt.h"
 
 #include "format/format.h"
+#include "format/image_writer.h"
 
 #include <cstring>
 

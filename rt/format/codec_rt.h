@@ -43,20 +43,6 @@ inline const Value &as_value(const msgpack::object &o) {
 
 namespace checksync::detail {
 
-// msgpack ext types used inside library values.
-constexpr std::int8_t kExtRef = 1;       // payload: object id, little-endian, 1/2/4/8 bytes
-constexpr std::int8_t kExtRefOffset = 2; // payload: u64 id, u64 byte offset
-
-// Writes a ref inside a library value (ext) or in a REF field (int / [id, off]).
-void pack_codec_ref(Packer &pk, const void *p);
-void pack_field_ref(Packer &pk, const void *p);
-// One field value / one record (as the array of its fields).
-void pack_value(codec::Writer &w, const Field &f, const char *src);
-void pack_record(codec::Writer &w, const Type &t, const char *src);
-
-// Parses a ref inside a library value. Returns false if v is not one.
-bool parse_codec_ref(const msgpack::object &v, std::uint64_t &id, std::uint64_t &off);
-
 // Decoding state of one restore (single-threaded: init()).
 struct RestoreContext {
   const Image &img;

@@ -228,6 +228,12 @@ void pack_exact(msgpack::packer<Stream> &pk, const msgpack::object &o) {
 void validate_value(const Image &img, const std::vector<Type> &types, const msgpack::object &v,
                     const Field &f);
 
+// msgpack ext types for refs inside library values.
+constexpr std::int8_t kExtRef = 1;       // payload: object id, little-endian, 1/2/4/8 bytes
+constexpr std::int8_t kExtRefOffset = 2; // payload: u64 id, u64 byte offset
+// Parses a ref inside a library value. Returns false if v is not one.
+bool parse_codec_ref(const msgpack::object &v, std::uint64_t &id, std::uint64_t &off);
+
 // Arrays of 1-byte integers and of bytes are one msgpack bin.
 inline bool packs_as_bin(const Field &f) {
   return f.count > 1 && (f.kind == CHECKSYNC_FIELD_BYTES ||

@@ -2,7 +2,7 @@
 // objects straight from the heap (full checkpoints, on the caller's thread);
 // encode_capture (capture.h) packs a delta from a capture on the pipeline
 // thread. Both produce the same bytes for the same state. Internal to
-// rt/format.
+// rt/format (the encoder and the codecs' Writer).
 #ifndef CHECKSYNC_RT_IMAGE_WRITER_H
 #define CHECKSYNC_RT_IMAGE_WRITER_H
 
@@ -22,6 +22,14 @@ void pack_root_head(Packer &pk, const Root &r);
 void pack_tail(Packer &pk, const ImageInfo &info, const std::vector<std::uint64_t> &freed,
                std::uint32_t version);
 std::string seal(OutBuffer &buf); // the trailer; returns the file's bytes
+
+// Writes a ref inside a library value (ext) or in a REF field (int / [id, off]).
+void pack_codec_ref(Packer &pk, const void *p);
+void pack_field_ref(Packer &pk, const void *p);
+// One field value / one record (as the array of its fields); the codecs
+// (codec_rt.cpp) call these for records nested in library values.
+void pack_value(codec::Writer &w, const Field &f, const char *src);
+void pack_record(codec::Writer &w, const Type &t, const char *src);
 
 // A number or bytes scalar (not REF, RECORD or CODEC), bit-exact.
 void pack_plain(Packer &pk, const Field &f, const char *src);
