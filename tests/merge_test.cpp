@@ -256,7 +256,7 @@ TEST(Merge, CompressedBasesReadBackAndMergeAgain) {
     ChainFiles chain = find_chain(dir);
     MergedBase m = merge_files(chain, opener(store));
     auto z = store.begin(m.epoch, true);
-    std::uint64_t bytes = compress_checkpoint(*m.file, m.bytes, *z, 1);
+    std::uint64_t bytes = compress_checkpoint(*m.file, m.body_end, *z, 1);
     z->sync();
     ASSERT_TRUE(store.commit_compacted(*z, m.epoch, chain.base.epoch));
     EXPECT_LT(bytes, m.bytes);

@@ -77,10 +77,6 @@ void Server::info(std::string &out) {
   // a checkpoint the backup queue had to drop makes the status err.
   bool cs_mode = o_.mode == Mode::Checksync;
   bool in_progress = cs_mode && st.epoch && !st.encoded;
-  if (st.backup_dropped > dropped_seen_) { // err until a later epoch is acknowledged
-    dropped_seen_ = st.backup_dropped;
-    err_epoch_ = st.epoch;
-  }
   const char *status = err_epoch_ && st.backup_acked <= err_epoch_ ? "err" : "ok";
   const char *backup = !cs_mode || (!st.backup_acked && !st.backup_connected) ? "none"
                        : st.backup_connected                                   ? "connected"
@@ -121,6 +117,10 @@ void Server::info(std::string &out) {
 void Server::checkpoint_taken() {
   checksync::checkpoint_stats st = checksync::last_checkpoint_stats();
   last_checkpoint_ms_ = wall_ms();
+  if (st.backup_dropped > dropped_seen_) { // INFO says err until a later epoch is acknowledged
+    dropped_seen_ = st.backup_dropped;
+    err_epoch_ = st.epoch;
+  }
   if (pauses_us_.size() < (1u << 20))
     pauses_us_.push_back(std::uint32_t(std::min<std::uint64_t>(st.pause_us, UINT32_MAX)));
 }

@@ -51,6 +51,17 @@ bool bytes_as_text(const char *p, std::size_t n, std::string &text) {
   return true;
 }
 
+std::string hex_text(const char *p, std::size_t n) {
+  static const char *digits = "0123456789abcdef";
+  std::string s;
+  s.reserve(2 * n);
+  for (std::size_t i = 0; i < n; ++i) {
+    s += digits[(unsigned char)p[i] >> 4];
+    s += digits[p[i] & 15];
+  }
+  return s;
+}
+
 std::string time_text(std::uint64_t ms) {
   std::time_t t = std::time_t(ms / 1000);
   std::tm tm;
@@ -101,10 +112,7 @@ void render_generic(std::ostream &os, const msgpack::object &v) {
       os << quote(text.data(), text.size());
       return;
     }
-    static const char *hex = "0123456789abcdef";
-    os << "0x";
-    for (std::uint32_t i = 0; i < v.via.bin.size; ++i)
-      os << hex[(unsigned char)v.via.bin.ptr[i] >> 4] << hex[v.via.bin.ptr[i] & 15];
+    os << "0x" << hex_text(v.via.bin.ptr, v.via.bin.size);
     return;
   }
   case msgpack::type::ARRAY:

@@ -15,16 +15,7 @@ using namespace checksync::detail;
 // Keys in the order written (file, epochs, ... as a person reads them).
 using json = nlohmann::ordered_json;
 
-json hex(const char *p, std::size_t n) {
-  static const char *digits = "0123456789abcdef";
-  std::string s;
-  s.reserve(2 * n);
-  for (std::size_t i = 0; i < n; ++i) {
-    s += digits[(unsigned char)p[i] >> 4];
-    s += digits[p[i] & 15];
-  }
-  return json{{"hex", s}};
-}
+json hex(const char *p, std::size_t n) { return json{{"hex", hex_text(p, n)}}; }
 
 json string_json(const char *p, std::size_t n) {
   if (valid_utf8(p, n))

@@ -30,6 +30,7 @@ struct InspectView {
 bool bytes_as_text(const char *p, std::size_t n, std::string &text);
 bool valid_utf8(const char *p, std::size_t n);
 std::string time_text(std::uint64_t unix_ms); // ISO 8601, UTC
+std::string hex_text(const char *p, std::size_t n); // lower-case, two digits a byte
 
 // The whole view as one JSON document (nlohmann-json). Numbers are exact
 // (64-bit integers; doubles shortest round-trip; a float as the shortest

@@ -74,19 +74,21 @@ void Compactor::loop() {
       if (!chain.deltas.empty() && !abandon_) {
         MergedBase merged = merge_files(
             chain, [&](std::uint64_t epoch) { return store_.begin(epoch, /*full=*/true); },
-            &abandon_);
+            &abandon_, /*seal=*/false);
         std::unique_ptr<PendingFile> file = std::move(merged.file);
         if (compress_level_ > 0 && merged.version == 3) { // version 2 bodies stay as they are
           auto z = store_.begin(merged.epoch, /*full=*/true);
-          compress_checkpoint(*file, merged.bytes, *z, compress_level_, &abandon_);
+          compress_checkpoint(*file, merged.body_end, *z, compress_level_, &abandon_);
           file = std::move(z);
+        } else {
+          seal_checkpoint(*file, merged.body_end);
         }
         file->sync();
         if (store_.commit_compacted(*file, merged.epoch, base)) {
           // The size trigger compares the deltas with the base's uncompressed
           // size: against the compressed size it would merge ~7x as often.
           std::lock_guard l(mu_);
-          base_bytes_ = merged.bytes;
+          base_bytes_ = merged.body_end;
         }
       }
     } catch (const Abandoned &) {

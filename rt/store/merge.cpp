@@ -61,6 +61,14 @@ std::vector<std::uint32_t> map_types(const RawImage &part, const RawImage &last)
   return map;
 }
 
+// The file's trailer (format.h): body length, then the XXH3-64 of header + body.
+void append_trailer(PendingFile &f, std::uint64_t body_len, std::uint64_t sum) {
+  char tail[kTrailerBytes];
+  std::memcpy(tail, &body_len, 8);
+  std::memcpy(tail + 8, &sum, 8);
+  f.append(std::string_view(tail, kTrailerBytes));
+}
+
 void check_stop(const std::atomic<bool> *stop) {
   if (stop && stop->load(std::memory_order_relaxed))
     throw Abandoned("compaction abandoned");
@@ -174,7 +182,7 @@ std::uint64_t write_objects(Sink &s, RawImage &base, const RawImage &last,
 } // namespace
 
 MergedBase merge_files(const ChainFiles &chain, const OpenOutput &open,
-                       const std::atomic<bool> *stop) {
+                       const std::atomic<bool> *stop, bool seal) {
   RawImage base(chain.base.path);
   if (base.info.kind != "full")
     throw Error(base.path() + ": the chain does not start with a full checkpoint");
@@ -209,23 +217,26 @@ MergedBase merge_files(const ChainFiles &chain, const OpenOutput &open,
   pack_tail(s.pk, info, {}, version);
   s.flush();
 
-  // The count, then the checksum over the file as it now is.
   char count_be[4];
   for (int i = 0; i < 4; ++i)
     count_be[i] = char(n >> (24 - 8 * i));
   out.patch(count_at + 1, std::string_view(count_be, 4));
-  std::uint64_t body_len = s.pos() - kHeaderBytes;
-  char tail[kTrailerBytes];
-  std::uint64_t sum = out.checksum(s.pos());
-  std::memcpy(tail, &body_len, 8);
-  std::memcpy(tail + 8, &sum, 8);
-  out.append(std::string_view(tail, sizeof tail));
-  return {std::move(file), info.epoch, s.pos() + kTrailerBytes, n, version};
+  MergedBase m{std::move(file), info.epoch, s.pos(), 0, n, version};
+  // The checksum reads the file back: only for the file that is committed
+  // (a compressed copy computes its own as it is written).
+  if (seal)
+    m.bytes = seal_checkpoint(*m.file, m.body_end);
+  return m;
 }
 
-std::uint64_t compress_checkpoint(PendingFile &plain, std::uint64_t len, PendingFile &out,
+std::uint64_t seal_checkpoint(PendingFile &f, std::uint64_t body_end) {
+  append_trailer(f, body_end - kHeaderBytes, f.checksum(body_end));
+  return body_end + kTrailerBytes;
+}
+
+std::uint64_t compress_checkpoint(PendingFile &plain, std::uint64_t body_end, PendingFile &out,
                                   int level, const std::atomic<bool> *stop) {
-  if (len < kHeaderBytes + kTrailerBytes)
+  if (body_end < kHeaderBytes)
     throw Error(plain.temp_path() + ": not a checkpoint file");
   std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> st(XXH3_createState(), XXH3_freeState);
   XXH3_64bits_reset(st.get());
@@ -242,7 +253,7 @@ std::uint64_t compress_checkpoint(PendingFile &plain, std::uint64_t len, Pending
   std::memcpy(head + 8, &version, 4);
   std::memcpy(head + 12, &flags, 4);
   put(std::string_view(head, kHeaderBytes));
-  std::uint64_t body = len - kHeaderBytes - kTrailerBytes;
+  std::uint64_t body = body_end - kHeaderBytes;
   ZstdWriter z(level, body, put);
   std::string buf(std::min<std::uint64_t>(body, 1 << 20), '\0');
   for (std::uint64_t at = 0; at < body;) {
@@ -254,11 +265,7 @@ std::uint64_t compress_checkpoint(PendingFile &plain, std::uint64_t len, Pending
     check_stop(stop);
   }
   z.finish();
-  std::uint64_t body_len = written - kHeaderBytes, sum = XXH3_64bits_digest(st.get());
-  char tail[kTrailerBytes];
-  std::memcpy(tail, &body_len, 8);
-  std::memcpy(tail + 8, &sum, 8);
-  out.append(std::string_view(tail, kTrailerBytes));
+  append_trailer(out, written - kHeaderBytes, XXH3_64bits_digest(st.get()));
   return written + kTrailerBytes;
 }
 
