@@ -91,6 +91,18 @@ checkpoint_stats last_checkpoint_stats();
 // taken yet).
 bool wait_durable(std::uint64_t epoch);
 
+// The runtime's messages. Each is one line: a UTC timestamp, "checksync:",
+// the level (except for info) and the text, e.g.
+//   2026-11-29T16:04:05.123Z checksync: warning: connection to the backup lost
+// Only those at or above CHECKSYNC_LOG_LEVEL (error, warning, info (default)
+// or debug) are produced. They go to stderr unless the program registers its
+// own output here (nullptr restores stderr); the callback receives the line
+// without a newline, from any runtime thread, one call at a time, and must not
+// call back into the runtime.
+enum class log_level { error = 0, warning = 1, info = 2, debug = 3 };
+using log_output = void (*)(log_level level, const char *line, void *arg);
+void set_log_output(log_output fn, void *arg) noexcept;
+
 } // namespace checksync
 
 // Tells the runtime when this translation unit is compiled without the

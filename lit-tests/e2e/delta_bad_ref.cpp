@@ -17,7 +17,7 @@
 // CHECK: durable {{[0-9]+}} full 0
 // CHECK: durable {{[0-9]+}} full 0
 // CHECK: value 7
-// NOTE: checksync: checkpoint {{[0-9]+}} marked the heap from the roots (a pause proportional to the heap): an object on a written card is unreachable and object #{{[0-9]+}} (Link) field next = 0x{{[0-9a-f]+}} does not point into a persistent object made with new{{.*}}; that ref is stored as null
+// NOTE: checksync: warning: checkpoint {{[0-9]+}} marked the heap from the roots (a pause proportional to the heap): an object on a written card is unreachable and object #{{[0-9]+}} (Link) field next = 0x{{[0-9a-f]+}} does not point into a persistent object made with new{{.*}}; that ref is stored as null
 // RUN: %csrt resume --from %t.d -- %t | FileCheck %s --check-prefix=RESUMED
 // RESUMED: resumed value 7
 #include <checksync/checksync.h>

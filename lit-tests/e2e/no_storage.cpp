@@ -3,7 +3,7 @@
 //
 // RUN: %cs_cxx %s -o %t %cs_ldflags
 // RUN: env -u CHECKSYNC_DIR %t 2>&1 | FileCheck %s
-// CHECK: checksync: CHECKSYNC_DIR is not set: checkpoints are not stored anywhere
+// CHECK: checksync: warning: CHECKSYNC_DIR is not set: checkpoints are not stored anywhere
 // CHECK-NOT: CHECKSYNC_DIR is not set
 // CHECK: durable=0 epochs=1,2
 #include <checksync/checksync.h>

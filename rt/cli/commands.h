@@ -37,7 +37,7 @@ struct ServeOptions {
   unsigned long long compact_after = 1024;
   double compact_ratio = 1.0;
   int compress_level = 1;
-  bool verbose = false;
+  std::string log_level = "info";
   std::vector<std::string> command; // with --takeover
   std::string program_log;          // the resumed program's stdout and stderr ("": our stdout)
   std::string secret;               // from CHECKSYNC_SECRET

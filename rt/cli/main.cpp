@@ -77,7 +77,16 @@ CLI::App *add_serve(CLI::App &app, checksync::cli::ServeOptions &so) {
                     "zstd level of the merged bases stored (0: uncompressed)")
       ->capture_default_str()
       ->check(CLI::Range(0, 19));
-  serve->add_flag("-v,--verbose", so.verbose, "Log every stored epoch");
+  serve
+      ->add_option("--log-level", so.log_level,
+                   "Least severe message logged: error, warning, info, debug (debug: also "
+                   "every stored epoch)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"error", "warning", "warn", "info", "debug"}));
+  serve->add_flag_callback(
+      "-v,--verbose", [&so] { so.log_level = "debug"; }, "Same as --log-level debug");
+  serve->add_flag_callback(
+      "-q,--quiet", [&so] { so.log_level = "warning"; }, "Same as --log-level warning");
   serve->add_option("--program-log", so.program_log,
                     "With --takeover: append the resumed program's stdout and stderr to this "
                     "file (default: serve's stdout; serve's own log is its stderr)");

@@ -3,6 +3,7 @@
 // primary falls silent (never with nothing durable).
 #include "commands.h"
 #include "ha/backup.h"
+#include "log/log.h"
 #include "status.h"
 
 #include "store/chain.h"
@@ -51,7 +52,6 @@ BackupOptions backup_options(const ServeOptions &o, const std::string &secret) {
   bo.compact_after = o.compact_after;
   bo.compact_ratio = o.compact_ratio;
   bo.compress_level = o.compress_level;
-  bo.verbose = o.verbose;
   return bo;
 }
 
@@ -74,8 +74,8 @@ pid_t start_program(const ServeOptions &o) {
   if (!o.program_log.empty()) {
     out_fd = ::open(o.program_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (out_fd < 0) {
-      log("takeover failed: cannot open --program-log %s: %s", o.program_log.c_str(),
-          std::strerror(errno));
+      LOG_ERROR("takeover failed: cannot open --program-log %s: %s", o.program_log.c_str(),
+                std::strerror(errno));
       return -1;
     }
   }
@@ -89,21 +89,24 @@ pid_t start_program(const ServeOptions &o) {
   if (out_fd != 1)
     ::close(out_fd);
   if (child < 0)
-    log("takeover failed: fork: %s", std::strerror(errno));
+    LOG_ERROR("takeover failed: fork: %s", std::strerror(errno));
   return child;
 }
 
 } // namespace
 
 int run_serve(const ServeOptions &o) {
+  log::set_name("checksync-rt serve");
+  log::Level level = log::Level::info;
+  log::parse_level(o.log_level.c_str(), level); // CLI11 checked the word
+  log::set_level(level);
   const char *secret_env = std::getenv("CHECKSYNC_SECRET");
   if (!secret_env || !*secret_env) {
-    std::fprintf(stderr, "checksync-rt serve: set CHECKSYNC_SECRET (the secret shared with "
-                         "the primary)\n");
+    LOG_ERROR("set CHECKSYNC_SECRET (the secret shared with the primary)");
     return 1;
   }
   if (o.takeover && o.command.empty()) {
-    std::fprintf(stderr, "checksync-rt serve: --takeover needs -- PROGRAM ARGS\n");
+    LOG_ERROR("--takeover needs -- PROGRAM ARGS");
     return 1;
   }
   std::signal(SIGPIPE, SIG_IGN);
@@ -113,12 +116,12 @@ int run_serve(const ServeOptions &o) {
   try {
     lfd = wire::listen_on(wire::parse_endpoint(o.listen), &bound_text);
     backup = new Backup(backup_options(o, secret_env));
-    log("listening on %s%s", bound_text.c_str(),
-        o.takeover ? (" (takeover after " + std::to_string(o.timeout_ms) + " ms of silence)")
-                         .c_str()
-                   : "");
+    LOG_INFO("listening on %s%s", bound_text.c_str(),
+             o.takeover
+                 ? (" (takeover after " + std::to_string(o.timeout_ms) + " ms of silence)").c_str()
+                 : "");
   } catch (const Error &e) {
-    std::fprintf(stderr, "checksync-rt serve: %s\n", e.what());
+    LOG_ERROR("%s", e.what());
     return 2;
   }
   pid_t child = -1;
@@ -139,7 +142,7 @@ int run_serve(const ServeOptions &o) {
       int status;
       if (::waitpid(child, &status, WNOHANG) == child) {
         int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        log("resumed program exited with status %d", code);
+        LOG_INFO("resumed program exited with status %d", code);
         return code;
       }
       continue;
@@ -154,28 +157,28 @@ int run_serve(const ServeOptions &o) {
     try {
       epoch = backup->take_over();
     } catch (const Error &e) {
-      log("takeover failed: %s", e.what());
+      LOG_ERROR("takeover failed: %s", e.what());
       return 2;
     }
     if (!epoch) {
       // Starting the program with empty state would lose everything the
       // primary held; wait for a primary (this one, back, or a new one).
-      log("no word from the primary for %lld ms, but no epoch is durable here: not taking "
-          "over; waiting for a primary",
-          (long long)silent);
+      LOG_WARN("no word from the primary for %lld ms, but no epoch is durable here: not taking "
+               "over; waiting for a primary",
+               (long long)silent);
       backup->seen_primary = false;
       continue;
     }
-    log("takeover: no word from the primary for %lld ms; resuming %s from epoch %llu",
-        (long long)silent, o.command[0].c_str(), (unsigned long long)*epoch);
+    LOG_WARN("takeover: no word from the primary for %lld ms; resuming %s from epoch %llu",
+             (long long)silent, o.command[0].c_str(), (unsigned long long)*epoch);
     child = start_program(o);
     if (child < 0)
       return 2; // start_program said why
     auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
-    log("failover: program started as pid %d, %lld ms after the primary's last message "
-        "(detection %lld ms + takeover %lld ms)",
-        int(child), (long long)(silent + spent.count()), (long long)silent,
-        (long long)spent.count());
+    LOG_INFO("failover: program started as pid %d, %lld ms after the primary's last message "
+             "(detection %lld ms + takeover %lld ms)",
+             int(child), (long long)(silent + spent.count()), (long long)silent,
+             (long long)spent.count());
   }
 }
 

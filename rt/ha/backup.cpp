@@ -1,6 +1,7 @@
 // backup.cpp - the backup's state across connections: what it holds (the
 // epoch a resume from DIR restores), authentication and fencing, takeover.
 #include "ha/backup.h"
+#include "log/log.h"
 
 #include "store/chain.h"
 #include "store/compactor.h"
@@ -46,28 +47,6 @@ std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
-}
-
-void log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log(const char *fmt, ...) {
-  static std::mutex mu;
-  std::lock_guard l(mu);
-  // UTC wall-clock time to the millisecond, as operators correlate logs.
-  using namespace std::chrono;
-  auto now = system_clock::now();
-  std::time_t t = system_clock::to_time_t(now);
-  std::tm tm;
-  gmtime_r(&t, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::fprintf(stderr, "%s.%03dZ checksync-rt serve: ", stamp, int(ms));
-  va_list ap;
-  va_start(ap, fmt);
-  std::vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  std::fputc('\n', stderr);
-  std::fflush(stderr);
 }
 
 std::string peer_name(int fd) {
@@ -119,14 +98,14 @@ Backup::Backup(BackupOptions o) : o_(std::move(o)) {
     }
     if (!note.empty()) {
       broken_ = true;
-      log("%s", note.c_str());
-      log("the stored chain is broken after epoch %llu: asking the primary for a full "
-          "checkpoint",
-          (unsigned long long)durable_);
+      LOG_WARN("%s", note.c_str());
+      LOG_WARN("the stored chain is broken after epoch %llu: asking the primary for a full "
+               "checkpoint",
+               (unsigned long long)durable_);
     }
   }
-  log("storing into %s: newest durable epoch %llu, generation %llu", o_.dir.c_str(),
-      (unsigned long long)durable_, (unsigned long long)generation_);
+  LOG_INFO("storing into %s: newest durable epoch %llu, generation %llu", o_.dir.c_str(),
+           (unsigned long long)durable_, (unsigned long long)generation_);
 }
 
 bool Backup::handshake(int fd, wire::Reader &rd, std::uint64_t &gen, std::uint64_t &conn,
@@ -137,7 +116,7 @@ bool Backup::handshake(int fd, wire::Reader &rd, std::uint64_t &gen, std::uint64
   wire::Frame f;
   std::string error;
   if (rd.next(f, kHandshakeTimeoutMs, error) != wire::Reader::Result::Frame) {
-    log("%s: no authentication: %s", peer.c_str(), error.empty() ? "timeout" : error.c_str());
+    LOG_WARN("%s: no authentication: %s", peer.c_str(), error.empty() ? "timeout" : error.c_str());
     return false;
   }
   auto refuse = [&](wire::ErrorCode code, const std::string &msg) {
@@ -145,18 +124,18 @@ bool Backup::handshake(int fd, wire::Reader &rd, std::uint64_t &gen, std::uint64
     return false;
   };
   if (f.type != wire::Type::Auth) {
-    log("%s: expected AUTH, got %s", peer.c_str(), wire::type_name(f.type));
+    LOG_WARN("%s: expected AUTH, got %s", peer.c_str(), wire::type_name(f.type));
     return refuse(wire::ErrorCode::Protocol, "expected AUTH");
   }
   wire::Auth a;
   try {
     a = wire::decode_auth(f.payload);
   } catch (const Error &e) {
-    log("%s: %s", peer.c_str(), e.what());
+    LOG_WARN("%s: %s", peer.c_str(), e.what());
     return refuse(wire::ErrorCode::Protocol, e.what());
   }
   if (!wire::mac_equal(a.mac, wire::primary_mac(o_.secret, ch.nonce, a.nonce, a.generation))) {
-    log("%s: refused: authentication failed (wrong secret)", peer.c_str());
+    LOG_WARN("%s: refused: authentication failed (wrong secret)", peer.c_str());
     return refuse(wire::ErrorCode::Auth, "authentication failed");
   }
   std::uint64_t durable, chain_id;
@@ -166,9 +145,9 @@ bool Backup::handshake(int fd, wire::Reader &rd, std::uint64_t &gen, std::uint64
       return refuse(wire::ErrorCode::Fenced,
                     "this backup took over (generation " + std::to_string(generation_) + ")");
     if (a.generation != 0 && a.generation < generation_) {
-      log("%s: refused stale primary %s of generation %llu (current %llu)", peer.c_str(),
-          a.program.c_str(), (unsigned long long)a.generation,
-          (unsigned long long)generation_);
+      LOG_WARN("%s: refused stale primary %s of generation %llu (current %llu)", peer.c_str(),
+               a.program.c_str(), (unsigned long long)a.generation,
+               (unsigned long long)generation_);
       return refuse(wire::ErrorCode::Fenced,
                     "generation " + std::to_string(a.generation) + " is stale (current " +
                         std::to_string(generation_) + ")");
@@ -178,7 +157,7 @@ bool Backup::handshake(int fd, wire::Reader &rd, std::uint64_t &gen, std::uint64
       try {
         write_generation(o_.dir, g);
       } catch (const Error &e) { // disk full: refuse this primary, keep serving
-        log("%s: refused primary %s: %s", peer.c_str(), a.program.c_str(), e.what());
+        LOG_ERROR("%s: refused primary %s: %s", peer.c_str(), a.program.c_str(), e.what());
         return refuse(wire::ErrorCode::Storage, e.what());
       }
       generation_ = g;
@@ -194,8 +173,8 @@ bool Backup::handshake(int fd, wire::Reader &rd, std::uint64_t &gen, std::uint64
                   wire::backup_mac(o_.secret, a.nonce, ch.nonce, gen, durable, chain_id)};
   if (!wire::send_frame(fd, wire::Type::Welcome, wire::encode(w)))
     return false;
-  log("primary %s (%s) connected: generation %llu, backup holds epoch %llu", a.program.c_str(),
-      peer.c_str(), (unsigned long long)gen, (unsigned long long)durable);
+  LOG_INFO("primary %s (%s) connected: generation %llu, backup holds epoch %llu", a.program.c_str(),
+           peer.c_str(), (unsigned long long)gen, (unsigned long long)durable);
   last_seen_ms = now_ms();
   seen_primary = true;
   return true;

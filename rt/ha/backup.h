@@ -25,7 +25,6 @@ struct BackupOptions {
   unsigned long long compact_after = 1024;
   double compact_ratio = 1.0;
   int compress_level = 1;
-  bool verbose = false; // log every stored epoch
 };
 
 // What `checksync-rt status` shows (serve writes it to DIR/serve-status.json).
@@ -37,8 +36,6 @@ struct BackupStatus {
 };
 
 std::int64_t now_ms(); // steady clock
-// One line on stderr: "<UTC time, ms> checksync-rt serve: ...".
-void log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 std::string peer_name(int fd);
 // DIR/generation: the newest primary generation, so fencing survives restarts.
 std::uint64_t read_generation(const std::string &dir);

@@ -4,6 +4,7 @@
 // chunks into a temporary file, fsyncs it, checks it as a resume would, puts
 // it in place and answers.
 #include "ha/backup.h"
+#include "log/log.h"
 
 #include "store/chain.h"
 #include "store/compactor.h"
@@ -144,8 +145,8 @@ void Backup::Link::run(wire::Reader &rd) {
         std::string why = b_.taken_over_ ? "the backup took over"
                                          : "a newer connection (generation " +
                                                std::to_string(b_.generation_) + ") replaced it";
-        log("%s: generation %llu fenced: %s", peer_.c_str(), (unsigned long long)gen_,
-            why.c_str());
+        LOG_WARN("%s: generation %llu fenced: %s", peer_.c_str(), (unsigned long long)gen_,
+                 why.c_str());
         refuse(wire::ErrorCode::Fenced, why);
         stop_ = true;
         break;
@@ -160,7 +161,7 @@ void Backup::Link::run(wire::Reader &rd) {
       break;
     }
     if (r == wire::Reader::Result::Bad) {
-      log("primary %s sent a bad frame: %s: closing", peer_.c_str(), error.c_str());
+      LOG_WARN("primary %s sent a bad frame: %s: closing", peer_.c_str(), error.c_str());
       refuse(wire::ErrorCode::Protocol, error);
       stop_ = true;
       break;
@@ -204,7 +205,7 @@ void Backup::Link::run(wire::Reader &rd) {
       bad = e.what();
     }
     if (!bad.empty()) {
-      log("primary %s: %s: closing", peer_.c_str(), bad.c_str());
+      LOG_WARN("primary %s: %s: closing", peer_.c_str(), bad.c_str());
       refuse(wire::ErrorCode::Protocol, bad);
       stop_ = true;
       break;
@@ -221,9 +222,9 @@ void Backup::Link::run(wire::Reader &rd) {
   ::shutdown(fd_, SHUT_RDWR); // the primary learns now, not after a long store
   writer_.join();
   if (!closing.empty())
-    log("primary %s disconnected: %s (longest silence %lld ms, largest gap between frames "
-        "%lld ms)",
-        peer_.c_str(), closing.c_str(), (long long)max_silence_, (long long)max_frame_gap_);
+    LOG_WARN("primary %s disconnected: %s (longest silence %lld ms, largest gap between frames "
+             "%lld ms)",
+             peer_.c_str(), closing.c_str(), (long long)max_silence_, (long long)max_frame_gap_);
 }
 
 void Backup::Link::write_loop() {
@@ -297,8 +298,7 @@ std::unique_ptr<PendingFile> Backup::Link::begin(const wire::CheckpointHead &h) 
                                           std::to_string(h.prev_epoch) + ", the backup holds " +
                                           std::to_string(d);
     l.unlock();
-    if (b_.o_.verbose)
-      log("%s: asking for a full checkpoint", why.c_str());
+    LOG_DEBUG("%s: asking for a full checkpoint", why.c_str());
     send(wire::Type::NeedFull, wire::encode(wire::NeedFull{d, why}));
     return nullptr;
   }
@@ -315,8 +315,8 @@ std::unique_ptr<PendingFile> Backup::Link::begin(const wire::CheckpointHead &h) 
 void Backup::Link::storage_failed(const wire::CheckpointHead &h,
                                   std::unique_ptr<PendingFile> &file, const Error &e) {
   file.reset();
-  log("cannot store epoch %llu: %s (stored epochs are intact)", (unsigned long long)h.epoch,
-      e.what());
+  LOG_ERROR("cannot store epoch %llu: %s (stored epochs are intact)", (unsigned long long)h.epoch,
+            e.what());
   refuse(wire::ErrorCode::Storage,
          "backup cannot store epoch " + std::to_string(h.epoch) + ": " + e.what(), h.epoch);
 }
@@ -364,12 +364,12 @@ void Backup::Link::finish(const wire::CheckpointHead &h, std::unique_ptr<Pending
       std::lock_guard l(b_.mu_);
       d = b_.durable_;
     }
-    log("%s: asking for a full checkpoint", e.what());
+    LOG_WARN("%s: asking for a full checkpoint", e.what());
     send(wire::Type::NeedFull, wire::encode(wire::NeedFull{d, e.what()}));
     return;
   } catch (const Error &e) {
     file.reset();
-    log("bad CHECKPOINT: %s", e.what());
+    LOG_WARN("bad CHECKPOINT: %s", e.what());
     refuse(wire::ErrorCode::Protocol, e.what(), h.epoch); // the primary drops it
     stop_ = true;
     ::shutdown(fd_, SHUT_RDWR);
@@ -393,11 +393,10 @@ void Backup::Link::finish(const wire::CheckpointHead &h, std::unique_ptr<Pending
     }
     b_.compactor_->stored(h.full, h.bytes);
   }
-  if (b_.o_.verbose)
-    log("epoch %llu stored (%s, %llu bytes; received in %lld ms, fsync'ed and checked in %lld "
-        "ms)",
-        (unsigned long long)h.epoch, h.full ? "full" : "delta", (unsigned long long)h.bytes,
-        (long long)(received - t0), (long long)(now_ms() - received));
+  LOG_DEBUG("epoch %llu stored (%s, %llu bytes; received in %lld ms, fsync'ed and checked in %lld "
+            "ms)",
+            (unsigned long long)h.epoch, h.full ? "full" : "delta", (unsigned long long)h.bytes,
+            (long long)(received - t0), (long long)(now_ms() - received));
   send(wire::Type::Ack, wire::encode_ack(h.epoch));
 }
 

@@ -1,6 +1,7 @@
 // shipper.cpp - see shipper.h and docs/protocol.md.
 #include "ha/shipper.h"
 
+#include "log/log.h"
 #include "schema/types.h"
 
 #include <algorithm>
@@ -27,8 +28,7 @@ Shipper::Shipper(ShipperOptions o) : o_(std::move(o)) {
 Shipper::~Shipper() { flush(0); }
 
 [[noreturn]] void Shipper::fatal(const std::string &msg, int code) {
-  std::fprintf(stderr, "checksync: %s\n", msg.c_str());
-  std::fflush(stderr);
+  LOG_ERROR("%s", msg.c_str());
   std::_Exit(code);
 }
 
@@ -155,11 +155,9 @@ void Shipper::report_drop(std::uint64_t epoch, std::uint64_t count, const std::s
   auto now = Clock::now();
   if (now - last_report_ < std::chrono::seconds(1))
     return;
-  std::fprintf(stderr,
-               "checksync: backup %s: dropped %llu checkpoint%s unacknowledged (newest: epoch "
-               "%llu): %s\n",
-               o_.backup_text.c_str(), (unsigned long long)unreported_,
-               unreported_ == 1 ? "" : "s", (unsigned long long)epoch, why.c_str());
+  LOG_WARN("backup %s: dropped %llu checkpoint%s unacknowledged (newest: epoch %llu): %s",
+           o_.backup_text.c_str(), (unsigned long long)unreported_, unreported_ == 1 ? "" : "s",
+           (unsigned long long)epoch, why.c_str());
   last_report_ = now;
   unreported_ = 0;
 }
@@ -248,10 +246,9 @@ void Shipper::refused(const wire::ErrorMsg &e) {
   mark_lost(e.epoch, full == queue_.end() ? max_issued_ : full->epoch - 1);
   std::string why = "the backup refused epoch " + std::to_string(e.epoch) + ": " + e.message;
   if (!told_refusal_) // loud once; repeats are counted in the drop reports
-    std::fprintf(stderr,
-                 "checksync: the backup at %s refused checkpoint epoch %llu as invalid (%s): "
-                 "dropped; the chain restarts with a full checkpoint\n",
-                 o_.backup_text.c_str(), (unsigned long long)e.epoch, e.message.c_str());
+    LOG_WARN("the backup at %s refused checkpoint epoch %llu as invalid (%s): "
+             "dropped; the chain restarts with a full checkpoint",
+             o_.backup_text.c_str(), (unsigned long long)e.epoch, e.message.c_str());
   told_refusal_ = true;
   if (full != queue_.end())
     report_drop(e.epoch, std::uint64_t(full - queue_.begin()), why);
@@ -381,14 +378,13 @@ void Shipper::loop() {
       fd = connect_and_handshake(durable, chain_id);
       reconcile(durable, chain_id);
       if (warned)
-        std::fprintf(stderr, "checksync: reconnected to the backup at %s (generation %llu)\n",
-                     o_.backup_text.c_str(), (unsigned long long)metrics().generation);
+        LOG_INFO("reconnected to the backup at %s (generation %llu)", o_.backup_text.c_str(),
+                 (unsigned long long)metrics().generation);
       warned = false;
       backoff_ms = 50;
     } catch (const Error &e) {
       if (!warned)
-        std::fprintf(stderr, "checksync: backup %s unavailable: %s (retrying)\n",
-                     o_.backup_text.c_str(), e.what());
+        LOG_WARN("backup %s unavailable: %s (retrying)", o_.backup_text.c_str(), e.what());
       warned = true;
       std::unique_lock l(mu_);
       cv_.wait_for(l, std::chrono::milliseconds(backoff_ms), [&] { return stopping_; });
@@ -462,15 +458,17 @@ bool Shipper::read_backup(wire::Reader &rd) {
     if (r == wire::Reader::Result::Timeout)
       return true;
     if (r != wire::Reader::Result::Frame) {
-      std::fprintf(stderr, "checksync: connection to the backup lost: %s (reconnecting)\n",
-                   error.c_str());
+      LOG_WARN("connection to the backup lost: %s (reconnecting)", error.c_str());
       return false;
     }
     try {
       switch (f.type) {
-      case wire::Type::Ack:
-        acked(wire::decode_ack(f.payload));
+      case wire::Type::Ack: {
+        std::uint64_t epoch = wire::decode_ack(f.payload);
+        LOG_DEBUG("the backup acknowledged epoch %llu", (unsigned long long)epoch);
+        acked(epoch);
         break;
+      }
       case wire::Type::NeedFull: {
         wire::NeedFull n = wire::decode_need_full(f.payload);
         std::lock_guard l(mu_);
@@ -491,7 +489,7 @@ bool Shipper::read_backup(wire::Reader &rd) {
           refused(e); // resending it would be refused again, forever
           return false;
         }
-        std::fprintf(stderr, "checksync: the backup reports: %s\n", e.message.c_str());
+        LOG_WARN("the backup reports: %s", e.message.c_str());
         if (e.code == wire::ErrorCode::Storage) {
           std::lock_guard l(mu_);
           request_full(0, "the backup could not store one"); // the chain there has a hole
@@ -500,12 +498,11 @@ bool Shipper::read_backup(wire::Reader &rd) {
         return false;
       }
       default:
-        std::fprintf(stderr, "checksync: unexpected %s from the backup (reconnecting)\n",
-                     wire::type_name(f.type));
+        LOG_WARN("unexpected %s from the backup (reconnecting)", wire::type_name(f.type));
         return false;
       }
     } catch (const Error &e) {
-      std::fprintf(stderr, "checksync: from the backup: %s (reconnecting)\n", e.what());
+      LOG_WARN("from the backup: %s (reconnecting)", e.what());
       return false;
     }
   }
@@ -532,7 +529,7 @@ bool Shipper::serve_connection(int fd) {
     if (!idle) {
       auto r = out.send_some(fd);
       if (r == wire::Outgoing::Result::Failed) {
-        std::fprintf(stderr, "checksync: lost the connection to the backup (reconnecting)\n");
+        LOG_WARN("lost the connection to the backup (reconnecting)");
         return true;
       }
       if (r == wire::Outgoing::Result::Done) {

@@ -8,6 +8,7 @@
 
 #include "heap/cow.h"
 
+#include "log/log.h"
 #include "schema/registry.h"
 
 #include <mimalloc.h>
@@ -43,7 +44,7 @@ std::atomic<std::uint64_t> live_objects{0};
 std::atomic<std::uint64_t> live_bytes{0};
 
 [[noreturn]] void fatal(const char *msg) {
-  std::fprintf(stderr, "checksync: %s\n", msg);
+  LOG_ERROR("%s", msg);
   std::abort();
 }
 

@@ -1,5 +1,6 @@
 // options.cpp - see options.h.
 #include "runtime/options.h"
+#include "log/log.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -23,9 +24,7 @@ const Spec *find(const char *name) {
 }
 
 [[noreturn]] void bad(const Spec &s, const char *value, const std::string &expected) {
-  std::fprintf(stderr, "checksync: %s=%s: expected %s (%s)\n", s.name, value, expected.c_str(),
-               s.help);
-  std::fflush(stderr);
+  log::write(log::Level::error, "%s=%s: expected %s (%s)", s.name, value, expected.c_str(), s.help);
   std::_Exit(3);
 }
 
@@ -65,6 +64,19 @@ double parse_real(const Spec &s, const char *v) {
   if (end == v || *end || errno == ERANGE || !std::isfinite(x) || x < s.min || x > s.max)
     bad(s, v, range_text(s));
   return x;
+}
+
+// A Text value with choices must be one of them.
+const char *parse_choice(const Spec &s, const char *v) {
+  if (s.choices) {
+    std::istringstream words(s.choices);
+    std::string w;
+    while (words >> w)
+      if (w == v)
+        return v;
+    bad(s, v, std::string("one of: ") + s.choices);
+  }
+  return v;
 }
 
 bool parse_flag(const Spec &s, const char *v) {
@@ -130,11 +142,12 @@ const std::vector<Spec> &all() {
        "encode deltas on a background thread (0: inside checkpoint())"},
       {"CHECKSYNC_ALLOW_UNINSTRUMENTED", Kind::Flag, 0, 1, "0",
        "run even though a file was compiled without the plugin (its state is not saved)"},
+      {"CHECKSYNC_LOG_LEVEL", Kind::Text, 0, 0, "info", "the least severe runtime message printed",
+       false, "error warning warn info debug"},
       {"CHECKSYNC_VERIFY", Kind::Flag, 0, 1, "0",
        "check every epoch against a full image (slow; for tests)"},
       {"CHECKSYNC_VERIFY_COW", Kind::Flag, 0, 1, "0",
-       "also encode each delta inside checkpoint() and abort if the background one differs",
-       true},
+       "also encode each delta inside checkpoint() and abort if the background one differs", true},
       {"CHECKSYNC_TEST_ENCODE_DELAY_US", Kind::Uint, 0, 1e6, "0",
        "slow the encoder down by this many us per object", true},
       {"CHECKSYNC_TEST_STAMP_PERIOD", Kind::Uint, 0, 4e9, "0",
@@ -166,8 +179,9 @@ bool flag(const char *name) {
 }
 
 std::string text(const char *name) {
-  const char *v = raw(spec(name, Kind::Text));
-  return v ? v : "";
+  const Spec &s = spec(name, Kind::Text);
+  const char *v = raw(s);
+  return v ? parse_choice(s, v) : "";
 }
 
 bool is_set(const char *name) {
@@ -184,7 +198,9 @@ void check_environment() {
     case Kind::Uint: parse_uint(s, v); break;
     case Kind::Real: parse_real(s, v); break;
     case Kind::Flag: parse_flag(s, v); break;
-    case Kind::Text: break;
+    case Kind::Text:
+      parse_choice(s, v);
+      break;
     }
   }
   // A name close to a setting's is a typo that would otherwise be ignored.
@@ -197,8 +213,7 @@ void check_environment() {
       continue;
     for (const Spec &s : all())
       if (edit_distance(name, s.name) <= 2) {
-        std::fprintf(stderr, "checksync: warning: %s is not a CheckSync setting (ignored); "
-                             "did you mean %s?\n", name.c_str(), s.name);
+        LOG_WARN("%s is not a CheckSync setting (ignored); did you mean %s?", name.c_str(), s.name);
         break;
       }
   }
@@ -214,7 +229,9 @@ std::string describe(bool with_test_hooks) {
     case Kind::Flag: o << "0 or 1"; break;
     case Kind::Uint: o << "integer, " << number(s, s.min) << " to " << number(s, s.max); break;
     case Kind::Real: o << "number, " << number(s, s.min) << " to " << number(s, s.max); break;
-    case Kind::Text: o << "text"; break;
+    case Kind::Text:
+      o << (s.choices ? std::string("one of: ") + s.choices : "text");
+      break;
     }
     if (*s.dflt)
       o << "; default " << s.dflt;

@@ -20,6 +20,7 @@ struct Spec {
   const char *dflt; // as text; "" = unset
   const char *help;
   bool test = false; // a test hook, not for production
+  const char *choices = nullptr; // Text: the accepted words, space-separated
 };
 
 const std::vector<Spec> &all();

@@ -1,5 +1,6 @@
 // pipeline.cpp - see pipeline.h.
 #include "runtime/pipeline.h"
+#include "log/log.h"
 
 #include <cstdio>
 
@@ -22,14 +23,15 @@ bool store_job(Runtime &r, const Job &j) {
     try {
       r.store->write(j.epoch, j.full, j.bytes);
       r.chain_broken = false;
+      LOG_DEBUG("checkpoint %llu stored (%s, %zu bytes)", (unsigned long long)j.epoch,
+                j.full ? "full" : "delta", j.bytes.size());
       return true;
     } catch (const Error &e) {
       error = e.what();
       r.chain_broken = true;
     }
   }
-  std::fprintf(stderr, "checksync: checkpoint %llu was not stored: %s\n",
-               (unsigned long long)j.epoch, error.c_str());
+  LOG_ERROR("checkpoint %llu was not stored: %s", (unsigned long long)j.epoch, error.c_str());
   r.force_full = true; // later deltas would not apply to anything
   return false;
 }
@@ -57,20 +59,19 @@ void encoder_loop(Runtime &r) {
       j->bytes = j->delta->encode();
       j->pages = j->delta->info().stats.pages_touched;
     } catch (const std::exception &e) { // a codec threw, out of memory
-      std::fprintf(stderr, "checksync: checkpoint %llu could not be encoded: %s\n",
-                   (unsigned long long)j->epoch, e.what());
+      LOG_ERROR("checkpoint %llu could not be encoded: %s", (unsigned long long)j->epoch, e.what());
       j->failed = true;
       r.force_full = true;
     } catch (...) { // a user codec may throw anything
-      std::fprintf(stderr, "checksync: checkpoint %llu could not be encoded: a codec threw\n",
-                   (unsigned long long)j->epoch);
+      LOG_ERROR("checkpoint %llu could not be encoded: a codec threw",
+                (unsigned long long)j->epoch);
       j->failed = true;
       r.force_full = true;
     }
     if (!j->failed && !j->expected.empty() && j->expected != j->bytes) {
-      std::fprintf(stderr, "checksync verify: epoch %llu: the delta encoded while the "
-                           "program ran differs from the one encoded at checkpoint()\n",
-                   (unsigned long long)j->epoch);
+      LOG_ERROR("verify: epoch %llu: the delta encoded while the program ran differs from "
+                "the one encoded at checkpoint()",
+                (unsigned long long)j->epoch);
       std::abort();
     }
     lock.lock();

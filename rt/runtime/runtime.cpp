@@ -23,19 +23,20 @@
 #include <checksync/checksync.h>
 
 #include "format/capture.h"
-#include "runtime/options.h"
-#include "runtime/pipeline.h"
-#include "store/chain.h"
-#include "store/compactor.h"
-#include "heap/dirty.h"
 #include "format/format.h"
+#include "ha/shipper.h"
+#include "heap/dirty.h"
 #include "heap/heap.h"
 #include "heap/marker.h"
-#include "schema/registry.h"
+#include "log/log.h"
+#include "runtime/options.h"
+#include "runtime/pipeline.h"
 #include "runtime/restore.h"
-#include "ha/shipper.h"
-#include "store/store.h"
 #include "runtime/verify.h"
+#include "schema/registry.h"
+#include "store/chain.h"
+#include "store/compactor.h"
+#include "store/store.h"
 
 #include <algorithm>
 #include <atomic>
@@ -64,9 +65,7 @@ void flush_at_exit() {
   if (r.shipper) {
     int ms = int(options::uint("CHECKSYNC_EXIT_FLUSH_MS"));
     if (!r.shipper->flush(ms))
-      std::fprintf(stderr, "checksync: exiting before the backup acknowledged every "
-                           "checkpoint (waited %d ms)\n",
-                   ms);
+      LOG_WARN("exiting before the backup acknowledged every checkpoint (waited %d ms)", ms);
     return;
   }
   if (r.compactor)
@@ -89,8 +88,7 @@ std::uint64_t now_ms() {
 }
 
 [[noreturn]] void die(const std::string &msg) {
-  std::fprintf(stderr, "checksync: %s\n", msg.c_str());
-  std::fflush(stderr);
+  LOG_ERROR("%s", msg.c_str());
   std::_Exit(3);
 }
 
@@ -114,8 +112,7 @@ void check_instrumented(const Snapshot &snap) {
                 "and fields written there would be missing from checkpoints; compile "
                 "every file with $(checksync-config --cxxflags)";
   if (options::flag("CHECKSYNC_ALLOW_UNINSTRUMENTED")) {
-    std::fprintf(stderr, "checksync: warning: %s (allowed by CHECKSYNC_ALLOW_UNINSTRUMENTED)\n",
-                 msg.c_str());
+    LOG_WARN("%s (allowed by CHECKSYNC_ALLOW_UNINSTRUMENTED)", msg.c_str());
     return;
   }
   die(msg + " (CHECKSYNC_ALLOW_UNINSTRUMENTED=1 runs anyway)");
@@ -173,8 +170,7 @@ void init() {
       std::string note;
       auto img = load_chain(resumed_from, &note);
       if (!note.empty())
-        std::fprintf(stderr, "checksync: resuming epoch %llu; %s\n",
-                     (unsigned long long)img->info.epoch, note.c_str());
+        LOG_WARN("resuming epoch %llu; %s", (unsigned long long)img->info.epoch, note.c_str());
       r.chain = 1; // the restored objects are what the resumed chain holds
       r.chain_id = img->info.chain_id;
       std::vector<std::uint64_t> dropped;
@@ -215,11 +211,10 @@ void init() {
       r.need_full = !(same_dir && r.store->has_base());
       if (!existing.empty() && existing.back().epoch > r.epoch) {
         if (!r.resumed)
-          std::fprintf(stderr,
-                       "checksync: starting fresh in %s, which holds checkpoints up to "
-                       "epoch %llu; the first checkpoint replaces them (use "
-                       "`checksync-rt resume` to continue from them instead)\n",
-                       dir, (unsigned long long)existing.back().epoch);
+          LOG_WARN("starting fresh in %s, which holds checkpoints up to epoch %llu; the first "
+                   "checkpoint replaces them (use `checksync-rt resume` to continue from them "
+                   "instead)",
+                   dir, (unsigned long long)existing.back().epoch);
         r.epoch = existing.back().epoch;
         r.need_full = true;
       }
@@ -276,8 +271,7 @@ void verify(Runtime &r, const Snapshot &snap, const ImageInfo &info, const std::
   fi.started = {};
   std::string diff = r.replica->compare(encode_image(fi, snap.types, snap.roots, now.objects, {}));
   if (!diff.empty()) {
-    std::fprintf(stderr, "checksync verify: epoch %llu: %s\n", (unsigned long long)info.epoch,
-                 diff.c_str());
+    LOG_ERROR("verify: epoch %llu: %s", (unsigned long long)info.epoch, diff.c_str());
     std::abort();
   }
 }
@@ -390,12 +384,11 @@ std::uint64_t checkpoint() {
     throw;
   }
   if (!fallback.empty() && r.fallbacks++ < 3)
-    std::fprintf(stderr,
-                 "checksync: checkpoint %llu marked the heap from the roots (a pause "
-                 "proportional to the heap): an object on a written card is unreachable and "
-                 "%s; that ref is stored as null%s\n",
-                 (unsigned long long)epoch, fallback.c_str(),
-                 r.fallbacks == 3 ? " (further cases are not reported)" : "");
+    LOG_WARN("checkpoint %llu marked the heap from the roots (a pause proportional to the "
+             "heap): an object on a written card is unreachable and %s; that ref is stored as "
+             "null%s",
+             (unsigned long long)epoch, fallback.c_str(),
+             r.fallbacks == 3 ? " (further cases are not reported)" : "");
   // Later checkpoints are deltas: a full image costs a pause proportional to
   // the heap, so new bases come from the background compactor instead.
   r.need_full = false;
@@ -421,8 +414,7 @@ std::uint64_t checkpoint() {
     publish_last();
     r.epoch = epoch;
     if (!r.warned_no_store) {
-      std::fprintf(stderr, "checksync: CHECKSYNC_DIR is not set: checkpoints are not "
-                           "stored anywhere\n");
+      LOG_WARN("CHECKSYNC_DIR is not set: checkpoints are not stored anywhere");
       r.warned_no_store = true;
     }
     return epoch;

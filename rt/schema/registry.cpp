@@ -1,5 +1,6 @@
 // registry.cpp - registration of persistent types and roots (see registry.h).
 #include "schema/registry.h"
+#include "log/log.h"
 
 #include <atomic>
 #include <cstdio>
@@ -32,7 +33,7 @@ State &state() {
 }
 
 [[noreturn]] void fatal(const std::string &msg) {
-  std::fprintf(stderr, "checksync: %s\n", msg.c_str());
+  LOG_ERROR("%s", msg.c_str());
   std::exit(3);
 }
 

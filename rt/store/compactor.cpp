@@ -1,9 +1,10 @@
 // compactor.cpp - see compactor.h.
 #include "store/compactor.h"
 
+#include "log/log.h"
+#include "schema/types.h"
 #include "store/merge.h"
 #include "store/store.h"
-#include "schema/types.h"
 
 #include <cstdio>
 #include <sys/resource.h>
@@ -100,7 +101,7 @@ void Compactor::loop() {
       } catch (const Error &) {
       }
       if (!replaced)
-        std::fprintf(stderr, "checksync: compaction failed (deltas kept): %s\n", e.what());
+        LOG_ERROR("compaction failed (deltas kept): %s", e.what());
     }
     merging_ = false;
     lock.lock();

@@ -210,7 +210,7 @@ def fence(rt, ledger, work):
     serve.wait(timeout=30)
     text = open(log).read()
     print("stale primary exit code %d" % code)
-    print([l for l in text.splitlines() if l.startswith("checksync:")][-1])
+    print([l for l in text.splitlines() if " checksync: " in l][-1])
 
 
 def wrong_secret(rt, ledger, work):
@@ -223,7 +223,7 @@ def wrong_secret(rt, ledger, work):
     f.close()
     serve.stop()
     print("primary exit code %d" % code)
-    print([l for l in open(log).read().splitlines() if l.startswith("checksync:")][-1])
+    print([l for l in open(log).read().splitlines() if " checksync: " in l][-1])
     print([l for l in open(serve.log).read().splitlines() if "refused" in l][-1])
 
 
