@@ -1,14 +1,17 @@
 // The backup server as a library (ha/backup.h): what it announces from its
 // directory, the takeover hand-over, and fencing state across restarts,
 // without running `checksync-rt serve`.
-#include "ha/backup.h"
 #include "format/format.h"
+#include "ha/backup.h"
+#include "ha/wire.h"
 #include "heap/marker.h"
 #include "test_types.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <sys/socket.h>
+#include <thread>
 #include <unistd.h>
 
 using namespace checksync::detail;
@@ -81,5 +84,68 @@ TEST(Backup, OneBackupPerDirectory) {
   std::string dir = temp_dir("lock");
   Backup first(options(dir));
   EXPECT_THROW(Backup second(options(dir)), Error);
+  std::filesystem::remove_all(dir);
+}
+
+namespace {
+// Plays the operator's side of a status query over a socketpair.
+struct StatusExchange {
+  Backup &b;
+  int fds[2];
+  std::thread server;
+  explicit StatusExchange(Backup &backup) : b(backup) {
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+    server = std::thread([this] { b.connection(fds[1]); });
+  }
+  ~StatusExchange() {
+    ::close(fds[0]);
+    server.join();
+  }
+  wire::Frame ask(const std::string &secret, wire::Nonce &backup_nonce, wire::Nonce &ours) {
+    wire::Reader rd(fds[0]);
+    wire::Frame f;
+    std::string err;
+    EXPECT_EQ(rd.next(f, 5000, err), wire::Reader::Result::Frame) << err;
+    backup_nonce = wire::decode_challenge(f.payload).nonce;
+    ours = wire::random_nonce();
+    wire::StatusQuery q{ours, wire::status_query_mac(secret, backup_nonce, ours)};
+    EXPECT_TRUE(wire::send_frame(fds[0], wire::Type::StatusQuery, wire::encode(q)));
+    EXPECT_EQ(rd.next(f, 5000, err), wire::Reader::Result::Frame) << err;
+    return f;
+  }
+};
+} // namespace
+
+// An authenticated status query gets the report, bound to both nonces; it is
+// not a primary, so the generation stays; a wrong secret gets nothing.
+TEST(Backup, StatusQueryIsAuthenticatedAndFencesNobody) {
+  std::string dir = temp_dir("status");
+  store_full(dir, 2);
+  write_generation(dir, 5);
+  Backup b(options(dir));
+  b.set_status_report(
+      [&b] { return "{\"generation\": " + std::to_string(b.status().generation) + "}"; });
+  {
+    StatusExchange x(b);
+    wire::Nonce theirs, ours;
+    wire::Frame f = x.ask("test-secret", theirs, ours);
+    ASSERT_EQ(f.type, wire::Type::Status);
+    wire::StatusReply r = wire::decode_status(f.payload);
+    EXPECT_EQ(r.json, "{\"generation\": 5}");
+    EXPECT_TRUE(
+        wire::mac_equal(r.mac, wire::status_reply_mac("test-secret", ours, theirs, r.json)));
+    EXPECT_FALSE(
+        wire::mac_equal(r.mac, wire::status_reply_mac("test-secret", ours, theirs, r.json + " ")))
+        << "the reply's MAC covers its text";
+  }
+  {
+    StatusExchange x(b);
+    wire::Nonce theirs, ours;
+    wire::Frame f = x.ask("wrong", theirs, ours);
+    ASSERT_EQ(f.type, wire::Type::Error);
+    EXPECT_EQ(wire::decode_error(f.payload).code, wire::ErrorCode::Auth);
+  }
+  EXPECT_EQ(b.status().generation, 5u);
+  EXPECT_EQ(read_generation(dir), 5u);
   std::filesystem::remove_all(dir);
 }

@@ -45,8 +45,9 @@ struct ServeOptions {
 int run_serve(const ServeOptions &opts);
 
 struct StatusOptions {
-  std::string dir; // serve's --dir
+  std::string dir; // serve's --dir, or its HOST:PORT
   bool json = false;
+  int timeout_ms = 3000; // HOST:PORT: for the connection and each reply
 };
 int run_status(const StatusOptions &opts);
 

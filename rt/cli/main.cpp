@@ -123,11 +123,16 @@ int main(int argc, char **argv) {
 
   StatusOptions sto;
   auto *status = app.add_subcommand(
-      "status", "What `checksync-rt serve --dir DIR` is doing: generation, durable epoch, "
-                "the primary and its last message, takeover, store size, compaction (from "
-                "DIR/serve-status.json, which serve rewrites every second; exit 3 if stale)");
-  status->add_option("dir", sto.dir, "serve's --dir")->required();
+      "status", "What `checksync-rt serve` is doing: generation, durable epoch, the primary "
+                "and its last message, takeover, store size, compaction. DIR: read from "
+                "DIR/serve-status.json, which serve rewrites every second (exit 3 if stale); "
+                "HOST:PORT: asked over serve's port, authenticated with CHECKSYNC_SECRET "
+                "(exit 2 unreachable, 4 wrong secret)");
+  status->add_option("target", sto.dir, "serve's --dir, or its HOST:PORT")->required();
   status->add_flag("--json", sto.json, "Machine-readable output");
+  status->add_option("--timeout", sto.timeout_ms, "HOST:PORT: ms to wait for serve")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 600000));
 
   bool test_hooks = false;
   auto *opts = app.add_subcommand(

@@ -116,6 +116,9 @@ int run_serve(const ServeOptions &o) {
   try {
     lfd = wire::listen_on(wire::parse_endpoint(o.listen), &bound_text);
     backup = new Backup(backup_options(o, secret_env));
+    backup->set_status_report([&o, bound_text, backup] {
+      return status_json(o.dir, bound_text, o.takeover, o.timeout_ms, backup->status());
+    });
     LOG_INFO("listening on %s%s", bound_text.c_str(),
              o.takeover
                  ? (" (takeover after " + std::to_string(o.timeout_ms) + " ms of silence)").c_str()
@@ -131,7 +134,8 @@ int run_serve(const ServeOptions &o) {
     int rc = ::poll(&p, 1, 20);
     if (now_ms() - status_at >= 1000) { // for `checksync-rt status DIR`
       status_at = now_ms();
-      write_status(o.dir, bound_text, o.takeover, o.timeout_ms, backup->status());
+      write_status(o.dir,
+                   status_json(o.dir, bound_text, o.takeover, o.timeout_ms, backup->status()));
     }
     if (rc > 0) {
       int fd = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);

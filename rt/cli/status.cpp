@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "status.h"
 
+#include "ha/wire.h"
 #include "schema/types.h"
 #include "store/store.h"
 
@@ -11,6 +12,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -27,8 +29,8 @@ std::int64_t unix_ms() {
 }
 } // namespace
 
-void write_status(const std::string &dir, const std::string &listen, bool takeover,
-                  int timeout_ms, const ha::BackupStatus &st) {
+std::string status_json(const std::string &dir, const std::string &listen, bool takeover,
+                        int timeout_ms, const ha::BackupStatus &st) {
   std::uint64_t files = 0, bytes = 0;
   try {
     for (const auto &c : detail::list_checkpoints(dir)) {
@@ -54,29 +56,109 @@ void write_status(const std::string &dir, const std::string &listen, bool takeov
            {"takeover", {{"armed", takeover}, {"timeout_ms", timeout_ms}, {"done", st.taken_over}}},
            {"store", {{"files", files}, {"bytes", bytes}}},
            {"compaction_running", st.compacting}};
+  return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+void write_status(const std::string &dir, const std::string &text) {
   // Written aside and renamed: a reader never sees half a file (a crash
   // leaves a .tmp that the store's next open removes).
   std::string path = dir + "/" + kStatusFile, tmp = path + ".tmp";
   {
     std::ofstream f(tmp, std::ios::trunc);
-    f << doc.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+    f << text;
     if (!f)
       return; // a full disk: the status is best effort, checkpoints are not
   }
   std::rename(tmp.c_str(), path.c_str());
 }
 
-int run_status(const StatusOptions &opts) {
-  std::string path = opts.dir + "/" + kStatusFile;
+namespace {
+
+json read_status_file(const std::string &dir) {
+  std::string path = dir + "/" + kStatusFile;
   std::ifstream f(path);
+  if (!f)
+    throw std::runtime_error("no " + std::string(kStatusFile) + " (is `checksync-rt serve --dir " +
+                             dir + "` running, or has it ever?)");
+  return json::parse(f);
+}
+
+struct StatusFailure : std::runtime_error {
+  int code;
+  StatusFailure(int c, const std::string &m) : std::runtime_error(m), code(c) {}
+};
+
+// Asks a running serve over its port: CHALLENGE, STATUS_QUERY, STATUS, each
+// side proving it holds the secret (docs/protocol.md). Not a primary: it
+// changes no generation and fences nobody.
+json query_status(const std::string &target, const std::string &secret, int timeout_ms) {
+  namespace wire = detail::wire;
+  std::string error;
+  int fd = wire::connect_to(wire::parse_endpoint(target), timeout_ms, &error);
+  if (fd < 0)
+    throw StatusFailure(2, "cannot connect: " + error);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  wire::Reader rd(fd);
+  wire::Frame f;
+  auto next = [&](const char *what) {
+    std::string err;
+    if (rd.next(f, timeout_ms, err) != wire::Reader::Result::Frame)
+      throw StatusFailure(2, std::string("no ") + what +
+                                 " from serve: " + (err.empty() ? "timeout" : err));
+    if (f.type == wire::Type::Error) {
+      wire::ErrorMsg e = wire::decode_error(f.payload);
+      throw StatusFailure(e.code == wire::ErrorCode::Auth ? 4 : 2,
+                          "serve refused: " + e.message +
+                              (e.code == wire::ErrorCode::Auth ? " (check CHECKSYNC_SECRET)" : ""));
+    }
+  };
+  next("CHALLENGE");
+  if (f.type != wire::Type::Challenge)
+    throw StatusFailure(2, std::string("expected CHALLENGE, got ") + wire::type_name(f.type));
+  wire::Challenge ch = wire::decode_challenge(f.payload);
+  wire::StatusQuery q{wire::random_nonce(), {}};
+  q.mac = wire::status_query_mac(secret, ch.nonce, q.nonce);
+  if (!wire::send_frame(fd, wire::Type::StatusQuery, wire::encode(q)))
+    throw StatusFailure(2, "connection lost");
+  next("STATUS");
+  if (f.type != wire::Type::Status)
+    throw StatusFailure(2, std::string("expected STATUS, got ") + wire::type_name(f.type));
+  wire::StatusReply r = wire::decode_status(f.payload);
+  if (!wire::mac_equal(r.mac, wire::status_reply_mac(secret, q.nonce, ch.nonce, r.json)))
+    throw StatusFailure(4, "the reply does not prove the secret: not our serve, or a forgery");
+  return json::parse(r.json);
+}
+
+bool is_endpoint(const std::string &target) {
+  std::error_code ec;
+  return !std::filesystem::is_directory(target, ec) && target.find(':') != std::string::npos;
+}
+
+} // namespace
+
+int run_status(const StatusOptions &opts) {
   json doc;
   try {
-    if (!f)
-      throw std::runtime_error("no " + std::string(kStatusFile) +
-                               " (is `checksync-rt serve --dir " + opts.dir +
-                               "` running, or has it ever?)");
-    doc = json::parse(f);
-  } catch (const std::exception &e) {
+    if (is_endpoint(opts.dir)) {
+      const char *secret = std::getenv("CHECKSYNC_SECRET");
+      if (!secret || !*secret) {
+        std::fprintf(stderr,
+                     "checksync-rt status: set CHECKSYNC_SECRET (the secret serve "
+                     "holds) to ask %s\n",
+                     opts.dir.c_str());
+        return 1;
+      }
+      doc = query_status(opts.dir, secret, opts.timeout_ms);
+    } else {
+      doc = read_status_file(opts.dir);
+    }
+  } catch (const StatusFailure &e) {
+    std::fprintf(stderr, "checksync-rt status: %s: %s\n", opts.dir.c_str(), e.what());
+    return e.code;
+  } catch (const std::exception &e) { // bad JSON, a malformed frame, a bad address
     std::fprintf(stderr, "checksync-rt status: %s: %s\n", opts.dir.c_str(), e.what());
     return 2;
   }

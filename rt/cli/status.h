@@ -8,9 +8,11 @@
 
 namespace checksync::cli {
 
+// What serve reports: to DIR/serve-status.json and to `status HOST:PORT`.
+std::string status_json(const std::string &dir, const std::string &listen, bool takeover,
+                        int timeout_ms, const ha::BackupStatus &st);
 // Rewrites DIR/serve-status.json (atomically; best effort).
-void write_status(const std::string &dir, const std::string &listen, bool takeover,
-                  int timeout_ms, const ha::BackupStatus &st);
+void write_status(const std::string &dir, const std::string &text);
 
 } // namespace checksync::cli
 

@@ -123,6 +123,8 @@ bool Backup::handshake(int fd, wire::Reader &rd, std::uint64_t &gen, std::uint64
     wire::send_frame(fd, wire::Type::Error, wire::encode(wire::ErrorMsg{code, msg}));
     return false;
   };
+  if (f.type == wire::Type::StatusQuery)
+    return answer_status(fd, ch.nonce, f, peer);
   if (f.type != wire::Type::Auth) {
     LOG_WARN("%s: expected AUTH, got %s", peer.c_str(), wire::type_name(f.type));
     return refuse(wire::ErrorCode::Protocol, "expected AUTH");
@@ -178,6 +180,45 @@ bool Backup::handshake(int fd, wire::Reader &rd, std::uint64_t &gen, std::uint64
   last_seen_ms = now_ms();
   seen_primary = true;
   return true;
+}
+
+// Answers an operator's status query; never a primary, so it returns false.
+bool Backup::answer_status(int fd, const wire::Nonce &challenge, const wire::Frame &f,
+                           const std::string &peer) {
+  auto refuse = [&](wire::ErrorCode code, const std::string &msg) {
+    wire::send_frame(fd, wire::Type::Error, wire::encode(wire::ErrorMsg{code, msg}));
+    return false;
+  };
+  wire::StatusQuery q;
+  try {
+    q = wire::decode_status_query(f.payload);
+  } catch (const Error &e) {
+    LOG_WARN("%s: %s", peer.c_str(), e.what());
+    return refuse(wire::ErrorCode::Protocol, e.what());
+  }
+  if (!wire::mac_equal(q.mac, wire::status_query_mac(o_.secret, challenge, q.nonce))) {
+    LOG_WARN("%s: status query refused: authentication failed (wrong secret)", peer.c_str());
+    return refuse(wire::ErrorCode::Auth, "authentication failed");
+  }
+  std::function<std::string()> report;
+  {
+    std::lock_guard l(mu_);
+    report = status_report_;
+  }
+  if (!report)
+    return refuse(wire::ErrorCode::Protocol, "this backup does not report its status");
+  wire::StatusReply r{report(), {}};
+  if (r.json.size() > wire::kMaxStatusJson)
+    return refuse(wire::ErrorCode::Protocol, "status too large");
+  r.mac = wire::status_reply_mac(o_.secret, q.nonce, challenge, r.json);
+  wire::send_frame(fd, wire::Type::Status, wire::encode(r));
+  LOG_DEBUG("%s: answered a status query", peer.c_str());
+  return false;
+}
+
+void Backup::set_status_report(std::function<std::string()> report) {
+  std::lock_guard l(mu_);
+  status_report_ = std::move(report);
 }
 
 BackupStatus Backup::status() {

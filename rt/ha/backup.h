@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -55,6 +56,9 @@ public:
   // epoch to resume, or nothing (and changes nothing) if no epoch is durable.
   std::optional<std::uint64_t> take_over();
   BackupStatus status();
+  // What an authenticated `checksync-rt status HOST:PORT` receives (JSON
+  // text, built by the caller from status()); without one it is refused.
+  void set_status_report(std::function<std::string()> report);
 
   std::atomic<std::int64_t> last_seen_ms{0}; // newest sign of life of the current primary
   std::atomic<bool> seen_primary{false};
@@ -63,6 +67,8 @@ private:
   class Link;
   bool handshake(int fd, wire::Reader &rd, std::uint64_t &gen, std::uint64_t &conn,
                  const std::string &peer);
+  bool answer_status(int fd, const wire::Nonce &challenge, const wire::Frame &f,
+                     const std::string &peer);
   bool current(std::uint64_t gen, std::uint64_t conn) {
     return !taken_over_ && gen == generation_ && conn == active_conn_;
   }
@@ -76,6 +82,7 @@ private:
   bool broken_ = false; // files beyond durable_ that a resume ignores: only a full may follow
   std::uint64_t chain_id_ = 0; // ImageInfo::chain_id of the stored chain
   std::string primary_program_, primary_peer_;
+  std::function<std::string()> status_report_;
 };
 
 } // namespace checksync::ha

@@ -86,13 +86,14 @@ struct Msg {
   const char *what; // the message's name, for errors
   msgpack::object_handle oh;
   const msgpack::object *a = nullptr;
-  Msg(const std::string &p, std::size_t n, const char *what_) : what(what_) {
+  Msg(const std::string &p, std::size_t n, const char *what_, std::size_t str_limit = 4096)
+      : what(what_) {
     try {
       std::size_t off = 0;
       // Control messages are tiny: limits stop a hostile length prefix from
       // making the unpacker allocate gigabytes (found by frame_fuzzer).
       oh = msgpack::unpack(p.data(), p.size(), off, nullptr, nullptr,
-                           msgpack::unpack_limit(/*array=*/8, /*map=*/0, /*str=*/4096,
+                           msgpack::unpack_limit(/*array=*/8, /*map=*/0, /*str=*/str_limit,
                                                  /*bin=*/64, /*ext=*/0, /*depth=*/2));
       if (off != p.size())
         malformed(what);
@@ -157,6 +158,10 @@ const char *type_name(Type t) {
   case Type::NeedFull: return "NEED_FULL";
   case Type::Error: return "ERROR";
   case Type::Chunk: return "CHUNK";
+  case Type::StatusQuery:
+    return "STATUS_QUERY";
+  case Type::Status:
+    return "STATUS";
   }
   return "?";
 }
@@ -193,7 +198,7 @@ Parse parse_frame(const char *data, std::size_t n, Frame &out, std::size_t &cons
     return Parse::Bad;
   }
   auto type = std::uint8_t(data[5]);
-  if (type < std::uint8_t(Type::Challenge) || type > std::uint8_t(Type::Chunk) || data[6] ||
+  if (type < std::uint8_t(Type::Challenge) || type > std::uint8_t(Type::Status) || data[6] ||
       data[7]) {
     error = "unknown frame type " + std::to_string(type);
     return Parse::Bad;
@@ -245,6 +250,22 @@ std::string encode(const Welcome &m) {
   pack_bin(pk, m.mac.data(), m.mac.size());
   return std::string(b.data(), b.size());
 }
+std::string encode(const StatusQuery &m) {
+  msgpack::sbuffer b;
+  Packer pk(b);
+  pk.pack_array(2);
+  pack_bin(pk, m.nonce.data(), m.nonce.size());
+  pack_bin(pk, m.mac.data(), m.mac.size());
+  return std::string(b.data(), b.size());
+}
+std::string encode(const StatusReply &m) {
+  msgpack::sbuffer b;
+  Packer pk(b);
+  pk.pack_array(2);
+  pk.pack(m.json);
+  pack_bin(pk, m.mac.data(), m.mac.size());
+  return std::string(b.data(), b.size());
+}
 std::string encode_ack(std::uint64_t epoch) {
   msgpack::sbuffer b;
   Packer pk(b);
@@ -292,6 +313,14 @@ Challenge decode_challenge(const std::string &p) {
 Auth decode_auth(const std::string &p) {
   Msg m(p, 4, "AUTH");
   return {m.bin32(0), m.u64(1), m.str(2), m.bin32(3)};
+}
+StatusQuery decode_status_query(const std::string &p) {
+  Msg m(p, 2, "STATUS_QUERY");
+  return {m.bin32(0), m.bin32(1)};
+}
+StatusReply decode_status(const std::string &p) {
+  Msg m(p, 2, "STATUS", kMaxStatusJson);
+  return {m.str(0, kMaxStatusJson), m.bin32(1)};
 }
 Welcome decode_welcome(const std::string &p) {
   Msg m(p, 4, "WELCOME");
@@ -354,6 +383,23 @@ Mac backup_mac(std::string_view secret, const Nonce &primary_nonce, const Nonce 
   append64(m, generation);
   append64(m, durable);
   append64(m, chain_id);
+  return hmac(secret, m);
+}
+
+Mac status_query_mac(std::string_view secret, const Nonce &backup_nonce,
+                     const Nonce &operator_nonce) {
+  std::string m = "checksync status query v1";
+  append(m, backup_nonce);
+  append(m, operator_nonce);
+  return hmac(secret, m);
+}
+
+Mac status_reply_mac(std::string_view secret, const Nonce &operator_nonce,
+                     const Nonce &backup_nonce, std::string_view json) {
+  std::string m = "checksync status reply v1";
+  append(m, operator_nonce);
+  append(m, backup_nonce);
+  m.append(json);
   return hmac(secret, m);
 }
 

@@ -34,16 +34,18 @@ std::uint32_t max_payload();
 std::size_t chunk_bytes();
 
 enum class Type : std::uint8_t {
-  Challenge = 1,  // backup -> primary: [version, nonce(32)]
-  Auth = 2,       // primary -> backup: [nonce(32), generation, program, mac(32)]
-  Welcome = 3,    // backup -> primary: [generation, durable epoch, its chain id, mac(32)]
-  Checkpoint = 4, // primary -> backup: u64 epoch, u64 prev epoch, u8 full, 7 x 0, u64 length,
-                  // u64 chain id
-  Ack = 5,        // backup -> primary: [epoch]: that epoch of the primary's chain is durable
-  Heartbeat = 6,  // primary -> backup: []
-  NeedFull = 7,   // backup -> primary: [durable epoch, reason]: send a full checkpoint
-  Error = 8,      // either way: [code, message, epoch]; the sender closes the connection
-  Chunk = 9,      // primary -> backup: u64 offset, then the next bytes of the checkpoint
+  Challenge = 1,    // backup -> primary: [version, nonce(32)]
+  Auth = 2,         // primary -> backup: [nonce(32), generation, program, mac(32)]
+  Welcome = 3,      // backup -> primary: [generation, durable epoch, its chain id, mac(32)]
+  Checkpoint = 4,   // primary -> backup: u64 epoch, u64 prev epoch, u8 full, 7 x 0, u64 length,
+                    // u64 chain id
+  Ack = 5,          // backup -> primary: [epoch]: that epoch of the primary's chain is durable
+  Heartbeat = 6,    // primary -> backup: []
+  NeedFull = 7,     // backup -> primary: [durable epoch, reason]: send a full checkpoint
+  Error = 8,        // either way: [code, message, epoch]; the sender closes the connection
+  Chunk = 9,        // primary -> backup: u64 offset, then the next bytes of the checkpoint
+  StatusQuery = 10, // operator -> backup, instead of AUTH: [nonce(32), mac(32)]
+  Status = 11,      // backup -> operator: [status JSON, mac(32)]; then it closes
 };
 const char *type_name(Type t);
 
@@ -85,6 +87,16 @@ struct CheckpointHead {
 struct NeedFull { std::uint64_t durable; std::string reason; };
 // epoch: the checkpoint refused (Protocol: invalid, Storage: not stored), or 0.
 struct ErrorMsg { ErrorCode code; std::string message; std::uint64_t epoch = 0; };
+// `checksync-rt status HOST:PORT`: asks without taking part in fencing.
+struct StatusQuery {
+  Nonce nonce;
+  Mac mac;
+};
+struct StatusReply {
+  std::string json;
+  Mac mac;
+};
+constexpr std::size_t kMaxStatusJson = 64 * 1024;
 
 std::string encode(const Challenge &m);
 std::string encode(const Auth &m);
@@ -92,6 +104,8 @@ std::string encode(const Welcome &m);
 std::string encode_ack(std::uint64_t epoch);
 std::string encode(const NeedFull &m);
 std::string encode(const ErrorMsg &m);
+std::string encode(const StatusQuery &m);
+std::string encode(const StatusReply &m);
 constexpr std::size_t kCheckpointHeadBytes = 40;
 std::string encode_checkpoint_head(const CheckpointHead &h);
 constexpr std::size_t kChunkHeadBytes = 8;
@@ -104,6 +118,8 @@ Welcome decode_welcome(const std::string &p);
 std::uint64_t decode_ack(const std::string &p);
 NeedFull decode_need_full(const std::string &p);
 ErrorMsg decode_error(const std::string &p);
+StatusQuery decode_status_query(const std::string &p);
+StatusReply decode_status(const std::string &p);
 CheckpointHead decode_checkpoint(const std::string &p);
 // The chunk's offset; `data` points at its bytes inside p (at least one).
 std::uint64_t decode_chunk(const std::string &p, std::string_view &data);
@@ -116,6 +132,13 @@ Mac primary_mac(std::string_view secret, const Nonce &backup_nonce,
 // The backup proves it too, binding what it answers.
 Mac backup_mac(std::string_view secret, const Nonce &primary_nonce, const Nonce &backup_nonce,
                std::uint64_t generation, std::uint64_t durable, std::uint64_t chain_id);
+// A status query and its reply, each bound to both nonces (and the reply to
+// its text), under labels of their own: neither can pass for the other or
+// for a primary's or backup's proof.
+Mac status_query_mac(std::string_view secret, const Nonce &backup_nonce,
+                     const Nonce &operator_nonce);
+Mac status_reply_mac(std::string_view secret, const Nonce &operator_nonce,
+                     const Nonce &backup_nonce, std::string_view json);
 bool mac_equal(const Mac &a, const Mac &b); // constant time
 
 // ---- Sockets ---------------------------------------------------------------
