@@ -4,7 +4,7 @@ set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 PACKAGES=(clang-19 llvm-19-dev libclang-19-dev llvm-19-tools cmake ninja-build python3
-          libmimalloc-dev libmsgpack-cxx-dev libxxhash-dev libcli11-dev libgtest-dev libssl-dev libzstd-dev nlohmann-json3-dev
+          libmimalloc-dev libmsgpack-cxx-dev libxxhash-dev libcli11-dev libgtest-dev libssl-dev libzstd-dev nlohmann-json3-dev libasio-dev
           libclang-rt-19-dev redis-tools redis-server)
 missing=()
 for p in "${PACKAGES[@]}"; do

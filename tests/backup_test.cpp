@@ -3,6 +3,7 @@
 // without running `checksync-rt serve`.
 #include "format/format.h"
 #include "ha/backup.h"
+#include "ha/server.h"
 #include "ha/wire.h"
 #include "heap/marker.h"
 #include "test_types.h"
@@ -10,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
@@ -88,32 +90,58 @@ TEST(Backup, OneBackupPerDirectory) {
 }
 
 namespace {
-// Plays the operator's side of a status query over a socketpair.
-struct StatusExchange {
-  Backup &b;
-  int fds[2];
-  std::thread server;
-  explicit StatusExchange(Backup &backup) : b(backup) {
-    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
-    server = std::thread([this] { b.connection(fds[1]); });
+// serve's connection handling (ha/server.h) on a loopback port, its event
+// loop on a thread of its own.
+struct Served {
+  asio::io_context io;
+  std::string addr;
+  std::unique_ptr<Server> server;
+  std::thread loop;
+  Served(Backup &b, ServerLimits limits = {}) {
+    int lfd = wire::listen_on(wire::parse_endpoint("127.0.0.1:0"), &addr);
+    server = std::make_unique<Server>(io, b, lfd, limits);
+    loop = std::thread([this] { io.run(); });
   }
-  ~StatusExchange() {
-    ::close(fds[0]);
-    server.join();
+  ~Served() {
+    io.stop();
+    loop.join();
   }
-  wire::Frame ask(const std::string &secret, wire::Nonce &backup_nonce, wire::Nonce &ours) {
-    wire::Reader rd(fds[0]);
-    wire::Frame f;
+  int connect() {
     std::string err;
-    EXPECT_EQ(rd.next(f, 5000, err), wire::Reader::Result::Frame) << err;
-    backup_nonce = wire::decode_challenge(f.payload).nonce;
-    ours = wire::random_nonce();
-    wire::StatusQuery q{ours, wire::status_query_mac(secret, backup_nonce, ours)};
-    EXPECT_TRUE(wire::send_frame(fds[0], wire::Type::StatusQuery, wire::encode(q)));
-    EXPECT_EQ(rd.next(f, 5000, err), wire::Reader::Result::Frame) << err;
-    return f;
+    int fd = wire::connect_to(wire::parse_endpoint(addr), 2000, &err);
+    EXPECT_GE(fd, 0) << err;
+    return fd;
   }
 };
+
+// Plays the operator's side of a status query.
+wire::Frame ask_status(int fd, const std::string &secret, wire::Nonce &backup_nonce,
+                       wire::Nonce &ours) {
+  wire::Reader rd(fd);
+  wire::Frame f;
+  std::string err;
+  EXPECT_EQ(rd.next(f, 5000, err), wire::Reader::Result::Frame) << err;
+  backup_nonce = wire::decode_challenge(f.payload).nonce;
+  ours = wire::random_nonce();
+  wire::StatusQuery q{ours, wire::status_query_mac(secret, backup_nonce, ours)};
+  EXPECT_TRUE(wire::send_frame(fd, wire::Type::StatusQuery, wire::encode(q)));
+  EXPECT_EQ(rd.next(f, 5000, err), wire::Reader::Result::Frame) << err;
+  return f;
+}
+
+// True once the peer has closed fd (read returns 0) within timeout_ms.
+bool closed_by_peer(int fd, int timeout_ms) {
+  wire::Reader rd(fd);
+  wire::Frame f;
+  std::string err;
+  for (;;) {
+    auto r = rd.next(f, timeout_ms, err);
+    if (r == wire::Reader::Result::Closed)
+      return true;
+    if (r != wire::Reader::Result::Frame) // timeout or garbage
+      return false;
+  }
+}
 } // namespace
 
 // An authenticated status query gets the report, bound to both nonces; it is
@@ -125,10 +153,11 @@ TEST(Backup, StatusQueryIsAuthenticatedAndFencesNobody) {
   Backup b(options(dir));
   b.set_status_report(
       [&b] { return "{\"generation\": " + std::to_string(b.status().generation) + "}"; });
+  Served s(b);
   {
-    StatusExchange x(b);
+    int fd = s.connect();
     wire::Nonce theirs, ours;
-    wire::Frame f = x.ask("test-secret", theirs, ours);
+    wire::Frame f = ask_status(fd, "test-secret", theirs, ours);
     ASSERT_EQ(f.type, wire::Type::Status);
     wire::StatusReply r = wire::decode_status(f.payload);
     EXPECT_EQ(r.json, "{\"generation\": 5}");
@@ -137,15 +166,71 @@ TEST(Backup, StatusQueryIsAuthenticatedAndFencesNobody) {
     EXPECT_FALSE(
         wire::mac_equal(r.mac, wire::status_reply_mac("test-secret", ours, theirs, r.json + " ")))
         << "the reply's MAC covers its text";
+    ::close(fd);
   }
   {
-    StatusExchange x(b);
+    int fd = s.connect();
     wire::Nonce theirs, ours;
-    wire::Frame f = x.ask("wrong", theirs, ours);
+    wire::Frame f = ask_status(fd, "wrong", theirs, ours);
     ASSERT_EQ(f.type, wire::Type::Error);
     EXPECT_EQ(wire::decode_error(f.payload).code, wire::ErrorCode::Auth);
+    ::close(fd);
   }
   EXPECT_EQ(b.status().generation, 5u);
   EXPECT_EQ(read_generation(dir), 5u);
+  std::filesystem::remove_all(dir);
+}
+
+int threads_now() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("Threads:", 0) == 0)
+      return std::stoi(line.substr(8));
+  return -1;
+}
+
+// A peer that never authenticates is closed at the deadline.
+TEST(Backup, SilentPeerIsClosedAtTheHandshakeDeadline) {
+  std::string dir = temp_dir("silent");
+  Backup b(options(dir));
+  ServerLimits limits;
+  limits.handshake_timeout_ms = 200;
+  Served s(b, limits);
+  int fd = s.connect();
+  auto t0 = now_ms();
+  EXPECT_TRUE(closed_by_peer(fd, 5000));
+  EXPECT_GE(now_ms() - t0, 150);
+  ::close(fd);
+  std::filesystem::remove_all(dir);
+}
+
+// A flood of peers that never authenticate holds at most max_handshakes
+// sockets (the oldest go first) and no thread, and an operator with the
+// secret still gets in.
+TEST(Backup, UnauthenticatedFloodIsBoundedAndTakesNoThread) {
+  std::string dir = temp_dir("flood");
+  Backup b(options(dir));
+  b.set_status_report([] { return std::string("{}"); });
+  ServerLimits limits;
+  limits.max_handshakes = 8;
+  limits.handshake_timeout_ms = 60000; // only eviction closes them here
+  Served s(b, limits);
+  int threads = threads_now();
+  std::vector<int> flood;
+  for (int i = 0; i < 40; ++i)
+    flood.push_back(s.connect());
+  int fd = s.connect();
+  wire::Nonce theirs, ours;
+  EXPECT_EQ(ask_status(fd, "test-secret", theirs, ours).type, wire::Type::Status);
+  ::close(fd);
+  EXPECT_EQ(threads_now(), threads);
+  int closed = 0;
+  for (int f : flood)
+    closed += closed_by_peer(f, 100);
+  EXPECT_GE(closed, 40 - 8) << "all but the newest max_handshakes were closed";
+  EXPECT_LE(closed, 40 - 8 + 1);
+  for (int f : flood)
+    ::close(f);
   std::filesystem::remove_all(dir);
 }

@@ -3,6 +3,7 @@
 // primary falls silent (never with nothing durable).
 #include "commands.h"
 #include "ha/backup.h"
+#include "ha/server.h"
 #include "log/log.h"
 #include "status.h"
 
@@ -12,6 +13,10 @@
 #include "store/store.h"
 #include "schema/types.h"
 #include "ha/wire.h"
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -93,6 +98,118 @@ pid_t start_program(const ServeOptions &o) {
   return child;
 }
 
+// The takeover: when the primary has been silent for --timeout ms (never
+// with nothing durable). Returns the program's pid, 0 to keep waiting, or -1.
+pid_t maybe_take_over(const ServeOptions &o, Backup &backup) {
+  std::int64_t silent = now_ms() - backup.last_seen_ms;
+  auto t0 = Clock::now();
+  std::optional<std::uint64_t> epoch;
+  try {
+    epoch = backup.take_over();
+  } catch (const Error &e) {
+    LOG_ERROR("takeover failed: %s", e.what());
+    return -1;
+  }
+  if (!epoch) {
+    // Starting the program with empty state would lose everything the
+    // primary held; wait for a primary (this one, back, or a new one).
+    LOG_WARN("no word from the primary for %lld ms, but no epoch is durable here: not taking "
+             "over; waiting for a primary",
+             (long long)silent);
+    backup.seen_primary = false;
+    return 0;
+  }
+  LOG_WARN("takeover: no word from the primary for %lld ms; resuming %s from epoch %llu",
+           (long long)silent, o.command[0].c_str(), (unsigned long long)*epoch);
+  pid_t child = start_program(o);
+  if (child < 0)
+    return -1; // start_program said why
+  auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+  LOG_INFO("failover: program started as pid %d, %lld ms after the primary's last message "
+           "(detection %lld ms + takeover %lld ms)",
+           int(child), (long long)(silent + spent.count()), (long long)silent,
+           (long long)spent.count());
+  return child;
+}
+
+// serve's timers, on the event loop next to the connections (server.h).
+class Loop {
+public:
+  Loop(const ServeOptions &o, Backup &b, std::string bound)
+      : o_(o), b_(b), bound_(std::move(bound)), status_timer_(io_), takeover_timer_(io_),
+        child_exit_(io_, SIGCHLD) {}
+  asio::io_context &io() { return io_; }
+
+  int run() {
+    write_status_now();
+    if (o_.takeover)
+      check_takeover();
+    io_.run();
+    return code_;
+  }
+
+private:
+  // For `checksync-rt status DIR`, once a second.
+  void write_status_now() {
+    write_status(o_.dir, status_json(o_.dir, bound_, o_.takeover, o_.timeout_ms, b_.status()));
+    status_timer_.expires_after(std::chrono::seconds(1));
+    status_timer_.async_wait([this](const asio::error_code &ec) {
+      if (!ec)
+        write_status_now();
+    });
+  }
+
+  // Wakes when the newest primary would have been silent for --timeout ms
+  // (or --timeout ms from now while none is connected), not on a poll.
+  void check_takeover() {
+    std::int64_t wait = o_.timeout_ms;
+    if (b_.seen_primary) {
+      std::int64_t silent = now_ms() - b_.last_seen_ms;
+      if (silent >= o_.timeout_ms) {
+        pid_t child = maybe_take_over(o_, b_);
+        if (child < 0)
+          return stop(2);
+        if (child > 0)
+          return wait_for(child);
+      } else {
+        wait = o_.timeout_ms - silent;
+      }
+    }
+    takeover_timer_.expires_after(std::chrono::milliseconds(wait));
+    takeover_timer_.async_wait([this](const asio::error_code &ec) {
+      if (!ec)
+        check_takeover();
+    });
+  }
+
+  // serve exits with the resumed program's status.
+  void wait_for(pid_t child) {
+    child_exit_.async_wait([this, child](const asio::error_code &ec, int) {
+      if (ec)
+        return;
+      int status;
+      if (::waitpid(child, &status, WNOHANG) != child)
+        return wait_for(child);
+      int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      LOG_INFO("resumed program exited with status %d", code);
+      stop(code);
+    }); // a SIGCHLD before this wait is queued by the signal_set
+  }
+
+  void stop(int code) {
+    code_ = code;
+    io_.stop();
+  }
+
+  const ServeOptions &o_;
+  Backup &b_;
+  const std::string bound_;
+  asio::io_context io_;
+  asio::steady_timer status_timer_, takeover_timer_;
+  asio::signal_set child_exit_; // SIGCHLD, registered before any fork
+  int code_ = 0;
+};
+
 } // namespace
 
 int run_serve(const ServeOptions &o) {
@@ -112,78 +229,26 @@ int run_serve(const ServeOptions &o) {
   std::signal(SIGPIPE, SIG_IGN);
   int lfd;
   std::string bound_text;
-  Backup *backup; // never destroyed: connection threads may outlive the loop
+  // Never destroyed: a primary's Link threads may still run when serve
+  // returns (the process exits right after).
+  Backup *backup;
   try {
     lfd = wire::listen_on(wire::parse_endpoint(o.listen), &bound_text);
     backup = new Backup(backup_options(o, secret_env));
-    backup->set_status_report([&o, bound_text, backup] {
-      return status_json(o.dir, bound_text, o.takeover, o.timeout_ms, backup->status());
-    });
-    LOG_INFO("listening on %s%s", bound_text.c_str(),
-             o.takeover
-                 ? (" (takeover after " + std::to_string(o.timeout_ms) + " ms of silence)").c_str()
-                 : "");
   } catch (const Error &e) {
     LOG_ERROR("%s", e.what());
     return 2;
   }
-  pid_t child = -1;
-  std::int64_t status_at = 0;
-  for (;;) {
-    pollfd p{lfd, POLLIN, 0};
-    int rc = ::poll(&p, 1, 20);
-    if (now_ms() - status_at >= 1000) { // for `checksync-rt status DIR`
-      status_at = now_ms();
-      write_status(o.dir,
-                   status_json(o.dir, bound_text, o.takeover, o.timeout_ms, backup->status()));
-    }
-    if (rc > 0) {
-      int fd = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd >= 0)
-        std::thread([backup, fd] { backup->connection(fd); }).detach();
-    }
-    if (child > 0) {
-      int status;
-      if (::waitpid(child, &status, WNOHANG) == child) {
-        int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        LOG_INFO("resumed program exited with status %d", code);
-        return code;
-      }
-      continue;
-    }
-    if (!o.takeover || !backup->seen_primary)
-      continue;
-    std::int64_t silent = now_ms() - backup->last_seen_ms;
-    if (silent < o.timeout_ms)
-      continue;
-    auto t0 = Clock::now();
-    std::optional<std::uint64_t> epoch;
-    try {
-      epoch = backup->take_over();
-    } catch (const Error &e) {
-      LOG_ERROR("takeover failed: %s", e.what());
-      return 2;
-    }
-    if (!epoch) {
-      // Starting the program with empty state would lose everything the
-      // primary held; wait for a primary (this one, back, or a new one).
-      LOG_WARN("no word from the primary for %lld ms, but no epoch is durable here: not taking "
-               "over; waiting for a primary",
-               (long long)silent);
-      backup->seen_primary = false;
-      continue;
-    }
-    LOG_WARN("takeover: no word from the primary for %lld ms; resuming %s from epoch %llu",
-             (long long)silent, o.command[0].c_str(), (unsigned long long)*epoch);
-    child = start_program(o);
-    if (child < 0)
-      return 2; // start_program said why
-    auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
-    LOG_INFO("failover: program started as pid %d, %lld ms after the primary's last message "
-             "(detection %lld ms + takeover %lld ms)",
-             int(child), (long long)(silent + spent.count()), (long long)silent,
-             (long long)spent.count());
-  }
+  backup->set_status_report([&o, bound_text, backup] {
+    return status_json(o.dir, bound_text, o.takeover, o.timeout_ms, backup->status());
+  });
+  Loop loop(o, *backup, bound_text);
+  Server server(loop.io(), *backup, lfd);
+  LOG_INFO("listening on %s%s", bound_text.c_str(),
+           o.takeover
+               ? (" (takeover after " + std::to_string(o.timeout_ms) + " ms of silence)").c_str()
+               : "");
+  return loop.run();
 }
 
 } // namespace checksync::cli

@@ -39,10 +39,6 @@
 
 namespace checksync::ha {
 using namespace checksync::detail;
-namespace {
-constexpr int kHandshakeTimeoutMs = 3000;
-} // namespace
-
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -108,23 +104,13 @@ Backup::Backup(BackupOptions o) : o_(std::move(o)) {
            (unsigned long long)durable_, (unsigned long long)generation_);
 }
 
-bool Backup::handshake(int fd, wire::Reader &rd, std::uint64_t &gen, std::uint64_t &conn,
-                       const std::string &peer) {
-  wire::Challenge ch{wire::kVersion, wire::random_nonce()};
-  if (!wire::send_frame(fd, wire::Type::Challenge, wire::encode(ch)))
-    return false;
-  wire::Frame f;
-  std::string error;
-  if (rd.next(f, kHandshakeTimeoutMs, error) != wire::Reader::Result::Frame) {
-    LOG_WARN("%s: no authentication: %s", peer.c_str(), error.empty() ? "timeout" : error.c_str());
-    return false;
-  }
-  auto refuse = [&](wire::ErrorCode code, const std::string &msg) {
-    wire::send_frame(fd, wire::Type::Error, wire::encode(wire::ErrorMsg{code, msg}));
-    return false;
+Admission Backup::admit(const wire::Nonce &challenge, const wire::Frame &f,
+                        const std::string &peer) {
+  auto refuse = [](wire::ErrorCode code, const std::string &msg) {
+    return Admission{wire::Type::Error, wire::encode(wire::ErrorMsg{code, msg}), false, 0, 0};
   };
   if (f.type == wire::Type::StatusQuery)
-    return answer_status(fd, ch.nonce, f, peer);
+    return answer_status(challenge, f, peer);
   if (f.type != wire::Type::Auth) {
     LOG_WARN("%s: expected AUTH, got %s", peer.c_str(), wire::type_name(f.type));
     return refuse(wire::ErrorCode::Protocol, "expected AUTH");
@@ -136,11 +122,11 @@ bool Backup::handshake(int fd, wire::Reader &rd, std::uint64_t &gen, std::uint64
     LOG_WARN("%s: %s", peer.c_str(), e.what());
     return refuse(wire::ErrorCode::Protocol, e.what());
   }
-  if (!wire::mac_equal(a.mac, wire::primary_mac(o_.secret, ch.nonce, a.nonce, a.generation))) {
+  if (!wire::mac_equal(a.mac, wire::primary_mac(o_.secret, challenge, a.nonce, a.generation))) {
     LOG_WARN("%s: refused: authentication failed (wrong secret)", peer.c_str());
     return refuse(wire::ErrorCode::Auth, "authentication failed");
   }
-  std::uint64_t durable, chain_id;
+  std::uint64_t gen, conn, durable, chain_id;
   {
     std::lock_guard l(mu_);
     if (taken_over_)
@@ -172,22 +158,20 @@ bool Backup::handshake(int fd, wire::Reader &rd, std::uint64_t &gen, std::uint64
     primary_peer_ = peer;
   }
   wire::Welcome w{gen, durable, chain_id,
-                  wire::backup_mac(o_.secret, a.nonce, ch.nonce, gen, durable, chain_id)};
-  if (!wire::send_frame(fd, wire::Type::Welcome, wire::encode(w)))
-    return false;
-  LOG_INFO("primary %s (%s) connected: generation %llu, backup holds epoch %llu", a.program.c_str(),
-           peer.c_str(), (unsigned long long)gen, (unsigned long long)durable);
+                  wire::backup_mac(o_.secret, a.nonce, challenge, gen, durable, chain_id)};
+  LOG_INFO("primary %s (%s) connected: generation %llu, backup holds epoch %llu",
+           a.program.c_str(), peer.c_str(), (unsigned long long)gen,
+           (unsigned long long)durable);
   last_seen_ms = now_ms();
   seen_primary = true;
-  return true;
+  return Admission{wire::Type::Welcome, wire::encode(w), true, gen, conn};
 }
 
-// Answers an operator's status query; never a primary, so it returns false.
-bool Backup::answer_status(int fd, const wire::Nonce &challenge, const wire::Frame &f,
-                           const std::string &peer) {
-  auto refuse = [&](wire::ErrorCode code, const std::string &msg) {
-    wire::send_frame(fd, wire::Type::Error, wire::encode(wire::ErrorMsg{code, msg}));
-    return false;
+// Answers an operator's status query (never a primary).
+Admission Backup::answer_status(const wire::Nonce &challenge, const wire::Frame &f,
+                                const std::string &peer) {
+  auto refuse = [](wire::ErrorCode code, const std::string &msg) {
+    return Admission{wire::Type::Error, wire::encode(wire::ErrorMsg{code, msg}), false, 0, 0};
   };
   wire::StatusQuery q;
   try {
@@ -211,9 +195,8 @@ bool Backup::answer_status(int fd, const wire::Nonce &challenge, const wire::Fra
   if (r.json.size() > wire::kMaxStatusJson)
     return refuse(wire::ErrorCode::Protocol, "status too large");
   r.mac = wire::status_reply_mac(o_.secret, q.nonce, challenge, r.json);
-  wire::send_frame(fd, wire::Type::Status, wire::encode(r));
   LOG_DEBUG("%s: answered a status query", peer.c_str());
-  return false;
+  return Admission{wire::Type::Status, wire::encode(r), false, 0, 0};
 }
 
 void Backup::set_status_report(std::function<std::string()> report) {

@@ -46,12 +46,28 @@ using detail::Compactor;
 using detail::DirStore;
 namespace wire = detail::wire;
 
+// The backup's answer to the first frame of a connection (after its
+// CHALLENGE): the reply to send, and whether the peer is now the primary.
+struct Admission {
+  wire::Type reply_type;
+  std::string reply;
+  bool primary = false;
+  std::uint64_t generation = 0, conn = 0; // primary: for its Link
+};
+
 class Backup {
 public:
   // Takes DIR's lock and reads what it holds; throws detail::Error.
   explicit Backup(BackupOptions o);
 
-  void connection(int fd);
+  // Decides on a connection's first frame (AUTH or STATUS_QUERY) answering
+  // `challenge`: authentication, fencing, the generation. No I/O but the
+  // generation file; the caller (server.h) does the socket work.
+  Admission admit(const wire::Nonce &challenge, const wire::Frame &f, const std::string &peer);
+  // Serves an admitted primary on its blocking socket until it goes or is
+  // fenced (its Link's reader and writer threads), then closes fd. `early`:
+  // bytes already read after its AUTH.
+  void run_primary(int fd, const Admission &a, const std::string &peer, std::string early = {});
   // Takeover: fence every primary and release the directory; returns the
   // epoch to resume, or nothing (and changes nothing) if no epoch is durable.
   std::optional<std::uint64_t> take_over();
@@ -65,10 +81,8 @@ public:
 
 private:
   class Link;
-  bool handshake(int fd, wire::Reader &rd, std::uint64_t &gen, std::uint64_t &conn,
-                 const std::string &peer);
-  bool answer_status(int fd, const wire::Nonce &challenge, const wire::Frame &f,
-                     const std::string &peer);
+  Admission answer_status(const wire::Nonce &challenge, const wire::Frame &f,
+                          const std::string &peer);
   bool current(std::uint64_t gen, std::uint64_t conn) {
     return !taken_over_ && gen == generation_ && conn == active_conn_;
   }

@@ -400,14 +400,12 @@ void Backup::Link::finish(const wire::CheckpointHead &h, std::unique_ptr<Pending
   send(wire::Type::Ack, wire::encode_ack(h.epoch));
 }
 
-void Backup::connection(int fd) {
-  std::string peer = peer_name(fd);
+void Backup::run_primary(int fd, const Admission &a, const std::string &peer,
+                         std::string early) {
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  wire::Reader rd(fd);
-  std::uint64_t gen = 0, conn = 0;
-  if (handshake(fd, rd, gen, conn, peer))
-    Link(*this, fd, gen, conn, peer).run(rd);
+  wire::Reader rd(fd, std::move(early));
+  Link(*this, fd, a.generation, a.conn, peer).run(rd);
   ::close(fd);
 }
 

@@ -180,7 +180,7 @@ private:
 // Reads frames from a socket.
 class Reader {
 public:
-  explicit Reader(int fd) : fd_(fd) {}
+  explicit Reader(int fd, std::string early = {}) : fd_(fd), buf_(std::move(early)) {}
   enum class Result { Frame, Timeout, Closed, Bad };
   // Waits up to timeout_ms in all (-1: forever) for one complete frame.
   Result next(Frame &out, int timeout_ms, std::string &error);
