@@ -1,10 +1,12 @@
 // The runtime's log: levels filter, lines carry a timestamp and a label, and
 // a registered output receives them instead of stderr.
 #include "log/log.h"
+#include "log/progress.h"
 
 #include <gtest/gtest.h>
 
 #include <regex>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -57,6 +59,30 @@ TEST_F(LogTest, LongLinesAreCutAndMarked) {
   ASSERT_EQ(got.lines.size(), 1u);
   EXPECT_LT(got.lines[0].second.size(), 2048u);
   EXPECT_EQ(got.lines[0].second.substr(got.lines[0].second.size() - 3), "...");
+}
+
+// A long operation says where it is every period, and how long it took; a
+// short one says nothing.
+TEST_F(LogTest, ProgressOnlyForLongOperations) {
+  log::set_level(log_level::info);
+  using std::chrono::milliseconds;
+  {
+    log::Progress quick("quick", 100, log::Progress::Unit::Bytes, milliseconds(200));
+    quick.done(100);
+  }
+  EXPECT_TRUE(got.lines.empty());
+  {
+    log::Progress slow("loading d", 4000000, log::Progress::Unit::Bytes, milliseconds(40));
+    slow.step("reading the base");
+    slow.done(1000000);
+    std::this_thread::sleep_for(milliseconds(130));
+  }
+  ASSERT_GE(got.lines.size(), 3u);
+  EXPECT_NE(got.lines[0].second.find("loading d: reading the base, 1 MB of 4 MB (25%), 0 s"),
+            std::string::npos)
+      << got.lines[0].second;
+  EXPECT_NE(got.lines.back().second.find("loading d: finished in 0."), std::string::npos)
+      << got.lines.back().second;
 }
 
 TEST(LogLevels, ParseNames) {

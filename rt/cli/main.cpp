@@ -1,6 +1,7 @@
 // checksync-rt: the CheckSync command line (resume, inspect, serve, run,
 // options).
 #include "commands.h"
+#include "log/log.h"
 
 #include "runtime/options.h"
 
@@ -157,6 +158,9 @@ int main(int argc, char **argv) {
                            "ARGS)\n", argc > 1 ? argv[1] : "resume");
     return rc == 0 ? 0 : 1;
   }
+  // Library messages (progress of long operations) name the command.
+  static std::string log_name = "checksync-rt " + app.get_subcommands().front()->get_name();
+  checksync::detail::log::set_name(log_name.c_str());
   if (*resume)
     return run_resume(ro);
   if (*serve)

@@ -44,7 +44,8 @@ std::string status_json(const std::string &dir, const std::string &listen, bool 
   if (st.since_primary_ms >= 0)
     primary = {{"program", st.primary_program},
                {"peer", st.primary_peer},
-               {"last_message_ms_ago", st.since_primary_ms}};
+               {"last_message_ms_ago", st.since_primary_ms},
+               {"queued_bytes", st.queued_bytes}};
   json doc{{"pid", ::getpid()},
            {"listen", listen},
            {"updated_unix_ms", unix_ms()},
@@ -180,10 +181,12 @@ int run_status(const StatusOptions &opts) {
   if (doc["primary"].is_null())
     std::printf("primary: none has connected\n");
   else
-    std::printf("primary: %s from %s, last message %lld ms ago\n",
+    std::printf("primary: %s from %s, last message %lld ms ago, %llu bytes received and not "
+                "yet written\n",
                 doc["primary"].value("program", "?").c_str(),
                 doc["primary"].value("peer", "?").c_str(),
-                (long long)doc["primary"].value("last_message_ms_ago", 0));
+                (long long)doc["primary"].value("last_message_ms_ago", 0),
+                (unsigned long long)doc["primary"].value("queued_bytes", 0ull));
   const json &t = doc["takeover"];
   std::printf("takeover: %s\n", t.value("done", false)    ? "done (the program runs here)"
                                 : t.value("armed", false) ? "armed"

@@ -217,6 +217,7 @@ BackupStatus Backup::status() {
   st.taken_over = taken_over_;
   st.broken = broken_;
   st.compacting = compactor_ && compactor_->busy();
+  st.queued_bytes = queued_bytes;
   return st;
 }
 

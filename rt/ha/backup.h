@@ -34,6 +34,7 @@ struct BackupStatus {
   std::string primary_program, primary_peer; // the newest authenticated primary
   std::int64_t since_primary_ms = -1;        // since its last sign of life; -1: none yet
   bool taken_over = false, broken = false, compacting = false;
+  std::uint64_t queued_bytes = 0; // received from the primary, not yet written
 };
 
 std::int64_t now_ms(); // steady clock
@@ -78,6 +79,7 @@ public:
 
   std::atomic<std::int64_t> last_seen_ms{0}; // newest sign of life of the current primary
   std::atomic<bool> seen_primary{false};
+  std::atomic<std::uint64_t> queued_bytes{0}; // received, not yet written (current primary)
 
 private:
   class Link;

@@ -122,6 +122,7 @@ bool Backup::Link::push(Piece p) {
       return false;
   }
   queued_bytes_ += p.data.size();
+  b_.queued_bytes = queued_bytes_;
   queue_.push_back(std::move(p));
   q_cv_.notify_all();
   return true;
@@ -239,6 +240,7 @@ void Backup::Link::write_loop() {
       p = std::move(queue_.front());
       queue_.pop_front();
       queued_bytes_ -= p.data.size();
+      b_.queued_bytes = queued_bytes_;
       q_cv_.notify_all();
     }
     if (p.kind == Piece::End)

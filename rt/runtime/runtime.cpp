@@ -29,6 +29,7 @@
 #include "heap/heap.h"
 #include "heap/marker.h"
 #include "log/log.h"
+#include "log/progress.h"
 #include "runtime/options.h"
 #include "runtime/pipeline.h"
 #include "runtime/restore.h"
@@ -174,7 +175,11 @@ void init() {
       r.chain = 1; // the restored objects are what the resumed chain holds
       r.chain_id = img->info.chain_id;
       std::vector<std::uint64_t> dropped;
-      restore_image(*img, snap.types, snap.roots, r.chain, &dropped);
+      {
+        log::Progress progress("resume of epoch " + std::to_string(img->info.epoch), 0);
+        progress.step("restoring " + std::to_string(img->objects.size()) + " objects");
+        restore_image(*img, snap.types, snap.roots, r.chain, &dropped);
+      }
       r.resumed = true;
       r.epoch = img->info.epoch;
       r.durable = r.processed = img->info.epoch;

@@ -2,6 +2,7 @@
 #include "store/chain.h"
 
 #include "store/store.h"
+#include "log/progress.h"
 
 #include <filesystem>
 
@@ -11,6 +12,12 @@ namespace {
 bool is_dir(const std::string &path) {
   std::error_code ec;
   return std::filesystem::is_directory(path, ec);
+}
+
+std::uint64_t file_size_or_0(const std::string &path) {
+  std::error_code ec;
+  auto n = std::filesystem::file_size(path, ec);
+  return ec ? 0 : std::uint64_t(n);
 }
 
 void check_exists(const std::string &path) {
@@ -42,18 +49,26 @@ std::unique_ptr<Image> load_chain(const std::string &path, std::string *note) {
     return merge_chain(std::move(parts), path);
   }
   ChainFiles chain = find_chain(path);
+  std::uint64_t total = file_size_or_0(chain.base.path), done = 0;
+  for (const StoredCheckpoint &d : chain.deltas)
+    total += file_size_or_0(d.path);
+  log::Progress progress("loading " + path, total);
   // A merged chain that does not validate (a reachable ref to nothing) ends
   // at the longest prefix that does: what resume restores, and what serve
   // announces, is always a state some prefix of the chain describes.
   std::size_t limit = chain.deltas.size();
   for (;;) {
     parts.clear();
+    progress.step("reading the base");
     parts.push_back(parse_image(read_whole_file(chain.base.path), chain.base.path));
+    progress.done(done = parts.back()->file_bytes);
     for (std::size_t i = 0; i < limit; ++i) {
       const StoredCheckpoint &d = chain.deltas[i];
+      progress.step("reading delta " + std::to_string(i + 1) + " of " + std::to_string(limit));
       try {
         parts.push_back(parse_link(read_whole_file(d.path), d.path, parts.back()->info.epoch,
                                    parts.front()->info.chain_id));
+        progress.done(done += parts.back()->file_bytes);
       } catch (const Error &e) {
         if (note)
           *note = "ignored " + d.path + " and later deltas: " + e.what();
@@ -61,6 +76,7 @@ std::unique_ptr<Image> load_chain(const std::string &path, std::string *note) {
       }
     }
     std::size_t deltas = parts.size() - 1;
+    progress.step("merging and checking " + std::to_string(deltas + 1) + " files");
     try {
       return merge_chain(std::move(parts), path);
     } catch (const Error &e) {
@@ -103,11 +119,19 @@ std::uint64_t check_chain(const std::string &path, std::string *note) {
     return 0;
   }
   ChainFiles chain = find_chain(path);
+  std::uint64_t total = file_size_or_0(chain.base.path), done = 0;
+  for (const StoredCheckpoint &d : chain.deltas)
+    total += file_size_or_0(d.path);
+  log::Progress progress("checking " + path, total);
+  progress.step("reading the base");
   check_envelope(read_whole_file(chain.base.path), chain.base.path);
+  progress.done(done = file_size_or_0(chain.base.path));
   std::uint64_t epoch = chain.base.epoch;
   for (const StoredCheckpoint &d : chain.deltas) {
+    progress.step("reading the deltas");
     try {
       check_envelope(read_whole_file(d.path), d.path);
+      progress.done(done += file_size_or_0(d.path));
     } catch (const Error &e) {
       if (note)
         *note = std::string("ignored ") + d.path + " and later deltas: " + e.what();

@@ -1,6 +1,8 @@
 // merge.cpp - see merge.h.
 #include "store/merge.h"
 
+#include "log/progress.h"
+
 #include "format/image_writer.h"
 #include "format/raw_image.h"
 #include "format/compression.h"
@@ -136,7 +138,7 @@ DeltaChanges read_deltas(const RawImage &base, const ChainFiles &chain,
 // and the new ones, in id order. Returns how many were written.
 std::uint64_t write_objects(Sink &s, RawImage &base, const RawImage &last,
                             const std::vector<Change> &changes, ImageInfo &info,
-                            const std::atomic<bool> *stop) {
+                            const std::atomic<bool> *stop, log::Progress &progress) {
   auto base_map = map_types(base, last);
   std::uint64_t prev_id = 0, n = 0;
   auto emit = [&](std::uint64_t id, std::uint32_t type, std::uint64_t count,
@@ -160,8 +162,10 @@ std::uint64_t write_objects(Sink &s, RawImage &base, const RawImage &last,
   base.drop_behind(); // each base object is copied before the next is read
   RawObject o;
   while (base.next(o)) {
-    if ((n & 0xffff) == 0)
+    if ((n & 0xffff) == 0) {
       check_stop(stop);
+      progress.done(n);
+    }
     emit_changes_below(o.id);
     if (c < changes.size() && changes[c].id == o.id) {
       if (!changes[c].freed)
@@ -209,7 +213,10 @@ MergedBase merge_files(const ChainFiles &chain, const OpenOutput &open,
   const char placeholder[5] = {char(0xdd), 0, 0, 0, 0}; // array32, count patched below
   s.buf.write(placeholder, 5);
 
-  std::uint64_t n = write_objects(s, base, last, d.changes, info, stop);
+  log::Progress progress("compaction into epoch " + std::to_string(info.epoch),
+                         base.object_count, log::Progress::Unit::Objects);
+  progress.step("copying the base's objects with the deltas' changes");
+  std::uint64_t n = write_objects(s, base, last, d.changes, info, stop, progress);
   // The base's chain id is in its tail, read by the scan.
   if (d.deltas[0]->info.chain_id != base.info.chain_id)
     throw Error(d.deltas[0]->path() + ": broken chain: it belongs to another chain than its base");
