@@ -18,6 +18,7 @@
 
 #include "clang/AST/ASTContext.h"
 #include "clang/AST/DeclTemplate.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/StringSwitch.h"
 
 using namespace clang;
@@ -151,199 +152,239 @@ SchemaBuilder::checkElement(QualType E, const std::string &Outer,
                  "mark the field [[checksync::transient]]"};
 }
 
-std::optional<SchemaBuilder::Problem>
-SchemaBuilder::checkLibrary(QualType C, std::vector<PendingType> &Pending) {
-  C = C.getCanonicalType().getUnqualifiedType();
-  const auto *RD = C->getAsCXXRecordDecl();
-  std::string Name = stdName(RD);
-  std::string Spelled = N.librarySpelling(C);
-  static constexpr llvm::StringLiteral Transient =
-      "mark the field [[checksync::transient]]";
+namespace {
 
+constexpr llvm::StringLiteral Transient = "mark the field [[checksync::transient]]";
+
+/// Library types that are resources or code, never state: why, and what to
+/// do instead.
+std::optional<SchemaBuilder::Problem> resourceProblem(const std::string &Name) {
   switch (resourceKind(Name)) {
   case ResourceKind::Code:
-    return Problem{"'" + Name + "' holds code and captured state, which "
-                                "cannot be checkpointed",
-                   Transient.str() + " and set it again after resume"};
+    return SchemaBuilder::Problem{
+        "'" + Name + "' holds code and captured state, which cannot be checkpointed",
+        Transient.str() + " and set it again after resume"};
   case ResourceKind::Thread:
-    return Problem{"'" + Name + "' is a running thread, a resource that does "
-                                "not survive a resume",
-                   "suggest [[checksync::transient]]: mark the field and "
-                   "start the thread again after resume"};
+    return SchemaBuilder::Problem{
+        "'" + Name + "' is a running thread, a resource that does not survive a resume",
+        "suggest [[checksync::transient]]: mark the field and start the thread again "
+        "after resume"};
   case ResourceKind::Sync:
-    return Problem{"'" + Name + "' is a synchronisation resource, which "
-                                "cannot be checkpointed",
-                   "suggest [[checksync::transient]]: resume value-"
-                   "initialises transient fields"};
+    return SchemaBuilder::Problem{
+        "'" + Name + "' is a synchronisation resource, which cannot be checkpointed",
+        "suggest [[checksync::transient]]: resume value-initialises transient fields"};
   case ResourceKind::Atomic:
-    return Problem{"'" + Name + "' is a resource shared between threads, "
-                                "which the codec does not encode",
-                   "suggest [[checksync::transient]], or hold a plain value"};
+    return SchemaBuilder::Problem{
+        "'" + Name + "' is a resource shared between threads, which the codec does not "
+                     "encode",
+        "suggest [[checksync::transient]], or hold a plain value"};
   case ResourceKind::Weak:
-    return Problem{"std::weak_ptr is not supported: the codec keeps only "
-                   "owning references",
-                   "hold a std::shared_ptr or a raw pointer to the persistent "
-                   "type, or mark the field [[checksync::transient]]"};
+    return SchemaBuilder::Problem{
+        "std::weak_ptr is not supported: the codec keeps only owning references",
+        "hold a std::shared_ptr or a raw pointer to the persistent type, or mark the field "
+        "[[checksync::transient]]"};
   case ResourceKind::None:
     break;
   }
+  return std::nullopt;
+}
 
-  const auto *Spec = dyn_cast<ClassTemplateSpecializationDecl>(RD);
-  auto arg = [&](unsigned I) { return Spec ? typeArg(Spec, I) : QualType(); };
-  // Template argument \p I must be the default `Expected<...>`.
-  auto requireDefault = [&](unsigned I, llvm::StringRef Expected,
-                            llvm::ArrayRef<QualType> ExpectedArgs,
-                            llvm::StringRef Role) -> std::optional<Problem> {
+} // namespace
+
+/// The template arguments of one library specialisation, and the checks the
+/// codec needs of them: defaults where it rebuilds a container, supported
+/// elements.
+class SchemaBuilder::LibraryArgs {
+public:
+  LibraryArgs(SchemaBuilder &B, QualType C, std::vector<PendingType> &Pending)
+      : B(B), Pending(Pending),
+        Spec(dyn_cast<ClassTemplateSpecializationDecl>(C->getAsCXXRecordDecl())),
+        Spelled(B.N.librarySpelling(C)) {}
+
+  QualType arg(unsigned I) const { return Spec ? typeArg(Spec, I) : QualType(); }
+  const ClassTemplateSpecializationDecl *spec() const { return Spec; }
+  const std::string &spelled() const { return Spelled; }
+
+  /// Template argument \p I must be the default `Expected<ExpectedArgs...>`.
+  std::optional<Problem> requireDefault(unsigned I, llvm::StringRef Expected,
+                                        llvm::ArrayRef<QualType> ExpectedArgs,
+                                        llvm::StringRef Role) const {
     QualType A = arg(I);
-    const ClassTemplateSpecializationDecl *AS =
-        A.isNull() ? nullptr : stdSpec(A, Expected);
+    const ClassTemplateSpecializationDecl *AS = A.isNull() ? nullptr : stdSpec(A, Expected);
     bool OK = AS != nullptr;
     for (unsigned J = 0; OK && J < ExpectedArgs.size(); ++J) {
       QualType Got = typeArg(AS, J);
-      OK = !Got.isNull() && Ctx.hasSameType(Got, ExpectedArgs[J]);
+      OK = !Got.isNull() && B.Ctx.hasSameType(Got, ExpectedArgs[J]);
     }
     if (OK)
       return std::nullopt;
     std::string ExpectedSpelling = Expected.str() + "<";
     for (unsigned J = 0; J < ExpectedArgs.size(); ++J)
-      ExpectedSpelling +=
-          (J ? ", " : "") + N.librarySpelling(ExpectedArgs[J]);
+      ExpectedSpelling += (J ? ", " : "") + B.N.librarySpelling(ExpectedArgs[J]);
     ExpectedSpelling += ">";
-    return Problem{
-        "template argument " + std::to_string(I + 1) + " of '" + Spelled +
-            "' is '" + (A.isNull() ? "?" : N.librarySpelling(A)) +
-            "', not the default " + ExpectedSpelling +
-            ": the codec cannot rebuild a custom " + Role.str(),
-        "use the default " + Role.str() + " or " + Transient.str()};
-  };
-  auto element = [&](unsigned I) -> std::optional<Problem> {
-    QualType A = arg(I);
-    if (A.isNull())
-      return Problem{"'" + Spelled + "' is not supported by the codec",
-                     Transient.str()};
-    return checkElement(A, Spelled, Pending);
-  };
+    return Problem{"template argument " + std::to_string(I + 1) + " of '" + Spelled +
+                       "' is '" + (A.isNull() ? "?" : B.N.librarySpelling(A)) +
+                       "', not the default " + ExpectedSpelling +
+                       ": the codec cannot rebuild a custom " + Role.str(),
+                   "use the default " + Role.str() + " or " + Transient.str()};
+  }
 
-  // Allocator of a map: std::allocator<std::pair<const K, V>>.
-  auto requireMapAllocator = [&](unsigned I) -> std::optional<Problem> {
-    QualType K = arg(0), V = arg(1);
-    QualType A = arg(I);
+  /// The allocator of a map: std::allocator<std::pair<const K, V>>.
+  std::optional<Problem> requireMapAllocator(unsigned I) const {
+    QualType K = arg(0), V = arg(1), A = arg(I);
     const ClassTemplateSpecializationDecl *AS =
         A.isNull() ? nullptr : stdSpec(A, "std::allocator");
     const ClassTemplateSpecializationDecl *PS =
         AS ? stdSpec(typeArg(AS, 0), "std::pair") : nullptr;
     if (PS && !typeArg(PS, 0).isNull() && !typeArg(PS, 1).isNull() &&
-        Ctx.hasSameType(typeArg(PS, 0), K.withConst()) &&
-        Ctx.hasSameType(typeArg(PS, 1), V))
+        B.Ctx.hasSameType(typeArg(PS, 0), K.withConst()) &&
+        B.Ctx.hasSameType(typeArg(PS, 1), V))
       return std::nullopt;
-    return Problem{"template argument " + std::to_string(I + 1) + " of '" +
-                       Spelled + "' is '" +
-                       (A.isNull() ? "?" : N.librarySpelling(A)) +
-                       "', not the default std::allocator: the codec cannot "
-                       "rebuild a custom allocator",
+    return Problem{"template argument " + std::to_string(I + 1) + " of '" + Spelled +
+                       "' is '" + (A.isNull() ? "?" : B.N.librarySpelling(A)) +
+                       "', not the default std::allocator: the codec cannot rebuild a "
+                       "custom allocator",
                    "use the default allocator or " + Transient.str()};
-  };
-#define CHECK(E)                                                               \
-  if (std::optional<Problem> P_ = (E))                                         \
+  }
+
+  /// Template argument \p I is an element the codec must encode.
+  std::optional<Problem> element(unsigned I) const {
+    QualType A = arg(I);
+    if (A.isNull())
+      return unsupported();
+    return B.checkElement(A, Spelled, Pending);
+  }
+
+  Problem unsupported() const {
+    return Problem{"'" + Spelled + "' is not supported by the codec", Transient.str()};
+  }
+
+  SchemaBuilder &B;
+  std::vector<PendingType> &Pending;
+
+private:
+  const ClassTemplateSpecializationDecl *Spec;
+  std::string Spelled;
+};
+
+#define CHECK(E)                                                                           \
+  if (std::optional<Problem> P_ = (E))                                                     \
   return P_
 
+std::optional<SchemaBuilder::Problem>
+SchemaBuilder::checkLibrary(QualType C, std::vector<PendingType> &Pending) {
+  C = C.getCanonicalType().getUnqualifiedType();
+  std::string Name = stdName(C->getAsCXXRecordDecl());
+  CHECK(resourceProblem(Name));
+  LibraryArgs A(*this, C, Pending);
   if (Name == "std::basic_string") {
-    QualType CharT = arg(0);
+    QualType CharT = A.arg(0);
     if (CharT.isNull() || !isStringCharType(CharT))
       return Problem{"the codec supports strings of char, wchar_t, char8_t, "
                      "char16_t and char32_t only",
                      Transient.str()};
-    CHECK(requireDefault(1, "std::char_traits", {CharT}, "character traits"));
-    CHECK(requireDefault(2, "std::allocator", {CharT}, "allocator"));
+    CHECK(A.requireDefault(1, "std::char_traits", {CharT}, "character traits"));
+    CHECK(A.requireDefault(2, "std::allocator", {CharT}, "allocator"));
     return std::nullopt;
   }
-  if (Name == "std::vector" || Name == "std::deque") {
-    CHECK(requireDefault(1, "std::allocator", {arg(0)}, "allocator"));
-    return element(0);
-  }
-  if (Name == "std::array" || Name == "std::optional")
-    return element(0);
-  if (Name == "std::set") {
-    CHECK(requireDefault(1, "std::less", {arg(0)}, "comparator"));
-    CHECK(requireDefault(2, "std::allocator", {arg(0)}, "allocator"));
-    return element(0);
-  }
-  if (Name == "std::unordered_set") {
-    CHECK(requireDefault(1, "std::hash", {arg(0)}, "hasher"));
-    CHECK(requireDefault(2, "std::equal_to", {arg(0)}, "key_equal"));
-    CHECK(requireDefault(3, "std::allocator", {arg(0)}, "allocator"));
-    return element(0);
-  }
-  if (Name == "std::map") {
-    CHECK(requireDefault(2, "std::less", {arg(0)}, "comparator"));
-    CHECK(requireMapAllocator(3));
-    CHECK(element(0));
-    return element(1);
-  }
-  if (Name == "std::unordered_map") {
-    CHECK(requireDefault(2, "std::hash", {arg(0)}, "hasher"));
-    CHECK(requireDefault(3, "std::equal_to", {arg(0)}, "key_equal"));
-    CHECK(requireMapAllocator(4));
-    CHECK(element(0));
-    return element(1);
-  }
-  if (Name == "std::pair") {
-    CHECK(element(0));
-    return element(1);
-  }
-  if (Name == "std::tuple") {
-    const TemplateArgumentList &Args = Spec->getTemplateArgs();
-    for (unsigned I = 0; I < Args.size(); ++I) {
-      if (Args[I].getKind() != TemplateArgument::Pack)
-        continue;
-      for (const TemplateArgument &A : Args[I].pack_elements())
-        CHECK(checkElement(A.getAsType(), Spelled, Pending));
-    }
-    return std::nullopt;
-  }
-  if (Name == "std::unique_ptr" || Name == "std::shared_ptr") {
-    QualType P = arg(0);
-    if (P.isNull())
-      return Problem{"'" + Spelled + "' is not supported by the codec",
-                     Transient.str()};
-    if (Name == "std::unique_ptr" &&
-        !stdSpec(arg(1), "std::default_delete"))
-      return Problem{"std::unique_ptr with the custom deleter '" +
-                         N.librarySpelling(arg(1)) +
-                         "' cannot be rebuilt on resume",
-                     "use std::default_delete or " + Transient.str()};
-    QualType Pointee = P;
-    if (Name == "std::unique_ptr")
-      if (const ArrayType *AT = Ctx.getAsArrayType(P))
-        Pointee = AT->getElementType();
-    if (Pointee->isArrayType() || Pointee->isFunctionType() ||
-        !Pointee->isRecordType())
-      return Problem{"'" + Spelled + "' does not own a [[checksync::"
-                                     "persistent]] object",
-                     Transient.str()};
-    return checkPointee(Pointee, "'" + Spelled + "' owns a non-persistent "
-                                                 "object",
-                        Pending);
-  }
+  if (std::optional<std::optional<Problem>> R = checkContainer(Name, A))
+    return *R;
+  if (Name == "std::unique_ptr" || Name == "std::shared_ptr")
+    return checkOwner(Name, A);
   if (Name == "std::chrono::duration") {
-    QualType Rep = arg(0);
+    QualType Rep = A.arg(0);
     if (Rep.isNull() || !isCodecArithmetic(Rep))
-      return Problem{"the representation of '" + Spelled +
-                         "' is not an arithmetic type",
+      return Problem{"the representation of '" + A.spelled() + "' is not an arithmetic type",
                      Transient.str()};
     return std::nullopt;
   }
   if (Name == "std::chrono::time_point") {
-    QualType Dur = arg(1);
+    QualType Dur = A.arg(1);
     if (Dur.isNull() || !stdSpec(Dur, "std::chrono::duration"))
-      return Problem{"the duration of '" + Spelled +
-                         "' is not a std::chrono::duration",
+      return Problem{"the duration of '" + A.spelled() + "' is not a std::chrono::duration",
                      Transient.str()};
     return checkLibrary(Dur, Pending);
   }
-#undef CHECK
-  return Problem{"the codec does not know how to encode '" + Name + "'",
-                 "mark the field [[checksync::transient]]"};
+  return Problem{"the codec does not know how to encode '" + Name + "'", Transient.str()};
 }
+
+/// Sequences, sets, maps, pair, tuple, optional: nothing if \p Name is none
+/// of them, else the verdict.
+std::optional<std::optional<SchemaBuilder::Problem>>
+SchemaBuilder::checkContainer(const std::string &Name, const LibraryArgs &A) {
+  auto verdict = [&]() -> std::optional<Problem> {
+    if (Name == "std::vector" || Name == "std::deque") {
+      CHECK(A.requireDefault(1, "std::allocator", {A.arg(0)}, "allocator"));
+      return A.element(0);
+    }
+    if (Name == "std::array" || Name == "std::optional")
+      return A.element(0);
+    if (Name == "std::set") {
+      CHECK(A.requireDefault(1, "std::less", {A.arg(0)}, "comparator"));
+      CHECK(A.requireDefault(2, "std::allocator", {A.arg(0)}, "allocator"));
+      return A.element(0);
+    }
+    if (Name == "std::unordered_set") {
+      CHECK(A.requireDefault(1, "std::hash", {A.arg(0)}, "hasher"));
+      CHECK(A.requireDefault(2, "std::equal_to", {A.arg(0)}, "key_equal"));
+      CHECK(A.requireDefault(3, "std::allocator", {A.arg(0)}, "allocator"));
+      return A.element(0);
+    }
+    if (Name == "std::map") {
+      CHECK(A.requireDefault(2, "std::less", {A.arg(0)}, "comparator"));
+      CHECK(A.requireMapAllocator(3));
+      CHECK(A.element(0));
+      return A.element(1);
+    }
+    if (Name == "std::unordered_map") {
+      CHECK(A.requireDefault(2, "std::hash", {A.arg(0)}, "hasher"));
+      CHECK(A.requireDefault(3, "std::equal_to", {A.arg(0)}, "key_equal"));
+      CHECK(A.requireMapAllocator(4));
+      CHECK(A.element(0));
+      return A.element(1);
+    }
+    if (Name == "std::pair") {
+      CHECK(A.element(0));
+      return A.element(1);
+    }
+    // std::tuple
+    const TemplateArgumentList &Args = A.spec()->getTemplateArgs();
+    for (unsigned I = 0; I < Args.size(); ++I) {
+      if (Args[I].getKind() != TemplateArgument::Pack)
+        continue;
+      for (const TemplateArgument &T : Args[I].pack_elements())
+        CHECK(checkElement(T.getAsType(), A.spelled(), A.Pending));
+    }
+    return std::nullopt;
+  };
+  static const llvm::StringSet<> Containers = {
+      "std::vector", "std::deque", "std::array", "std::optional", "std::set",
+      "std::unordered_set", "std::map", "std::unordered_map", "std::pair", "std::tuple"};
+  if (!Containers.contains(Name) || (Name == "std::tuple" && !A.spec()))
+    return std::nullopt;
+  return verdict();
+}
+
+/// std::unique_ptr (default deleter) and std::shared_ptr of a persistent type.
+std::optional<SchemaBuilder::Problem> SchemaBuilder::checkOwner(const std::string &Name,
+                                                                const LibraryArgs &A) {
+  QualType P = A.arg(0);
+  if (P.isNull())
+    return A.unsupported();
+  if (Name == "std::unique_ptr" && !stdSpec(A.arg(1), "std::default_delete"))
+    return Problem{"std::unique_ptr with the custom deleter '" + N.librarySpelling(A.arg(1)) +
+                       "' cannot be rebuilt on resume",
+                   "use std::default_delete or " + Transient.str()};
+  QualType Pointee = P;
+  if (Name == "std::unique_ptr")
+    if (const ArrayType *AT = Ctx.getAsArrayType(P))
+      Pointee = AT->getElementType();
+  if (Pointee->isArrayType() || Pointee->isFunctionType() || !Pointee->isRecordType())
+    return Problem{"'" + A.spelled() + "' does not own a [[checksync::persistent]] object",
+                   Transient.str()};
+  return checkPointee(Pointee, "'" + A.spelled() + "' owns a non-persistent object", A.Pending);
+}
+
+#undef CHECK
 
 } // namespace checksync::plugin

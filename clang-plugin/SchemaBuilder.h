@@ -40,11 +40,12 @@ public:
   /// forward-declared when a persistent record or root used them.
   void finish();
 
-private:
   struct Problem {
     std::string Why;
     std::string Hint; ///< what to do instead (for fields)
   };
+
+private:
   /// A record type that must turn out persistent by the end of the TU.
   struct PendingType {
     clang::QualType Type;
@@ -64,8 +65,12 @@ private:
                                       const std::string &Subject, bool IsRoot);
 
   // LibraryTypes.cpp
+  class LibraryArgs;
   std::optional<Problem> checkLibrary(clang::QualType C,
                                       std::vector<PendingType> &Pending);
+  std::optional<std::optional<Problem>> checkContainer(const std::string &Name,
+                                                       const LibraryArgs &A);
+  std::optional<Problem> checkOwner(const std::string &Name, const LibraryArgs &A);
   std::optional<Problem> checkElement(clang::QualType E,
                                       const std::string &Outer,
                                       std::vector<PendingType> &Pending);

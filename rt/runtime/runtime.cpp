@@ -281,6 +281,129 @@ void verify(Runtime &r, const Snapshot &snap, const ImageInfo &info, const std::
   }
 }
 
+namespace {
+
+// What a checkpoint holds: the objects to write and the ids freed since the
+// last one. `fallback` says why a delta had to mark from the roots.
+struct Collected {
+  std::vector<ObjHeader *> objects;
+  std::vector<std::uint64_t> freed;
+  std::string fallback;
+};
+
+Collected collect(Runtime &r, const Snapshot &snap, bool full, ImageInfo &info) {
+  Collected c;
+  if (!full) {
+    DirtySet dirty = collect_dirty(r.stamp, r.chain);
+    c.objects = std::move(dirty.objects);
+    info.stats.dirty_pages = dirty.dirty_pages;
+    try {
+      close_delta(snap.types, snap.roots, c.objects, r.stamp, r.chain);
+    } catch (const Error &e) {
+      c.fallback = e.what();
+      close_delta_marking(snap, c.objects, r); // costs a marking of the heap: reported
+    }
+    c.freed = take_freed_ids();
+    return c;
+  }
+  clear_dirty(); // the next delta is relative to this image
+  take_freed_ids();
+  c.objects = mark_from_roots(snap.types, snap.roots, r.stamp).objects;
+  if (++r.chain == 0)
+    ++r.chain;
+  r.chain_id = random_chain_id();
+  for (ObjHeader *h : c.objects)
+    h->stored = r.chain;
+  return c;
+}
+
+ImageInfo describe(Runtime &r, const Snapshot &snap, std::uint64_t epoch, bool full,
+                   const std::vector<ObjHeader *> &objects, ImageInfo info) {
+  info.epoch = epoch;
+  info.kind = full ? "full" : "delta";
+  info.prev_epoch = full ? 0 : r.epoch.load();
+  info.chain_id = r.chain_id;
+  info.created_ms = now_ms();
+  info.program = program_invocation_name;
+  HeapStats hs = heap_stats();
+  info.live_objects = hs.live_objects;
+  info.live_bytes = hs.live_bytes;
+  info.stats.objects = objects.size();
+  for (ObjHeader *h : objects)
+    info.stats.payload_bytes += h->count * snap.types[h->type].size;
+  return info;
+}
+
+// A delta is encoded in the background (job.delta) unless `encode_here`;
+// a full checkpoint always here.
+void encode(Runtime &r, std::shared_ptr<const Snapshot> snap_ptr, Collected &c, ImageInfo &info,
+            Job &job, bool encode_here, Clock::time_point t0) {
+  const Snapshot &snap = *snap_ptr;
+  if (job.full) {
+    info.stats.pages_touched = pages_touched(c.objects, snap.types);
+    info.started = t0;
+    job.bytes = encode_image(info, snap.types, snap.roots, c.objects, c.freed);
+    return;
+  }
+  job.delta = std::make_unique<DeltaEncoding>(std::move(snap_ptr), info, std::move(c.objects),
+                                              std::move(c.freed));
+  // The tail records the pause: the time the program was stopped.
+  job.delta->info().stats.pause_us = std::uint64_t(
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
+  if (r.verify_cow) {
+    ImageInfo same = job.delta->info();
+    same.stats.pages_touched = pages_touched(job.delta->objects(), snap.types);
+    std::vector<ObjHeader *> by_id = job.delta->objects();
+    std::sort(by_id.begin(), by_id.end(),
+              [](const ObjHeader *a, const ObjHeader *b) { return a->id < b->id; });
+    job.expected = encode_image(same, snap.types, snap.roots, by_id, job.delta->freed());
+  }
+  // A delta that had to mark from the roots may hold garbage with refs to
+  // objects freed before checkpoint(), written as null: their memory may
+  // be reused once the program runs on, so it is encoded here.
+  if (encode_here || !c.fallback.empty()) {
+    job.bytes = job.delta->encode();
+    info.stats.pages_touched = job.delta->info().stats.pages_touched;
+    r.retired.push_back(std::move(job.delta));
+  }
+}
+
+// Publishes the statistics and hands the job to the pipeline (or drops it
+// when nothing stores checkpoints).
+std::uint64_t publish(Runtime &r, Job job, checkpoint_stats last) {
+  auto publish_last = [&] { // under q_mu once the pipeline runs
+    last.total_checkpoints = r.last.total_checkpoints + 1;
+    last.total_pause_us = r.last.total_pause_us + last.pause_us;
+    last.total_bytes = r.last.total_bytes + (last.encoded ? last.bytes : 0);
+    last.total_pages_touched =
+        r.last.total_pages_touched + (last.encoded ? last.pages_touched : 0);
+    last.total_copied_before_write = r.last.total_copied_before_write;
+    r.last = last;
+  };
+  std::uint64_t epoch = job.epoch;
+  if (!r.pipeline.joinable()) {
+    publish_last();
+    r.epoch = epoch;
+    if (!r.warned_no_store) {
+      LOG_WARN("CHECKSYNC_DIR is not set: checkpoints are not stored anywhere");
+      r.warned_no_store = true;
+    }
+    return epoch;
+  }
+  std::unique_lock q(r.q_mu);
+  r.q_cv.wait(q, [&] { return r.queue.size() < kMaxQueued; });
+  publish_last();
+  r.epoch = epoch;
+  if (job.delta)
+    ++r.encoding;
+  job.ready = !job.delta;
+  r.queue.push_back(std::move(job));
+  r.q_cv.notify_all();
+  return epoch;
+}
+
+} // namespace
+
 std::uint64_t checkpoint() {
   Runtime &r = rt();
   std::lock_guard lock(r.api_mu);
@@ -310,77 +433,14 @@ std::uint64_t checkpoint() {
   ImageInfo info;
   std::string fallback; // why a delta became a full checkpoint
   try {
-    std::shared_ptr<const Snapshot> snap_ptr = registry_snapshot_shared();
-    const Snapshot &snap = *snap_ptr;
+    std::shared_ptr<const Snapshot> snap = registry_snapshot_shared();
     next_stamp(r);
-    std::vector<ObjHeader *> objects;
-    std::vector<std::uint64_t> freed;
-    if (!full) {
-      DirtySet dirty = collect_dirty(r.stamp, r.chain);
-      objects = std::move(dirty.objects);
-      try {
-        close_delta(snap.types, snap.roots, objects, r.stamp, r.chain);
-        freed = take_freed_ids();
-        info.stats.dirty_pages = dirty.dirty_pages;
-      } catch (const Error &e) {
-        fallback = e.what();
-        close_delta_marking(snap, objects, r); // costs a marking of the heap: reported
-        freed = take_freed_ids();
-        info.stats.dirty_pages = dirty.dirty_pages;
-      }
-    }
-    if (full) {
-      clear_dirty(); // the next delta is relative to this image
-      take_freed_ids();
-      MarkResult marked = mark_from_roots(snap.types, snap.roots, r.stamp);
-      objects = std::move(marked.objects);
-      if (++r.chain == 0)
-        ++r.chain;
-      r.chain_id = random_chain_id();
-      for (ObjHeader *h : objects)
-        h->stored = r.chain;
-    }
-    info.epoch = epoch;
-    info.kind = full ? "full" : "delta";
-    info.prev_epoch = full ? 0 : r.epoch.load();
-    info.chain_id = r.chain_id;
-    info.created_ms = now_ms();
-    info.program = program_invocation_name;
-    HeapStats hs = heap_stats();
-    info.live_objects = hs.live_objects;
-    info.live_bytes = hs.live_bytes;
-    info.stats.objects = objects.size();
-    for (ObjHeader *h : objects)
-      info.stats.payload_bytes += h->count * snap.types[h->type].size;
-    if (full) {
-      info.stats.pages_touched = pages_touched(objects, snap.types);
-      info.started = t0;
-      job.bytes = encode_image(info, snap.types, snap.roots, objects, freed);
-    } else {
-      job.delta = std::make_unique<DeltaEncoding>(std::move(snap_ptr), info, std::move(objects),
-                                                  std::move(freed));
-      // The tail records the pause: the time the program was stopped.
-      job.delta->info().stats.pause_us = std::uint64_t(
-          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
-      if (r.verify_cow) {
-        ImageInfo same = job.delta->info();
-        same.stats.pages_touched = pages_touched(job.delta->objects(), snap.types);
-        std::vector<ObjHeader *> by_id = job.delta->objects();
-        std::sort(by_id.begin(), by_id.end(),
-                  [](const ObjHeader *a, const ObjHeader *b) { return a->id < b->id; });
-        job.expected = encode_image(same, snap.types, snap.roots, by_id, job.delta->freed());
-      }
-      // A delta that had to mark from the roots may hold garbage with refs to
-      // objects freed before checkpoint(), written as null: their memory may
-      // be reused once the program runs on, so it is encoded here.
-      if (encode_here || !fallback.empty()) {
-        job.bytes = job.delta->encode();
-        info.stats.pages_touched = job.delta->info().stats.pages_touched;
-        r.retired.push_back(std::move(job.delta));
-      }
-    }
+    Collected c = collect(r, *snap, full, info);
+    fallback = c.fallback;
+    info = describe(r, *snap, epoch, full, c.objects, info);
+    encode(r, snap, c, info, job, encode_here, t0);
     if (r.replica)
-      verify(r, snap, info, job.bytes);
+      verify(r, *snap, info, job.bytes);
   } catch (const Error &e) {
     r.need_full = true; // the write marks were consumed: only a full is complete
     throw error(std::string("checkpoint failed: ") + e.what());
@@ -404,36 +464,9 @@ std::uint64_t checkpoint() {
                         job.bytes.size(), info.stats.payload_bytes, pause_us,
                         info.stats.pages_touched, info.stats.dirty_pages};
   last.encoded = !job.delta; // encoded here (else the pipeline fills these in)
-  auto publish_last = [&] { // under q_mu once the pipeline runs
-    last.total_checkpoints = r.last.total_checkpoints + 1;
-    last.total_pause_us = r.last.total_pause_us + pause_us;
-    last.total_bytes = r.last.total_bytes + (last.encoded ? last.bytes : 0);
-    last.total_pages_touched =
-        r.last.total_pages_touched + (last.encoded ? last.pages_touched : 0);
-    last.total_copied_before_write = r.last.total_copied_before_write;
-    r.last = last;
-  };
   job.prev_epoch = info.prev_epoch;
   job.chain_id = info.chain_id;
-  if (!r.pipeline.joinable()) {
-    publish_last();
-    r.epoch = epoch;
-    if (!r.warned_no_store) {
-      LOG_WARN("CHECKSYNC_DIR is not set: checkpoints are not stored anywhere");
-      r.warned_no_store = true;
-    }
-    return epoch;
-  }
-  std::unique_lock q(r.q_mu);
-  r.q_cv.wait(q, [&] { return r.queue.size() < kMaxQueued; });
-  publish_last();
-  r.epoch = epoch;
-  if (job.delta)
-    ++r.encoding;
-  job.ready = !job.delta;
-  r.queue.push_back(std::move(job));
-  r.q_cv.notify_all();
-  return epoch;
+  return publish(r, std::move(job), last);
 }
 
 bool wait_durable(std::uint64_t epoch) {
