@@ -105,17 +105,24 @@ SchemaBuilder::Classified SchemaBuilder::classifyUnion(QualType C,
   return R;
 }
 
+namespace {
+SchemaBuilder::Classified failed(std::string Why, std::string Hint = TransientHint.str()) {
+  SchemaBuilder::Classified R;
+  R.P = SchemaBuilder::Problem{std::move(Why), std::move(Hint)};
+  return R;
+}
+SchemaBuilder::Classified as(FieldSchema F) {
+  SchemaBuilder::Classified R;
+  R.Field = std::move(F);
+  return R;
+}
+} // namespace
+
 SchemaBuilder::Classified SchemaBuilder::classify(QualType T) {
   QualType C = T.getCanonicalType().getUnqualifiedType();
-  Classified R;
-  auto fail = [&](std::string Why, std::string Hint = TransientHint.str()) {
-    R.P = Problem{std::move(Why), std::move(Hint)};
-    return R;
-  };
   uint64_t Bytes = C->isIncompleteType() || C->isDependentType()
                        ? 0
                        : Ctx.getTypeSizeInChars(C).getQuantity();
-
   if (const auto *AT = Ctx.getAsConstantArrayType(C)) {
     Classified Elem = classify(AT->getElementType());
     if (Elem.Field)
@@ -123,115 +130,105 @@ SchemaBuilder::Classified SchemaBuilder::classify(QualType T) {
     return Elem;
   }
   if (C->isArrayType())
-    return fail("arrays without a constant size cannot be checkpointed");
-
-  if (const auto *BT = C->getAs<BuiltinType>()) {
-    switch (BT->getKind()) {
-    case BuiltinType::Float:
-    case BuiltinType::Double:
-      R.Field = scalar("float", Bytes);
-      return R;
-    case BuiltinType::Int128:
-    case BuiltinType::UInt128:
-    case BuiltinType::LongDouble:
-    case BuiltinType::Float128:
-    case BuiltinType::Ibm128:
-    case BuiltinType::Half:
-    case BuiltinType::Float16:
-    case BuiltinType::BFloat16:
-    case BuiltinType::NullPtr:
-      R.Field = scalar("bytes", Bytes);
-      return R;
-    default:
-      break;
-    }
-    if (BT->isBooleanType() || isCharacterType(BT) ||
-        BT->isUnsignedInteger()) {
-      R.Field = scalar("uint", Bytes);
-      return R;
-    }
-    if (BT->isSignedInteger()) {
-      R.Field = scalar("int", Bytes);
-      return R;
-    }
-    return fail("this builtin type is not supported");
-  }
-
+    return failed("arrays without a constant size cannot be checkpointed");
+  if (const auto *BT = C->getAs<BuiltinType>())
+    return classifyBuiltin(BT, Bytes);
   if (const auto *ET = C->getAs<EnumType>()) {
     QualType U = ET->getDecl()->getIntegerType();
     if (U.isNull())
-      return fail("an enum without a known underlying type cannot be "
-                  "checkpointed");
-    R.Field = scalar(U->isSignedIntegerType() ? "int" : "uint", Bytes);
+      return failed("an enum without a known underlying type cannot be checkpointed");
+    return as(scalar(U->isSignedIntegerType() ? "int" : "uint", Bytes));
+  }
+  if (const auto *PT = C->getAs<PointerType>())
+    return classifyPointer(PT->getPointeeType().getCanonicalType().getUnqualifiedType());
+  if (C->isReferenceType())
+    return failed("references cannot be checkpointed (they cannot be re-bound on resume)");
+  if (C->isMemberPointerType())
+    return failed("member pointers cannot be checkpointed");
+  if (C->getAsCXXRecordDecl())
+    return classifyRecord(C, Bytes);
+  if (C->isAtomicType())
+    return failed("_Atomic types are not supported yet");
+  return failed("this type is not supported");
+}
+
+SchemaBuilder::Classified SchemaBuilder::classifyBuiltin(const BuiltinType *BT,
+                                                         uint64_t Bytes) {
+  switch (BT->getKind()) {
+  case BuiltinType::Float:
+  case BuiltinType::Double:
+    return as(scalar("float", Bytes));
+  case BuiltinType::Int128:
+  case BuiltinType::UInt128:
+  case BuiltinType::LongDouble:
+  case BuiltinType::Float128:
+  case BuiltinType::Ibm128:
+  case BuiltinType::Half:
+  case BuiltinType::Float16:
+  case BuiltinType::BFloat16:
+  case BuiltinType::NullPtr:
+    return as(scalar("bytes", Bytes));
+  default:
+    break;
+  }
+  if (BT->isBooleanType() || isCharacterType(BT) || BT->isUnsignedInteger())
+    return as(scalar("uint", Bytes));
+  if (BT->isSignedInteger())
+    return as(scalar("int", Bytes));
+  return failed("this builtin type is not supported");
+}
+
+/// A pointer field: a ref to a persistent type (or one declared later).
+SchemaBuilder::Classified SchemaBuilder::classifyPointer(QualType P) {
+  if (P->isFunctionType())
+    return failed("function pointers cannot be checkpointed (code addresses differ between "
+                  "runs)");
+  const auto *RD = P->getAsCXXRecordDecl();
+  if (!RD)
+    return failed("raw pointers to non-persistent types cannot be checkpointed");
+  Classified R = as(scalar("ref", 8));
+  R.Field->Target = N.typeKey(P);
+  if (isPersistent(RD))
+    return R;
+  if (!RD->hasDefinition()) {
+    // Forward-declared: the definition (with the attribute) may follow, as
+    // in mutually recursive types. Decide at the end of the TU.
+    R.Pending.push_back({P, /*ByValue=*/false});
     return R;
   }
+  if (!stdName(RD).empty())
+    return failed("pointers to standard library types are not supported yet");
+  return failed("raw pointers to non-persistent types cannot be checkpointed: '" +
+                    N.typeName(P) + "' is not [[checksync::persistent]]",
+                markTypeOrTransient(N.typeName(P)));
+}
 
-  if (const auto *PT = C->getAs<PointerType>()) {
-    QualType P = PT->getPointeeType().getCanonicalType().getUnqualifiedType();
-    if (P->isFunctionType())
-      return fail("function pointers cannot be checkpointed (code addresses "
-                  "differ between runs)");
-    if (const auto *RD = P->getAsCXXRecordDecl()) {
-      if (isPersistent(RD)) {
-        R.Field = scalar("ref", 8);
-        R.Field->Target = N.typeKey(P);
-        return R;
-      }
-      if (!RD->hasDefinition()) {
-        // Forward-declared: the definition (with the attribute) may follow,
-        // as in mutually recursive types. Decide at the end of the TU.
-        R.Field = scalar("ref", 8);
-        R.Field->Target = N.typeKey(P);
-        R.Pending.push_back({P, /*ByValue=*/false});
-        return R;
-      }
-      if (!stdName(RD).empty())
-        return fail("pointers to standard library types are not supported "
-                    "yet");
-      return fail("raw pointers to non-persistent types cannot be "
-                  "checkpointed: '" +
-                      N.typeName(P) + "' is not [[checksync::persistent]]",
-                  markTypeOrTransient(N.typeName(P)));
-    }
-    return fail("raw pointers to non-persistent types cannot be "
-                "checkpointed");
+/// A record by value: a library type (its codec), a persistent record, or
+/// an error.
+SchemaBuilder::Classified SchemaBuilder::classifyRecord(QualType C, uint64_t Bytes) {
+  const auto *RD = C->getAsCXXRecordDecl();
+  if (RD->isUnion())
+    return classifyUnion(C, Bytes);
+  if (!stdName(RD).empty()) {
+    Classified R;
+    if (std::optional<Problem> P = checkLibrary(C, R.Pending))
+      return failed(P->Why, P->Hint);
+    R.Field = scalar("codec", Bytes);
+    R.Field->Target = N.librarySpelling(C);
+    R.CodecType = C;
+    return R;
   }
-  if (C->isReferenceType())
-    return fail("references cannot be checkpointed (they cannot be re-bound "
-                "on resume)");
-  if (C->isMemberPointerType())
-    return fail("member pointers cannot be checkpointed");
-
-  if (const auto *RD = C->getAsCXXRecordDecl()) {
-    if (RD->isUnion())
-      return classifyUnion(C, Bytes);
-    if (!stdName(RD).empty()) {
-      if (std::optional<Problem> P = checkLibrary(C, R.Pending)) {
-        R.Pending.clear();
-        return fail(P->Why, P->Hint);
-      }
-      R.Field = scalar("codec", Bytes);
-      R.Field->Target = N.librarySpelling(C);
-      R.CodecType = C;
-      return R;
-    }
-    if (isPersistent(RD)) {
-      R.Field = scalar("record", Bytes);
-      R.Field->Target = N.typeKey(C);
-      return R;
-    }
-    if (RD->isAnonymousStructOrUnion() || RD->getIdentifier() == nullptr)
-      return fail("unnamed non-persistent structs cannot be checkpointed "
-                  "(give the struct a name and mark it "
-                  "[[checksync::persistent]])");
-    return fail("'" + N.typeName(C) +
-                    "' is not [[checksync::persistent]], so its layout is "
-                    "unknown",
+  if (isPersistent(RD)) {
+    Classified R = as(scalar("record", Bytes));
+    R.Field->Target = N.typeKey(C);
+    return R;
+  }
+  if (RD->isAnonymousStructOrUnion() || RD->getIdentifier() == nullptr)
+    return failed("unnamed non-persistent structs cannot be checkpointed (give the struct a "
+                  "name and mark it [[checksync::persistent]])");
+  return failed("'" + N.typeName(C) + "' is not [[checksync::persistent]], so its layout is "
+                                      "unknown",
                 markTypeOrTransient(N.typeName(C)));
-  }
-  if (C->isAtomicType())
-    return fail("_Atomic types are not supported yet");
-  return fail("this type is not supported");
 }
 
 std::optional<FieldSchema> SchemaBuilder::fieldFor(QualType T,

@@ -44,8 +44,6 @@ public:
     std::string Why;
     std::string Hint; ///< what to do instead (for fields)
   };
-
-private:
   /// A record type that must turn out persistent by the end of the TU.
   struct PendingType {
     clang::QualType Type;
@@ -58,7 +56,12 @@ private:
     clang::QualType CodecType; ///< the library type, for "codec" fields
   };
 
+private:
+
   Classified classify(clang::QualType T);
+  Classified classifyBuiltin(const clang::BuiltinType *BT, uint64_t Bytes);
+  Classified classifyPointer(clang::QualType Pointee);
+  Classified classifyRecord(clang::QualType C, uint64_t Bytes);
   Classified classifyUnion(clang::QualType C, uint64_t Bytes);
   std::optional<FieldSchema> fieldFor(clang::QualType T,
                                       clang::SourceLocation Loc,

@@ -180,17 +180,100 @@ void render(std::ostream &os, const msgpack::object &v, const Field &f,
   render_generic(os, v);
 }
 
+// The view's summary numbers: objects and bytes per type, what was written
+// and what the heap held beyond it.
+void count(InspectView &view) {
+  const Image &img = *view.img;
+  view.counts.resize(img.types.size());
+  for (auto &o : img.objects) {
+    view.counts[o.type].objects++;
+    view.counts[o.type].bytes += o.count * img.types[o.type].size;
+    view.written_bytes += o.count * img.types[o.type].size;
+  }
+  const ImageInfo &in = img.info;
+  view.written = img.objects.size();
+  view.garbage = in.live_objects > view.written ? in.live_objects - view.written : 0;
+  view.garbage_bytes =
+      in.live_bytes > view.written_bytes ? in.live_bytes - view.written_bytes : 0;
+  if (img.parts.empty())
+    view.files.push_back(&img);
+  for (auto &p : img.parts)
+    view.files.push_back(p.get());
+}
+
+void render_files(std::ostream &os, const InspectView &v) {
+  if (!v.stored.empty()) {
+    os << "directory " << v.path << ": " << v.stored.size() << " checkpoint(s), epochs";
+    for (auto &s : v.stored)
+      os << " " << s.epoch;
+    os << "\n";
+  }
+  os << "checkpoints read:\n";
+  for (const Image *f : v.files)
+    os << "  epoch " << f->info.epoch << " " << f->info.kind << ": " << f->file_bytes
+       << (f->compressed ? " bytes (zstd), " : " bytes, ") << f->info.stats.objects
+       << " objects (" << f->info.stats.payload_bytes << " payload bytes), " << f->freed.size()
+       << " freed, pause " << f->info.stats.pause_us << " us, "
+       << f->info.stats.pages_touched << " pages touched, " << f->info.stats.dirty_pages
+       << " dirty pages\n";
+  if (!v.note.empty())
+    os << "note: " << v.note << "\n";
+}
+
+void render_state(std::ostream &os, const InspectView &v) {
+  const Image &img = *v.img;
+  const ImageInfo &in = img.info;
+  os << "state at epoch " << in.epoch << " (" << v.path << ")\n"
+     << "  " << time_text(in.created_ms) << ", program " << in.program << "\n"
+     << "  " << img.file_bytes << " bytes on disk for " << v.written << " objects of "
+     << v.written_bytes << " bytes\n"
+     << "  heap at checkpoint: " << in.live_objects << " live objects (" << in.live_bytes
+     << " bytes); unreachable, not written: " << v.garbage << " objects (" << v.garbage_bytes
+     << " bytes)\n"
+     << "types:\n";
+  for (size_t i = 0; i < img.types.size(); ++i)
+    os << "  " << img.types[i].name << " (size " << img.types[i].size << "): "
+       << v.counts[i].objects << " objects, " << v.counts[i].bytes << " bytes\n";
+  os << "roots:\n";
+  for (auto &r : img.roots) {
+    os << "  " << r.root.name << " = ";
+    render(os, *r.value, r.root.field, img.types);
+    os << "\n";
+  }
+}
+
+void render_objects(std::ostream &os, const Image &img) {
+  os << "objects:\n";
+  for (const DecodedObject &o : img.objects) {
+    const Type &t = img.types[o.type];
+    os << "  #" << o.id << " " << t.name;
+    if (o.count != 1)
+      os << "[" << o.count << "]";
+    os << "\n";
+    for (std::uint64_t e = 0; e < o.count; ++e)
+      for (size_t k = 0; k < t.fields.size(); ++k) {
+        os << "    ";
+        if (o.count != 1)
+          os << "[" << e << "].";
+        os << t.fields[k].name << " = ";
+        render(os, o.values[e * t.fields.size() + k], t.fields[k], img.types);
+        os << "\n";
+      }
+  }
+}
+
 } // namespace
 
 int run_inspect(const InspectOptions &opts) {
-  std::vector<StoredCheckpoint> stored;
-  std::string file = opts.path, note;
+  InspectView view;
+  view.path = opts.path;
+  view.objects = opts.objects;
   std::unique_ptr<Image> img;
   try {
     std::error_code ec;
     if (std::filesystem::is_directory(opts.path, ec)) {
-      stored = list_checkpoints(opts.path);
-      img = load_chain(opts.path, &note);
+      view.stored = list_checkpoints(opts.path);
+      img = load_chain(opts.path, &view.note);
     } else {
       img = parse_image(read_whole_file(opts.path), opts.path);
       if (img->info.kind == "full")
@@ -200,27 +283,8 @@ int run_inspect(const InspectOptions &opts) {
     std::fprintf(stderr, "checksync-rt inspect: %s\n", e.what());
     return 2;
   }
-  InspectView view;
-  view.path = file;
-  view.note = note;
-  view.stored = stored;
   view.img = img.get();
-  view.objects = opts.objects;
-  view.counts.resize(img->types.size());
-  for (auto &o : img->objects) {
-    view.counts[o.type].objects++;
-    view.counts[o.type].bytes += o.count * img->types[o.type].size;
-    view.written_bytes += o.count * img->types[o.type].size;
-  }
-  const ImageInfo &in = img->info;
-  view.written = img->objects.size();
-  view.garbage = in.live_objects > view.written ? in.live_objects - view.written : 0;
-  view.garbage_bytes =
-      in.live_bytes > view.written_bytes ? in.live_bytes - view.written_bytes : 0;
-  if (img->parts.empty())
-    view.files.push_back(img.get());
-  for (auto &p : img->parts)
-    view.files.push_back(p.get());
+  count(view);
   if (opts.dot) {
     std::fputs(inspect_dot(view, opts.max_nodes).c_str(), stdout);
     return 0;
@@ -229,66 +293,11 @@ int run_inspect(const InspectOptions &opts) {
     std::fputs(inspect_json(view).c_str(), stdout);
     return 0;
   }
-  const auto &counts = view.counts;
-  const auto &files = view.files;
-  std::uint64_t written = view.written, written_bytes = view.written_bytes;
-  std::uint64_t garbage = view.garbage, garbage_bytes = view.garbage_bytes;
-
   std::ostringstream os;
-  {
-    if (!stored.empty()) {
-      os << "directory " << opts.path << ": " << stored.size() << " checkpoint(s), epochs";
-      for (auto &s : stored)
-        os << " " << s.epoch;
-      os << "\n";
-    }
-    os << "checkpoints read:\n";
-    for (const Image *f : files)
-      os << "  epoch " << f->info.epoch << " " << f->info.kind << ": " << f->file_bytes
-         << (f->compressed ? " bytes (zstd), " : " bytes, ") << f->info.stats.objects
-         << " objects (" << f->info.stats.payload_bytes
-         << " payload bytes), " << f->freed.size() << " freed, pause " << f->info.stats.pause_us
-         << " us, " << f->info.stats.pages_touched << " pages touched, "
-         << f->info.stats.dirty_pages << " dirty pages\n";
-    if (!note.empty())
-      os << "note: " << note << "\n";
-    os << "state at epoch " << in.epoch << " (" << file << ")\n"
-       << "  " << time_text(in.created_ms) << ", program " << in.program << "\n"
-       << "  " << img->file_bytes << " bytes on disk for " << written << " objects of "
-       << written_bytes << " bytes\n"
-       << "  heap at checkpoint: " << in.live_objects << " live objects (" << in.live_bytes
-       << " bytes); unreachable, not written: " << garbage << " objects (" << garbage_bytes
-       << " bytes)\n"
-       << "types:\n";
-    for (size_t i = 0; i < img->types.size(); ++i)
-      os << "  " << img->types[i].name << " (size " << img->types[i].size << "): "
-         << counts[i].objects << " objects, " << counts[i].bytes << " bytes\n";
-    os << "roots:\n";
-    for (auto &r : img->roots) {
-      os << "  " << r.root.name << " = ";
-      render(os, *r.value, r.root.field, img->types);
-      os << "\n";
-    }
-    if (opts.objects) {
-      os << "objects:\n";
-      for (const DecodedObject &o : img->objects) {
-        const Type &t = img->types[o.type];
-        os << "  #" << o.id << " " << t.name;
-        if (o.count != 1)
-          os << "[" << o.count << "]";
-        os << "\n";
-        for (std::uint64_t e = 0; e < o.count; ++e)
-          for (size_t k = 0; k < t.fields.size(); ++k) {
-            os << "    ";
-            if (o.count != 1)
-              os << "[" << e << "].";
-            os << t.fields[k].name << " = ";
-            render(os, o.values[e * t.fields.size() + k], t.fields[k], img->types);
-            os << "\n";
-          }
-      }
-    }
-  }
+  render_files(os, view);
+  render_state(os, view);
+  if (opts.objects)
+    render_objects(os, *img);
   std::fputs(os.str().c_str(), stdout);
   return 0;
 }
