@@ -3,7 +3,7 @@
 #include "commands.h"
 #include "log/log.h"
 
-#include "runtime/options.h"
+#include "settings/options.h"
 
 #include <cstdio>
 #include <set>

@@ -1,7 +1,7 @@
 // capture.cpp - see capture.h.
 #include "format/capture.h"
 
-#include "runtime/options.h"
+#include "settings/options.h"
 
 #include "format/image_writer.h"
 #include "heap/dirty.h"

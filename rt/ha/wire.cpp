@@ -1,7 +1,7 @@
 // wire.cpp - see wire.h and docs/protocol.md.
 #include "ha/wire.h"
 
-#include "runtime/options.h"
+#include "settings/options.h"
 
 #include "schema/types.h"
 

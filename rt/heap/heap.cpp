@@ -4,7 +4,7 @@
 // unique_ptr, uninstrumented code) returns it to this heap.
 #include "heap/heap.h"
 
-#include "runtime/options.h"
+#include "settings/options.h"
 
 #include "heap/cow.h"
 

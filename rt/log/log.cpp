@@ -1,11 +1,10 @@
 // log.cpp - see log.h.
 #include "log/log.h"
 
-#include "runtime/options.h"
-
 #include <atomic>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <mutex>
@@ -50,9 +49,12 @@ const char *level_name(Level l) noexcept {
 Level level() noexcept {
   int l = g_level.load(std::memory_order_relaxed);
   if (l == kUnset) {
-    // options validates CHECKSYNC_LOG_LEVEL against the same names (exit 3).
+    // Read directly (settings/ depends on log/, not the other way): a bad
+    // value counts as info here, and init()'s check of every setting stops
+    // the program with exit 3 (settings/options.cpp).
     Level parsed = Level::info;
-    parse_level(options::text("CHECKSYNC_LOG_LEVEL").c_str(), parsed);
+    if (const char *v = std::getenv("CHECKSYNC_LOG_LEVEL"))
+      parse_level(v, parsed);
     l = int(parsed);
     int expected = kUnset;
     g_level.compare_exchange_strong(expected, l, std::memory_order_relaxed);

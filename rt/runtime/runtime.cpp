@@ -30,7 +30,7 @@
 #include "heap/marker.h"
 #include "log/log.h"
 #include "log/progress.h"
-#include "runtime/options.h"
+#include "settings/options.h"
 #include "runtime/pipeline.h"
 #include "runtime/restore.h"
 #include "runtime/verify.h"

@@ -1,7 +1,7 @@
 // store.cpp - atomic, durable checkpoint files in a local directory.
 #include "store/store.h"
 
-#include "runtime/options.h"
+#include "settings/options.h"
 
 #include "format/format.h"
 #include "schema/types.h"

@@ -1,5 +1,5 @@
 // options.cpp - see options.h.
-#include "runtime/options.h"
+#include "settings/options.h"
 #include "log/log.h"
 
 #include <algorithm>
