@@ -104,11 +104,15 @@ Backup::Backup(BackupOptions o) : o_(std::move(o)) {
            (unsigned long long)durable_, (unsigned long long)generation_);
 }
 
+namespace {
+// The ERROR that closes a connection the backup does not admit.
+Admission refuse(wire::ErrorCode code, const std::string &msg) {
+  return Admission{wire::Type::Error, wire::encode(wire::ErrorMsg{code, msg}), false, 0, 0};
+}
+} // namespace
+
 Admission Backup::admit(const wire::Nonce &challenge, const wire::Frame &f,
                         const std::string &peer) {
-  auto refuse = [](wire::ErrorCode code, const std::string &msg) {
-    return Admission{wire::Type::Error, wire::encode(wire::ErrorMsg{code, msg}), false, 0, 0};
-  };
   if (f.type == wire::Type::StatusQuery)
     return answer_status(challenge, f, peer);
   if (f.type != wire::Type::Auth) {
@@ -170,9 +174,6 @@ Admission Backup::admit(const wire::Nonce &challenge, const wire::Frame &f,
 // Answers an operator's status query (never a primary).
 Admission Backup::answer_status(const wire::Nonce &challenge, const wire::Frame &f,
                                 const std::string &peer) {
-  auto refuse = [](wire::ErrorCode code, const std::string &msg) {
-    return Admission{wire::Type::Error, wire::encode(wire::ErrorMsg{code, msg}), false, 0, 0};
-  };
   wire::StatusQuery q;
   try {
     q = wire::decode_status_query(f.payload);
