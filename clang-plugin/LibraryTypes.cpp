@@ -4,11 +4,14 @@
 // <checksync/codec.h> (checksync::codec::entry<T>). Before anything is
 // instantiated, the type is checked here, structurally and recursively:
 //   * strings of char, wchar_t, char8/16/32_t; vector, deque, array, map,
-//     unordered_map, set, unordered_set, optional, pair, tuple,
+//     multimap, unordered_map, unordered_multimap, set, multiset,
+//     unordered_set, unordered_multiset, queue, stack, priority_queue,
+//     optional, pair, tuple, variant, monostate, bitset, complex,
 //     unique_ptr<P> / unique_ptr<P[]> and shared_ptr<P> of a persistent P,
 //     chrono::duration and chrono::time_point;
-//   * with the default traits, allocator, comparator, hasher, key_equal and
-//     deleter (the codec rebuilds containers with those);
+//   * with the default traits, allocator and deleter, and comparators,
+//     hashers and key_equal without state (the codec rebuilds them by
+//     default construction);
 //   * whose elements are arithmetic, enums, pointers to persistent types,
 //     persistent records by value or supported library types.
 // Everything else gets an error that says what and why, with a hint.
@@ -106,11 +109,10 @@ SchemaBuilder::checkPointee(QualType P, const std::string &What,
   std::string Type = N.librarySpelling(P);
   if (RD && stdName(RD).empty())
     return Problem{What + ": '" + Type + "' is not [[checksync::persistent]]",
-                   "mark '" + Type + "' [[checksync::persistent]] or the "
-                   "field [[checksync::transient]]"};
+                   "mark '" + Type + "' [[checksync::persistent]]; or, " + CacheOnlyHint.str()};
   return Problem{What + ": '" + Type + "' is not a [[checksync::persistent]] "
                         "type",
-                 "mark the field [[checksync::transient]]"};
+                 CacheOnlyHint.str()};
 }
 
 std::optional<SchemaBuilder::Problem>
@@ -126,7 +128,7 @@ SchemaBuilder::checkElement(QualType E, const std::string &Outer,
     if (P->isFunctionType())
       return Problem{What + " is a function pointer, which cannot be "
                             "checkpointed",
-                     "mark the field [[checksync::transient]]"};
+                     CacheOnlyHint.str()};
     return checkPointee(P, What + " is a raw pointer to a non-persistent "
                                   "type",
                         Pending);
@@ -134,7 +136,7 @@ SchemaBuilder::checkElement(QualType E, const std::string &Outer,
   if (const auto *RD = C->getAsCXXRecordDecl()) {
     if (RD->isUnion())
       return Problem{What + " is a union, which the codec cannot encode",
-                     "mark the field [[checksync::transient]]"};
+                     CacheOnlyHint.str()};
     if (!stdName(RD).empty())
       return checkLibrary(C, Pending);
     if (isPersistent(RD))
@@ -145,16 +147,16 @@ SchemaBuilder::checkElement(QualType E, const std::string &Outer,
     }
     return Problem{What + " is not [[checksync::persistent]], so its layout "
                           "is unknown",
-                   "mark '" + Spelled + "' [[checksync::persistent]] or the "
-                   "field [[checksync::transient]]"};
+                   "mark '" + Spelled + "' [[checksync::persistent]]; or, " +
+                       CacheOnlyHint.str()};
   }
   return Problem{What + " is not supported by the codec",
-                 "mark the field [[checksync::transient]]"};
+                 CacheOnlyHint.str()};
 }
 
 namespace {
 
-constexpr llvm::StringLiteral Transient = "mark the field [[checksync::transient]]";
+constexpr llvm::StringLiteral Transient = CacheOnlyHint;
 
 /// Library types that are resources or code, never state: why, and what to
 /// do instead.
@@ -163,7 +165,8 @@ std::optional<SchemaBuilder::Problem> resourceProblem(const std::string &Name) {
   case ResourceKind::Code:
     return SchemaBuilder::Problem{
         "'" + Name + "' holds code and captured state, which cannot be checkpointed",
-        Transient.str() + " and set it again after resume"};
+        "mark the field [[checksync::transient]] and set it again after resume (it is "
+        "empty then)"};
   case ResourceKind::Thread:
     return SchemaBuilder::Problem{
         "'" + Name + "' is a running thread, a resource that does not survive a resume",
@@ -181,8 +184,8 @@ std::optional<SchemaBuilder::Problem> resourceProblem(const std::string &Name) {
   case ResourceKind::Weak:
     return SchemaBuilder::Problem{
         "std::weak_ptr is not supported: the codec keeps only owning references",
-        "hold a std::shared_ptr or a raw pointer to the persistent type, or mark the field "
-        "[[checksync::transient]]"};
+        "hold a std::shared_ptr or a raw pointer to the persistent type; or, " +
+            CacheOnlyHint.str()};
   case ResourceKind::None:
     break;
   }
@@ -226,7 +229,37 @@ public:
                        "' is '" + (A.isNull() ? "?" : B.N.librarySpelling(A)) +
                        "', not the default " + ExpectedSpelling +
                        ": the codec cannot rebuild a custom " + Role.str(),
-                   "use the default " + Role.str() + " or " + Transient.str()};
+                   "use the default " + Role.str() + "; or, " + Transient.str()};
+  }
+
+  /// Template argument \p I (a comparator, hasher or key_equal) must carry
+  /// no state: the codec rebuilds it by default construction, which is
+  /// faithful only for an empty, default-constructible class (std::less<K>,
+  /// std::greater<>, std::hash<K>, a user's empty function object).
+  std::optional<Problem> requireStateless(unsigned I, llvm::StringRef Role) const {
+    QualType A = arg(I);
+    const CXXRecordDecl *RD = A.isNull() ? nullptr : A->getAsCXXRecordDecl();
+    static const llvm::StringSet<> Standard = {
+        "std::less",    "std::greater",     "std::less_equal", "std::greater_equal",
+        "std::equal_to", "std::not_equal_to", "std::hash"};
+    if (RD && Standard.contains(stdName(RD)))
+      return std::nullopt;
+    // A specialisation not instantiated yet: judge its template's pattern.
+    const CXXRecordDecl *Def = RD ? RD->getDefinition() : nullptr;
+    if (!Def)
+      if (const auto *CTS = dyn_cast_or_null<ClassTemplateSpecializationDecl>(RD))
+        Def = CTS->getSpecializedTemplate()->getTemplatedDecl()->getDefinition();
+    if (Def && Def->isEmpty() && !Def->isPolymorphic() && Def->hasDefaultConstructor())
+      return std::nullopt;
+    std::string Got = A.isNull() ? "?" : B.N.librarySpelling(A);
+    return Problem{"template argument " + std::to_string(I + 1) + " of '" + Spelled +
+                       "' is '" + Got + "', a " + Role.str() +
+                       " with state (or not default-constructible): resume rebuilds the " +
+                       Role.str() + " by default construction, which would lose that state",
+                   "use a " + Role.str() +
+                       " without data members (e.g. std::less<>, std::greater<K>, an "
+                       "empty struct); or, " +
+                       Transient.str()};
   }
 
   /// The allocator of a map: std::allocator<std::pair<const K, V>>.
@@ -244,7 +277,7 @@ public:
                        "' is '" + (A.isNull() ? "?" : B.N.librarySpelling(A)) +
                        "', not the default std::allocator: the codec cannot rebuild a "
                        "custom allocator",
-                   "use the default allocator or " + Transient.str()};
+                   "use the default allocator; or, " + Transient.str()};
   }
 
   /// Template argument \p I is an element the codec must encode.
@@ -308,46 +341,13 @@ SchemaBuilder::checkLibrary(QualType C, std::vector<PendingType> &Pending) {
   return Problem{"the codec does not know how to encode '" + Name + "'", Transient.str()};
 }
 
-/// Sequences, sets, maps, pair, tuple, optional: nothing if \p Name is none
-/// of them, else the verdict.
+/// Sequences, sets, maps (multi or not), adapters, pair, tuple, variant,
+/// optional, bitset, complex: nothing if \p Name is none of them, else the
+/// verdict.
 std::optional<std::optional<SchemaBuilder::Problem>>
 SchemaBuilder::checkContainer(const std::string &Name, const LibraryArgs &A) {
-  auto verdict = [&]() -> std::optional<Problem> {
-    if (Name == "std::vector" || Name == "std::deque") {
-      CHECK(A.requireDefault(1, "std::allocator", {A.arg(0)}, "allocator"));
-      return A.element(0);
-    }
-    if (Name == "std::array" || Name == "std::optional")
-      return A.element(0);
-    if (Name == "std::set") {
-      CHECK(A.requireDefault(1, "std::less", {A.arg(0)}, "comparator"));
-      CHECK(A.requireDefault(2, "std::allocator", {A.arg(0)}, "allocator"));
-      return A.element(0);
-    }
-    if (Name == "std::unordered_set") {
-      CHECK(A.requireDefault(1, "std::hash", {A.arg(0)}, "hasher"));
-      CHECK(A.requireDefault(2, "std::equal_to", {A.arg(0)}, "key_equal"));
-      CHECK(A.requireDefault(3, "std::allocator", {A.arg(0)}, "allocator"));
-      return A.element(0);
-    }
-    if (Name == "std::map") {
-      CHECK(A.requireDefault(2, "std::less", {A.arg(0)}, "comparator"));
-      CHECK(A.requireMapAllocator(3));
-      CHECK(A.element(0));
-      return A.element(1);
-    }
-    if (Name == "std::unordered_map") {
-      CHECK(A.requireDefault(2, "std::hash", {A.arg(0)}, "hasher"));
-      CHECK(A.requireDefault(3, "std::equal_to", {A.arg(0)}, "key_equal"));
-      CHECK(A.requireMapAllocator(4));
-      CHECK(A.element(0));
-      return A.element(1);
-    }
-    if (Name == "std::pair") {
-      CHECK(A.element(0));
-      return A.element(1);
-    }
-    // std::tuple
+  auto alloc = [&](unsigned I) { return A.requireDefault(I, "std::allocator", {A.arg(0)}, "allocator"); };
+  auto each_pack_element = [&]() -> std::optional<Problem> {
     const TemplateArgumentList &Args = A.spec()->getTemplateArgs();
     for (unsigned I = 0; I < Args.size(); ++I) {
       if (Args[I].getKind() != TemplateArgument::Pack)
@@ -357,10 +357,60 @@ SchemaBuilder::checkContainer(const std::string &Name, const LibraryArgs &A) {
     }
     return std::nullopt;
   };
+  auto verdict = [&]() -> std::optional<Problem> {
+    if (Name == "std::vector" || Name == "std::deque") {
+      CHECK(alloc(1));
+      return A.element(0);
+    }
+    if (Name == "std::array" || Name == "std::optional" || Name == "std::complex")
+      return A.element(0);
+    if (Name == "std::set" || Name == "std::multiset") {
+      CHECK(A.requireStateless(1, "comparator"));
+      CHECK(alloc(2));
+      return A.element(0);
+    }
+    if (Name == "std::unordered_set" || Name == "std::unordered_multiset") {
+      CHECK(A.requireStateless(1, "hasher"));
+      CHECK(A.requireStateless(2, "key_equal"));
+      CHECK(alloc(3));
+      return A.element(0);
+    }
+    if (Name == "std::map" || Name == "std::multimap") {
+      CHECK(A.requireStateless(2, "comparator"));
+      CHECK(A.requireMapAllocator(3));
+      CHECK(A.element(0));
+      return A.element(1);
+    }
+    if (Name == "std::unordered_map" || Name == "std::unordered_multimap") {
+      CHECK(A.requireStateless(2, "hasher"));
+      CHECK(A.requireStateless(3, "key_equal"));
+      CHECK(A.requireMapAllocator(4));
+      CHECK(A.element(0));
+      return A.element(1);
+    }
+    if (Name == "std::pair") {
+      CHECK(A.element(0));
+      return A.element(1);
+    }
+    if (Name == "std::queue" || Name == "std::stack")
+      return A.element(1); // the underlying container, itself checked
+    if (Name == "std::priority_queue") {
+      CHECK(A.requireStateless(2, "comparator"));
+      return A.element(1);
+    }
+    if (Name == "std::bitset" || Name == "std::monostate")
+      return std::nullopt;
+    return each_pack_element(); // std::tuple, std::variant
+  };
   static const llvm::StringSet<> Containers = {
-      "std::vector", "std::deque", "std::array", "std::optional", "std::set",
-      "std::unordered_set", "std::map", "std::unordered_map", "std::pair", "std::tuple"};
-  if (!Containers.contains(Name) || (Name == "std::tuple" && !A.spec()))
+      "std::vector",        "std::deque",         "std::array",
+      "std::optional",      "std::set",           "std::multiset",
+      "std::unordered_set", "std::unordered_multiset", "std::map",
+      "std::multimap",      "std::unordered_map", "std::unordered_multimap",
+      "std::pair",          "std::tuple",         "std::variant",
+      "std::monostate",     "std::queue",         "std::stack",
+      "std::priority_queue", "std::bitset",       "std::complex"};
+  if (!Containers.contains(Name) || (Name != "std::monostate" && !A.spec()))
     return std::nullopt;
   return verdict();
 }
@@ -374,7 +424,7 @@ std::optional<SchemaBuilder::Problem> SchemaBuilder::checkOwner(const std::strin
   if (Name == "std::unique_ptr" && !stdSpec(A.arg(1), "std::default_delete"))
     return Problem{"std::unique_ptr with the custom deleter '" + N.librarySpelling(A.arg(1)) +
                        "' cannot be rebuilt on resume",
-                   "use std::default_delete or " + Transient.str()};
+                   "use std::default_delete; or, " + Transient.str()};
   QualType Pointee = P;
   if (Name == "std::unique_ptr")
     if (const ArrayType *AT = Ctx.getAsArrayType(P))

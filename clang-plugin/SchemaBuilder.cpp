@@ -31,12 +31,10 @@ using namespace clang;
 
 namespace checksync::plugin {
 
-static constexpr llvm::StringLiteral TransientHint =
-    "mark the field [[checksync::transient]]";
+static constexpr llvm::StringLiteral TransientHint = CacheOnlyHint;
 
 static std::string markTypeOrTransient(const std::string &Type) {
-  return "mark '" + Type +
-         "' [[checksync::persistent]] or the field [[checksync::transient]]";
+  return "mark '" + Type + "' [[checksync::persistent]]; or, " + CacheOnlyHint.str();
 }
 
 SchemaBuilder::SchemaBuilder(ASTContext &Ctx, Namer &N, Schema &S,
@@ -98,7 +96,7 @@ SchemaBuilder::Classified SchemaBuilder::classifyUnion(QualType C,
     R.P = {"union '" + N.typeName(C) +
                "' holds pointers, which cannot be swizzled on resume because "
                "its active member is unknown",
-           "store the pointers outside the union or " + TransientHint.str()};
+           "store the pointers outside the union; or, " + TransientHint.str()};
     return R;
   }
   R.Field = scalar("bytes", Bytes); // plain data: copied as opaque bytes
@@ -429,8 +427,8 @@ void SchemaBuilder::handleRecord(const CXXRecordDecl *RD) {
     if (FD->isBitField()) {
       reportError(Diags, FD->getLocation(),
                   Subject + " is a bit-field: bit-fields are not supported "
-                            "yet; use a plain integer field or mark the "
-                            "field [[checksync::transient]]");
+                            "yet; use a plain integer field; or, " +
+                      CacheOnlyHint.str());
       OK = false;
       continue;
     }

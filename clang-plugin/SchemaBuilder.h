@@ -8,6 +8,8 @@
 
 #include "clang/AST/DeclCXX.h"
 
+#include "llvm/ADT/StringRef.h"
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +23,13 @@ namespace checksync::plugin {
 /// Checks [[checksync::persistent]] records and [[checksync::root]] variables
 /// against the supported field kinds, reports every violation as an error,
 /// and records the layout of the valid ones in a Schema.
+/// The hint for a field whose type cannot be checkpointed. Marking it
+/// transient is right only for a cache (or a resource), and the text says
+/// what that costs: following a hint must never lose state silently.
+inline constexpr llvm::StringLiteral CacheOnlyHint =
+    "if the field only caches what the program can rebuild, mark it "
+    "[[checksync::transient]]: its contents will not survive a resume";
+
 class SchemaBuilder {
 public:
   SchemaBuilder(clang::ASTContext &Ctx, Namer &N, Schema &S,

@@ -21,6 +21,8 @@
 #define CHECKSYNC_CODEC_H
 
 #include <array>
+#include <bitset>
+#include <complex>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -30,7 +32,9 @@
 #include <memory>
 #include <new>
 #include <optional>
+#include <queue>
 #include <set>
+#include <stack>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -39,6 +43,7 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace checksync::codec {
@@ -90,6 +95,7 @@ void visit_record(RefVisitor &vis, const void *obj, const char *key);
 // ---- Which types may hold refs (marking skips the others) ---------------------
 template <class T> struct holds_refs : std::bool_constant<std::is_class_v<T>> {};
 template <class T> struct holds_refs<T *> : std::true_type {};
+template <class T> struct holds_refs<const T> : holds_refs<T> {};
 template <class C, class T, class A>
 struct holds_refs<std::basic_string<C, T, A>> : std::false_type {};
 template <class R, class P> struct holds_refs<std::chrono::duration<R, P>> : std::false_type {};
@@ -100,13 +106,32 @@ template <class T, class A> struct holds_refs<std::deque<T, A>> : holds_refs<T> 
 template <class T, std::size_t N> struct holds_refs<std::array<T, N>> : holds_refs<T> {};
 template <class T> struct holds_refs<std::optional<T>> : holds_refs<T> {};
 template <class K, class C, class A> struct holds_refs<std::set<K, C, A>> : holds_refs<K> {};
+template <class K, class C, class A>
+struct holds_refs<std::multiset<K, C, A>> : holds_refs<K> {};
 template <class K, class H, class E, class A>
 struct holds_refs<std::unordered_set<K, H, E, A>> : holds_refs<K> {};
+template <class K, class H, class E, class A>
+struct holds_refs<std::unordered_multiset<K, H, E, A>> : holds_refs<K> {};
 template <class K, class V, class C, class A>
 struct holds_refs<std::map<K, V, C, A>> : std::bool_constant<holds_refs<K>::value || holds_refs<V>::value> {};
+template <class K, class V, class C, class A>
+struct holds_refs<std::multimap<K, V, C, A>>
+    : std::bool_constant<holds_refs<K>::value || holds_refs<V>::value> {};
 template <class K, class V, class H, class E, class A>
 struct holds_refs<std::unordered_map<K, V, H, E, A>>
     : std::bool_constant<holds_refs<K>::value || holds_refs<V>::value> {};
+template <class K, class V, class H, class E, class A>
+struct holds_refs<std::unordered_multimap<K, V, H, E, A>>
+    : std::bool_constant<holds_refs<K>::value || holds_refs<V>::value> {};
+template <class T, class C> struct holds_refs<std::queue<T, C>> : holds_refs<C> {};
+template <class T, class C> struct holds_refs<std::stack<T, C>> : holds_refs<C> {};
+template <class T, class C, class P>
+struct holds_refs<std::priority_queue<T, C, P>> : holds_refs<C> {};
+template <std::size_t N> struct holds_refs<std::bitset<N>> : std::false_type {};
+template <class T> struct holds_refs<std::complex<T>> : std::false_type {};
+template <> struct holds_refs<std::monostate> : std::false_type {};
+template <class... Ts>
+struct holds_refs<std::variant<Ts...>> : std::bool_constant<(holds_refs<Ts>::value || ...)> {};
 template <class A, class B>
 struct holds_refs<std::pair<A, B>> : std::bool_constant<holds_refs<A>::value || holds_refs<B>::value> {};
 template <class... Ts>
@@ -195,6 +220,12 @@ void visit(RefVisitor &vis, const T &v) {
   visit_record(vis, &v, typeid(T).name());
 }
 
+// A const element (std::pair<const K, V>, std::array<const T, N>, ...) is
+// constructed like its non-const type: the storage is raw, not yet const.
+template <class T> void decode_into(const Value &v, const T *dst) {
+  decode_into(v, const_cast<T *>(dst));
+}
+
 // Helpers: decode one element into a temporary, hand it over, destroy it.
 template <class T, class F> void with_decoded(const Value &v, F &&use) {
   alignas(T) unsigned char buf[sizeof(T)];
@@ -277,31 +308,67 @@ template <class T, std::size_t N> void visit(RefVisitor &vis, const std::array<T
   visit_seq(vis, s);
 }
 
-// std::set, std::unordered_set
-template <class K> void encode(Writer &w, const std::set<K> &s) { encode_seq(w, s, s.size()); }
-template <class K> void decode_into(const Value &v, std::set<K> *dst) {
-  auto *s = ::new (dst) std::set<K>();
+// Sets and multisets, ordered or not: arrays, in iteration order (so a
+// multiset's equal elements keep their order). Comparators, hashers and
+// key_equal are rebuilt by default construction: the plugin admits only
+// stateless ones (empty and default-constructible).
+template <class S> void decode_set(const Value &v, S *s) {
+  using K = typename S::key_type;
   std::size_t n = get_array(v);
   for (std::size_t i = 0; i < n; ++i)
     with_decoded<K>(at(v, i), [&](K &&k) { s->insert(s->end(), std::move(k)); });
 }
-template <class K> void visit(RefVisitor &vis, const std::set<K> &s) { visit_seq(vis, s); }
-
-template <class K> void encode(Writer &w, const std::unordered_set<K> &s) {
+template <class K, class C, class A> void encode(Writer &w, const std::set<K, C, A> &s) {
   encode_seq(w, s, s.size());
 }
-template <class K> void decode_into(const Value &v, std::unordered_set<K> *dst) {
-  auto *s = ::new (dst) std::unordered_set<K>();
-  std::size_t n = get_array(v);
-  s->reserve(n);
-  for (std::size_t i = 0; i < n; ++i)
-    with_decoded<K>(at(v, i), [&](K &&k) { s->insert(std::move(k)); });
+template <class K, class C, class A> void decode_into(const Value &v, std::set<K, C, A> *dst) {
+  decode_set(v, ::new (dst) std::set<K, C, A>());
 }
-template <class K> void visit(RefVisitor &vis, const std::unordered_set<K> &s) {
+template <class K, class C, class A> void visit(RefVisitor &vis, const std::set<K, C, A> &s) {
+  visit_seq(vis, s);
+}
+template <class K, class C, class A> void encode(Writer &w, const std::multiset<K, C, A> &s) {
+  encode_seq(w, s, s.size());
+}
+template <class K, class C, class A>
+void decode_into(const Value &v, std::multiset<K, C, A> *dst) {
+  decode_set(v, ::new (dst) std::multiset<K, C, A>());
+}
+template <class K, class C, class A>
+void visit(RefVisitor &vis, const std::multiset<K, C, A> &s) {
+  visit_seq(vis, s);
+}
+template <class K, class H, class E, class A>
+void encode(Writer &w, const std::unordered_set<K, H, E, A> &s) {
+  encode_seq(w, s, s.size());
+}
+template <class K, class H, class E, class A>
+void decode_into(const Value &v, std::unordered_set<K, H, E, A> *dst) {
+  auto *s = ::new (dst) std::unordered_set<K, H, E, A>();
+  s->reserve(get_array(v));
+  decode_set(v, s);
+}
+template <class K, class H, class E, class A>
+void visit(RefVisitor &vis, const std::unordered_set<K, H, E, A> &s) {
+  visit_seq(vis, s);
+}
+template <class K, class H, class E, class A>
+void encode(Writer &w, const std::unordered_multiset<K, H, E, A> &s) {
+  encode_seq(w, s, s.size());
+}
+template <class K, class H, class E, class A>
+void decode_into(const Value &v, std::unordered_multiset<K, H, E, A> *dst) {
+  auto *s = ::new (dst) std::unordered_multiset<K, H, E, A>();
+  s->reserve(get_array(v));
+  decode_set(v, s);
+}
+template <class K, class H, class E, class A>
+void visit(RefVisitor &vis, const std::unordered_multiset<K, H, E, A> &s) {
   visit_seq(vis, s);
 }
 
-// std::map, std::unordered_map
+// Maps and multimaps: msgpack maps in iteration order (a multimap's equal
+// keys appear once per entry, in order).
 template <class M> void encode_map(Writer &w, const M &m) {
   put_map(w, m.size());
   for (const auto &[k, v] : m) {
@@ -309,37 +376,170 @@ template <class M> void encode_map(Writer &w, const M &m) {
     encode(w, v);
   }
 }
-template <class K, class V, class M> void decode_map(const Value &v, M *m) {
+template <class M> void decode_map(const Value &v, M *m) {
+  using K = typename M::key_type;
+  using V = typename M::mapped_type;
   std::size_t n = get_map(v);
   for (std::size_t i = 0; i < n; ++i)
     with_decoded<K>(key_at(v, i), [&](K &&k) {
-      with_decoded<V>(value_at(v, i), [&](V &&val) { m->emplace(std::move(k), std::move(val)); });
+      with_decoded<V>(value_at(v, i),
+                      [&](V &&val) { m->emplace_hint(m->end(), std::move(k), std::move(val)); });
     });
 }
-template <class K, class V, class M> void visit_map(RefVisitor &vis, const M &m) {
-  if constexpr (holds_refs_v<K> || holds_refs_v<V>)
+template <class M> void visit_map(RefVisitor &vis, const M &m) {
+  if constexpr (holds_refs_v<typename M::key_type> || holds_refs_v<typename M::mapped_type>)
     for (const auto &[k, v] : m) {
       visit(vis, k);
       visit(vis, v);
     }
 }
-template <class K, class V> void encode(Writer &w, const std::map<K, V> &m) { encode_map(w, m); }
-template <class K, class V> void decode_into(const Value &v, std::map<K, V> *dst) {
-  decode_map<K, V>(v, ::new (dst) std::map<K, V>());
+#define CHECKSYNC_CODEC_MAP(TEMPLATE, PARAMS, ARGS, RESERVE)                                  \
+  template <PARAMS> void encode(Writer &w, const TEMPLATE<ARGS> &m) { encode_map(w, m); }     \
+  template <PARAMS> void decode_into(const Value &v, TEMPLATE<ARGS> *dst) {                  \
+    auto *m = ::new (dst) TEMPLATE<ARGS>();                                                  \
+    if constexpr (RESERVE)                                                                   \
+      m->reserve(get_map(v));                                                                \
+    decode_map(v, m);                                                                        \
+  }                                                                                          \
+  template <PARAMS> void visit(RefVisitor &vis, const TEMPLATE<ARGS> &m) { visit_map(vis, m); }
+#define CHECKSYNC_COMMA ,
+CHECKSYNC_CODEC_MAP(std::map, class K CHECKSYNC_COMMA class V CHECKSYNC_COMMA class C
+                    CHECKSYNC_COMMA class A, K CHECKSYNC_COMMA V CHECKSYNC_COMMA C
+                    CHECKSYNC_COMMA A, false)
+CHECKSYNC_CODEC_MAP(std::multimap, class K CHECKSYNC_COMMA class V CHECKSYNC_COMMA class C
+                    CHECKSYNC_COMMA class A, K CHECKSYNC_COMMA V CHECKSYNC_COMMA C
+                    CHECKSYNC_COMMA A, false)
+CHECKSYNC_CODEC_MAP(std::unordered_map, class K CHECKSYNC_COMMA class V CHECKSYNC_COMMA class H
+                    CHECKSYNC_COMMA class E CHECKSYNC_COMMA class A, K CHECKSYNC_COMMA V
+                    CHECKSYNC_COMMA H CHECKSYNC_COMMA E CHECKSYNC_COMMA A, true)
+CHECKSYNC_CODEC_MAP(std::unordered_multimap, class K CHECKSYNC_COMMA class V CHECKSYNC_COMMA
+                    class H CHECKSYNC_COMMA class E CHECKSYNC_COMMA class A, K CHECKSYNC_COMMA V
+                    CHECKSYNC_COMMA H CHECKSYNC_COMMA E CHECKSYNC_COMMA A, true)
+#undef CHECKSYNC_CODEC_MAP
+#undef CHECKSYNC_COMMA
+
+// std::queue, std::stack, std::priority_queue: their underlying container,
+// exactly (a priority queue's heap order included), through the protected
+// member `c` the standard gives adapters.
+template <class Adapter> struct adapter_access : Adapter {
+  static const typename Adapter::container_type &get(const Adapter &a) {
+    return a.*(&adapter_access::c);
+  }
+  static typename Adapter::container_type &get(Adapter &a) { return a.*(&adapter_access::c); }
+};
+template <class Adapter> void encode_adapter(Writer &w, const Adapter &a) {
+  encode(w, adapter_access<Adapter>::get(a));
 }
-template <class K, class V> void visit(RefVisitor &vis, const std::map<K, V> &m) {
-  visit_map<K, V>(vis, m);
+template <class Adapter> void decode_adapter(const Value &v, Adapter *dst) {
+  using C = typename Adapter::container_type;
+  auto *a = ::new (dst) Adapter();
+  with_decoded<C>(v, [&](C &&c) { adapter_access<Adapter>::get(*a) = std::move(c); });
 }
-template <class K, class V> void encode(Writer &w, const std::unordered_map<K, V> &m) {
-  encode_map(w, m);
+template <class T, class C> void encode(Writer &w, const std::queue<T, C> &q) {
+  encode_adapter(w, q);
 }
-template <class K, class V> void decode_into(const Value &v, std::unordered_map<K, V> *dst) {
-  auto *m = ::new (dst) std::unordered_map<K, V>();
-  m->reserve(get_map(v));
-  decode_map<K, V>(v, m);
+template <class T, class C> void decode_into(const Value &v, std::queue<T, C> *dst) {
+  decode_adapter(v, dst);
 }
-template <class K, class V> void visit(RefVisitor &vis, const std::unordered_map<K, V> &m) {
-  visit_map<K, V>(vis, m);
+template <class T, class C> void visit(RefVisitor &vis, const std::queue<T, C> &q) {
+  visit(vis, adapter_access<std::queue<T, C>>::get(q));
+}
+template <class T, class C> void encode(Writer &w, const std::stack<T, C> &s) {
+  encode_adapter(w, s);
+}
+template <class T, class C> void decode_into(const Value &v, std::stack<T, C> *dst) {
+  decode_adapter(v, dst);
+}
+template <class T, class C> void visit(RefVisitor &vis, const std::stack<T, C> &s) {
+  visit(vis, adapter_access<std::stack<T, C>>::get(s));
+}
+template <class T, class C, class P>
+void encode(Writer &w, const std::priority_queue<T, C, P> &q) {
+  encode_adapter(w, q);
+}
+template <class T, class C, class P>
+void decode_into(const Value &v, std::priority_queue<T, C, P> *dst) {
+  decode_adapter(v, dst);
+}
+template <class T, class C, class P>
+void visit(RefVisitor &vis, const std::priority_queue<T, C, P> &q) {
+  visit(vis, adapter_access<std::priority_queue<T, C, P>>::get(q));
+}
+
+// std::bitset<N>: bin of (N + 7) / 8 bytes, bit i in byte i / 8.
+template <std::size_t N> void encode(Writer &w, const std::bitset<N> &b) {
+  unsigned char bytes[(N + 7) / 8 + 1] = {};
+  for (std::size_t i = 0; i < N; ++i)
+    if (b[i])
+      bytes[i / 8] |= static_cast<unsigned char>(1u << (i % 8));
+  put_bytes(w, bytes, (N + 7) / 8);
+}
+template <std::size_t N> void decode_into(const Value &v, std::bitset<N> *dst) {
+  unsigned char bytes[(N + 7) / 8 + 1] = {};
+  get_bytes(v, bytes, (N + 7) / 8);
+  auto *b = ::new (dst) std::bitset<N>();
+  for (std::size_t i = 0; i < N; ++i)
+    if (bytes[i / 8] & (1u << (i % 8)))
+      b->set(i);
+}
+template <std::size_t N> void visit(RefVisitor &, const std::bitset<N> &) {}
+
+// std::complex<T>: [real, imaginary].
+template <class T> void encode(Writer &w, const std::complex<T> &c) {
+  put_array(w, 2);
+  encode(w, c.real());
+  encode(w, c.imag());
+}
+template <class T> void decode_into(const Value &v, std::complex<T> *dst) {
+  if (get_array(v) != 2)
+    fail("std::complex without two values");
+  T re, im;
+  decode_into(at(v, 0), &re);
+  decode_into(at(v, 1), &im);
+  ::new (dst) std::complex<T>(re, im);
+}
+template <class T> void visit(RefVisitor &, const std::complex<T> &) {}
+
+// std::monostate: nil. std::variant: [index, value of that alternative].
+inline void encode(Writer &w, const std::monostate &) { put_nil(w); }
+inline void decode_into(const Value &v, std::monostate *dst) {
+  if (!is_nil(v))
+    fail("std::monostate that is not nil");
+  ::new (dst) std::monostate();
+}
+inline void visit(RefVisitor &, const std::monostate &) {}
+template <class... Ts> void encode(Writer &w, const std::variant<Ts...> &x) {
+  if (x.valueless_by_exception())
+    fail("a std::variant is valueless (an exception interrupted an assignment)");
+  put_array(w, 2);
+  put_uint(w, x.index());
+  std::visit([&](const auto &alt) { encode(w, alt); }, x);
+}
+template <class... Ts, std::size_t... I>
+void decode_variant(const Value &v, std::size_t index, std::variant<Ts...> *dst,
+                    std::index_sequence<I...>) {
+  bool done = ((index == I ? (with_decoded<std::variant_alternative_t<I, std::variant<Ts...>>>(
+                                  v,
+                                  [&](auto &&alt) {
+                                    ::new (dst) std::variant<Ts...>(std::in_place_index<I>,
+                                                                    std::move(alt));
+                                  }),
+                              true)
+                           : false) ||
+               ...);
+  if (!done)
+    fail("std::variant alternative out of range");
+}
+template <class... Ts> void decode_into(const Value &v, std::variant<Ts...> *dst) {
+  if (get_array(v) != 2)
+    fail("std::variant without [index, value]");
+  std::uint64_t index = get_uint(at(v, 0));
+  decode_variant(at(v, 1), std::size_t(index), dst, std::index_sequence_for<Ts...>{});
+}
+template <class... Ts> void visit(RefVisitor &vis, const std::variant<Ts...> &x) {
+  if constexpr ((holds_refs_v<Ts> || ...))
+    if (!x.valueless_by_exception())
+      std::visit([&](const auto &alt) { visit(vis, alt); }, x);
 }
 
 // std::optional: an array of 0 or 1 value (so optional<T*>{nullptr} != nullopt).
@@ -462,7 +662,12 @@ template <class T> struct codec {
   static void visit(const void *obj, RefVisitor &vis) {
     checksync::codec::visit(vis, *static_cast<const T *>(obj));
   }
-  static void construct(void *raw) { ::new (raw) T(); }
+  static void construct(void *raw) {
+    if constexpr (std::is_default_constructible_v<T>)
+      ::new (raw) T();
+    else
+      ::new (raw) T{}; // std::array<const T, N>: an aggregate, value-initialised
+  }
   static void destroy(void *obj) { static_cast<T *>(obj)->~T(); }
 };
 

@@ -3,8 +3,8 @@
 
 struct Plain { int x; };
 struct [[checksync::persistent]] Node {
-  int *p; // expected-error {{field 'p' of persistent type 'Node' has type 'int *': raw pointers to non-persistent types cannot be checkpointed; mark the field [[checksync::transient]]}}
-  Plain *q; // expected-error {{field 'q' of persistent type 'Node' has type 'Plain *': raw pointers to non-persistent types cannot be checkpointed: 'Plain' is not [[checksync::persistent]]; mark 'Plain' [[checksync::persistent]] or the field [[checksync::transient]]}}
+  int *p; // expected-error {{field 'p' of persistent type 'Node' has type 'int *': raw pointers to non-persistent types cannot be checkpointed; if the field only caches what the program can rebuild, mark it [[checksync::transient]]: its contents will not survive a resume}}
+  Plain *q; // expected-error {{field 'q' of persistent type 'Node' has type 'Plain *': raw pointers to non-persistent types cannot be checkpointed: 'Plain' is not [[checksync::persistent]]; mark 'Plain' [[checksync::persistent]]; or, if the field only caches what the program can rebuild, mark it [[checksync::transient]]: its contents will not survive a resume}}
   void *v; // expected-error {{field 'v' of persistent type 'Node' has type 'void *': raw pointers}}
   Node **pp; // expected-error {{field 'pp' of persistent type 'Node' has type 'Node **': raw pointers}}
   Node *ok;

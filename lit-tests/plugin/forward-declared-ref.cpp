@@ -23,7 +23,7 @@ struct [[checksync::persistent]] Leaf {
 //--- bad.cpp
 struct Opaque;
 struct [[checksync::persistent]] Holder {
-  Opaque *p; // expected-error {{field 'p' of persistent type 'Holder' has type 'Opaque *': raw pointers to non-persistent types cannot be checkpointed: 'Opaque' is not [[checksync::persistent]] (it is never defined with the attribute in this translation unit); mark 'Opaque' [[checksync::persistent]] or the field [[checksync::transient]]}}
+  Opaque *p; // expected-error {{field 'p' of persistent type 'Holder' has type 'Opaque *': raw pointers to non-persistent types cannot be checkpointed: 'Opaque' is not [[checksync::persistent]] (it is never defined with the attribute in this translation unit); mark 'Opaque' [[checksync::persistent]]; or, if the field only caches what the program can rebuild, mark it [[checksync::transient]]: its contents will not survive a resume}}
 };
 struct Opaque {
   int x;

@@ -5,7 +5,7 @@
 #include <list>
 
 struct [[checksync::persistent]] Node {
-  std::list<int> values; // expected-error {{field 'values' of persistent type 'Node' has type 'std::list<int>': the codec does not know how to encode 'std::list'; mark the field [[checksync::transient]]}}
+  std::list<int> values; // expected-error {{field 'values' of persistent type 'Node' has type 'std::list<int>': the codec does not know how to encode 'std::list'; if the field only caches what the program can rebuild, mark it [[checksync::transient]]: its contents will not survive a resume}}
   std::vector<std::list<int>> nested; // expected-error {{field 'nested' of persistent type 'Node' has type 'std::vector<std::list<int>>': the codec does not know how to encode 'std::list'}}
   std::string *pname; // expected-error {{field 'pname' of persistent type 'Node' has type 'std::string *': pointers to standard library types are not supported yet}}
   std::basic_string<unsigned char> bytes; // expected-error {{has type 'std::basic_string<unsigned char>': the codec supports strings of char, wchar_t, char8_t, char16_t and char32_t only}}

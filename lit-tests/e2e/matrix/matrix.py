@@ -498,7 +498,10 @@ def compile_programs(args, progs, opts):
                              check=True).stdout.split()
     prefix = subprocess.run([args.config, "--prefix"], capture_output=True, text=True,
                             check=True).stdout.strip()
-    tool_files = [f for f in glob.glob(os.path.join(prefix, "lib", "**", "*"), recursive=True)
+    # The installed plugin and runtime, and the public headers (codec.h's
+    # templates are compiled into every program).
+    tool_files = [f for d in ("lib", "include")
+                  for f in glob.glob(os.path.join(prefix, d, "**", "*"), recursive=True)
                   if os.path.isfile(f) and ("checksync" in f)]
     tools = file_hash(sorted(tool_files) + [os.path.join(HERE, "matrix.h")])
     os.makedirs(args.cache, exist_ok=True)
