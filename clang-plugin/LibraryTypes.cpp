@@ -192,6 +192,38 @@ std::optional<SchemaBuilder::Problem> resourceProblem(const std::string &Name) {
   return std::nullopt;
 }
 
+/// Library types that are views, type-erased values or iterators: why the
+/// codec cannot rebuild them, and what to hold instead.
+std::optional<SchemaBuilder::Problem> viewProblem(const std::string &Name,
+                                                  const std::string &Spelled) {
+  if (Name == "std::basic_string_view")
+    return SchemaBuilder::Problem{
+        "a std::string_view (std::basic_string_view) refers to characters it does not own, "
+        "which would dangle after resume",
+        "hold a std::string"};
+  if (Name == "std::span")
+    return SchemaBuilder::Problem{
+        "a std::span refers to elements it does not own, which would dangle after resume",
+        "hold a std::vector or std::array, or a ref to the persistent object that owns "
+        "them"};
+  if (Name == "std::any")
+    return SchemaBuilder::Problem{
+        "std::any holds a value whose type is known only at run time, which the codec "
+        "cannot name",
+        "use a std::variant of the types it may hold"};
+  if (Name == "std::list" || Name == "std::forward_list")
+    return SchemaBuilder::Problem{"'" + Name + "' is not supported yet",
+                                  "hold the elements in a std::deque or std::vector; or, " +
+                                      CacheOnlyHint.str()};
+  llvm::StringRef N(Name);
+  if (N.starts_with("std::_") && N.contains_insensitive("iterator"))
+    return SchemaBuilder::Problem{
+        "'" + Spelled + "' is an iterator into a library container, which is not supported "
+                        "yet",
+        "store the element's key or index, or a ref to a persistent object"};
+  return std::nullopt;
+}
+
 } // namespace
 
 /// The template arguments of one library specialisation, and the checks the
@@ -309,6 +341,7 @@ SchemaBuilder::checkLibrary(QualType C, std::vector<PendingType> &Pending) {
   C = C.getCanonicalType().getUnqualifiedType();
   std::string Name = stdName(C->getAsCXXRecordDecl());
   CHECK(resourceProblem(Name));
+  CHECK(viewProblem(Name, N.librarySpelling(C)));
   LibraryArgs A(*this, C, Pending);
   if (Name == "std::basic_string") {
     QualType CharT = A.arg(0);
