@@ -182,6 +182,17 @@ SchemaBuilder::Classified SchemaBuilder::classifyPointer(QualType P) {
     return failed("function pointers cannot be checkpointed (code addresses differ between "
                   "runs)");
   const auto *RD = P->getAsCXXRecordDecl();
+  if (const auto *Inner = P->getAs<PointerType>()) {
+    // `T **forward = new T*[n]` (the classic skip list): an array of refs
+    // whose length the runtime cannot know.
+    QualType E = Inner->getPointeeType().getCanonicalType().getUnqualifiedType();
+    if (const auto *ERD = E->getAsCXXRecordDecl(); ERD && isPersistent(ERD))
+      return failed("a pointer to pointers ('" + N.typeName(E) +
+                        " **') cannot be checkpointed: if it owns an array (new " +
+                        N.typeName(E) + "*[n]), its length is unknown",
+                    "hold the refs in a std::vector<" + N.typeName(E) +
+                        " *> (or a fixed-size array member " + N.typeName(E) + " *[N])");
+  }
   if (!RD)
     return failed("raw pointers to non-persistent types cannot be checkpointed");
   Classified R = as(scalar("ref", 8));
