@@ -9,6 +9,7 @@
 namespace checksync::detail {
 
 std::atomic<CowDelta *> cow_current{nullptr};
+std::atomic<long> cow_users{0};
 
 namespace {
 
@@ -39,7 +40,15 @@ CowDelta::CowDelta(std::vector<ObjHeader *> objects, std::function<void(std::siz
     std::sort(objects_.begin(), objects_.end());
 }
 
-CowDelta::~CowDelta() { retire(); }
+CowDelta::~CowDelta() {
+  retire();
+  // Threads that loaded this delta before retire() cleared cow_current may
+  // still be in before_write or keep_freed (several mutating threads): wait
+  // for them. Both sides are sequentially consistent (CowUse), so a thread
+  // that arrives later loads null.
+  for (unsigned n = 0; cow_users.load(std::memory_order_seq_cst) != 0;)
+    spin(n);
+}
 
 // Setting runs inside checkpoint(), when no other thread writes cards (the
 // contract), so plain stores do; clearing runs on the encoder while the
@@ -90,7 +99,7 @@ void CowDelta::retire() {
     kept.swap(kept_);
   }
   CowDelta *self = this;
-  if (cow_current.compare_exchange_strong(self, nullptr, std::memory_order_acq_rel))
+  if (cow_current.compare_exchange_strong(self, nullptr, std::memory_order_seq_cst))
     __atomic_store_n(&checksync_rt_cards.in_flight, 0, __ATOMIC_RELEASE);
   for (ObjHeader *h : kept)
     heap_release_kept(h);
@@ -161,9 +170,11 @@ void cow_mark_range(const void *p, std::size_t n) noexcept {
     bool flagged = false;
     for (std::uint64_t c = c0; c <= c1; ++c)
       flagged |= (__atomic_load_n(&cards[c], __ATOMIC_RELAXED) & CHECKSYNC_CARD_IN_FLIGHT) != 0;
-    if (flagged)
-      if (CowDelta *cd = cow_current.load(std::memory_order_acquire))
+    if (flagged) {
+      CowUse use;
+      if (CowDelta *cd = use.delta())
         cd->before_write(p, last - d + 1);
+    }
     // Keep the flag for the card's other objects. Racing with the encoder's
     // clearing this may leave a stale flag: a needless slow path later.
     for (std::uint64_t c = c0; c <= c1; ++c)

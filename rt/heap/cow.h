@@ -77,8 +77,19 @@ private:
   std::vector<ObjHeader *> kept_;
 };
 
-// The published delta, or null. Read by the barrier's slow path and heap_free.
+// The published delta, or null. Read by the barrier's slow path and
+// heap_free, on any mutating thread, only through CowUse: a delta is not
+// destroyed while a thread that loaded it still uses it.
 extern std::atomic<CowDelta *> cow_current;
+extern std::atomic<long> cow_users;
+class CowUse {
+public:
+  CowUse() noexcept { cow_users.fetch_add(1, std::memory_order_seq_cst); }
+  ~CowUse() { cow_users.fetch_sub(1, std::memory_order_seq_cst); }
+  CowDelta *delta() const noexcept { return cow_current.load(std::memory_order_seq_cst); }
+  CowUse(const CowUse &) = delete;
+  CowUse &operator=(const CowUse &) = delete;
+};
 
 // Writes ahead to [p, p + n) (checksync_rt_mark_range, touch): copies what
 // must be copied, then marks the cards and pages dirty.

@@ -191,8 +191,11 @@ void heap_free(void *payload) noexcept {
   live_bytes.fetch_sub(bytes, std::memory_order_relaxed);
   // While a delta is encoded, refs to this object must still resolve to its
   // id: the block stays (header intact) until the encoder is done (cow.h).
-  if (CowDelta *d = cow_current.load(std::memory_order_acquire); d && d->keep_freed(h))
-    return;
+  {
+    CowUse use;
+    if (CowDelta *d = use.delta(); d && d->keep_freed(h))
+      return;
+  }
   heap_release_kept(h);
 }
 

@@ -30,6 +30,7 @@
 #include "heap/marker.h"
 #include "log/log.h"
 #include "log/progress.h"
+#include "runtime/mutators.h"
 #include "settings/options.h"
 #include "runtime/pipeline.h"
 #include "runtime/restore.h"
@@ -432,6 +433,9 @@ std::uint64_t checkpoint() {
   job.full = full;
   ImageInfo info;
   std::string fallback; // why a delta became a full checkpoint
+  // Guarded threads wait while the state is collected (and, for a delta,
+  // until its copy-on-write is armed); storing and shipping do not stop them.
+  std::optional<mutators::Stop> stop(std::in_place);
   try {
     std::shared_ptr<const Snapshot> snap = registry_snapshot_shared();
     next_stamp(r);
@@ -448,6 +452,7 @@ std::uint64_t checkpoint() {
     r.need_full = true;
     throw;
   }
+  stop.reset();
   if (!fallback.empty() && r.fallbacks++ < 3)
     LOG_WARN("checkpoint %llu marked the heap from the roots (a pause proportional to the "
              "heap): an object on a written card is unreachable and %s; that ref is stored as "

@@ -1,0 +1,69 @@
+// mutators.cpp - see mutators.h. A guard costs two atomic operations when no
+// checkpoint is pending: the counter and the flag are a Dekker pair
+// (sequentially consistent), so either the guard sees the flag and backs
+// off, or checkpoint() sees the guard and waits for it.
+#include "runtime/mutators.h"
+
+#include <checksync/checksync.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+
+namespace checksync::detail::mutators {
+namespace {
+std::atomic<long> active{0};      // guards held, all threads
+std::atomic<bool> stopping{false}; // a checkpoint waits or collects
+std::mutex mu;
+std::condition_variable cv;
+thread_local long held = 0; // guards held by this thread
+} // namespace
+
+void enter() noexcept {
+  if (held++ > 0) { // nested: this thread is already counted
+    active.fetch_add(1);
+    return;
+  }
+  for (;;) {
+    active.fetch_add(1);
+    if (!stopping.load())
+      return;
+    // A checkpoint is pending: step back so it can proceed, wait it out.
+    if (active.fetch_sub(1) == 1) {
+      std::lock_guard l(mu);
+      cv.notify_all();
+    }
+    std::unique_lock l(mu);
+    cv.wait(l, [] { return !stopping.load(); });
+  }
+}
+
+void leave() noexcept {
+  --held;
+  if (active.fetch_sub(1) == 1 && stopping.load()) {
+    std::lock_guard l(mu);
+    cv.notify_all();
+  }
+}
+
+Stop::Stop() {
+  stopping.store(true);
+  std::unique_lock l(mu);
+  // The caller's own guards (checkpoint() from inside a guarded section)
+  // would otherwise wait forever.
+  long own = held;
+  cv.wait(l, [own] { return active.load() == own; });
+}
+
+Stop::~Stop() {
+  {
+    std::lock_guard l(mu);
+    stopping.store(false);
+  }
+  cv.notify_all();
+}
+
+} // namespace checksync::detail::mutators
+
+checksync::mutator_guard::mutator_guard() noexcept { detail::mutators::enter(); }
+checksync::mutator_guard::~mutator_guard() { detail::mutators::leave(); }
