@@ -17,12 +17,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <new>
 #include <utility>
 #include <vector>
 #include <algorithm>
 #include <sys/mman.h>
+#include <unistd.h>
 
 namespace checksync::detail {
 namespace {
@@ -97,18 +100,69 @@ void reserve_arena() {
   fatal("cannot reserve address space for the persistent heap");
 }
 
-// mimalloc heaps allocate only from the thread that made them: one per thread.
-// On thread exit mimalloc abandons the heap's pages to other heaps; objects
-// stay valid and stay in the arena.
-mi_heap_t *thread_heap() {
+// mimalloc heaps allocate only from the thread that made them. A heap per
+// thread is fastest, but a thread that makes a few objects and exits leaves
+// its heap's segment abandoned, and mimalloc rarely reclaims abandoned
+// segments for an arena heap: threads that each allocated one object used
+// up a 1 GiB arena with under 10k live objects. So a thread allocates from
+// one shared heap, under a lock, until it has made kOwnHeapAfter objects;
+// only a thread that allocates more gets a heap of its own.
+constexpr unsigned kOwnHeapAfter = 256;
+
+// The shared heap belongs to a thread of its own that never allocates or
+// frees (and never exits, which would abandon the heap): every free into it
+// is then mimalloc's cross-thread free (atomic), and every allocation holds
+// `mu`, so it is used by one thread at a time.
+struct SharedHeap {
+  std::mutex mu;
+  mi_heap_t *heap = nullptr;
+};
+
+SharedHeap &shared_heap() {
+  static SharedHeap *shared = [] {
+    std::call_once(arena_once, reserve_arena);
+    auto *s = new SharedHeap;
+    std::mutex m;
+    std::condition_variable cv;
+    bool ready = false;
+    std::thread([&] {
+      mi_heap_t *h = mi_heap_new_in_arena(arena_id);
+      {
+        std::lock_guard l(m);
+        s->heap = h;
+        ready = true;
+      }
+      cv.notify_all();
+      for (;;) // parked for the life of the process
+        ::pause();
+    }).detach();
+    std::unique_lock l(m);
+    cv.wait(l, [&] { return ready; });
+    if (!s->heap)
+      fatal("cannot create a heap in the persistent arena");
+    return s;
+  }();
+  return *shared;
+}
+
+// This thread's own heap once it has allocated enough, else null.
+mi_heap_t *own_heap() {
   thread_local mi_heap_t *heap = nullptr;
-  if (!heap) {
+  thread_local unsigned allocations = 0;
+  if (!heap && ++allocations > kOwnHeapAfter) {
     std::call_once(arena_once, reserve_arena);
     heap = mi_heap_new_in_arena(arena_id);
     if (!heap)
       fatal("cannot create a heap in the persistent arena");
   }
   return heap;
+}
+
+void *arena_malloc(mi_heap_t *heap, std::uint64_t bytes, std::uint64_t align) {
+  return align <= alignof(ObjHeader)
+             ? mi_heap_malloc(heap, sizeof(ObjHeader) + bytes)
+             : mi_heap_malloc_aligned_at(heap, sizeof(ObjHeader) + bytes, align,
+                                         sizeof(ObjHeader));
 }
 
 void set_start(const ObjHeader *h, bool on) {
@@ -149,14 +203,17 @@ const std::atomic<std::uint64_t> *start_bitmap() noexcept { return start_bits; }
 
 void *heap_alloc(std::uint32_t type, std::uint64_t elem_size, std::uint64_t align,
                  std::uint64_t count, std::uint64_t id) {
-  mi_heap_t *heap = thread_heap();
   std::uint64_t bytes = elem_size * count;
   if (count != 0 && bytes / count != elem_size)
     fatal("persistent allocation size overflows");
-  void *block = align <= alignof(ObjHeader)
-                    ? mi_heap_malloc(heap, sizeof(ObjHeader) + bytes)
-                    : mi_heap_malloc_aligned_at(heap, sizeof(ObjHeader) + bytes, align,
-                                                sizeof(ObjHeader));
+  void *block;
+  if (mi_heap_t *own = own_heap()) {
+    block = arena_malloc(own, bytes, align);
+  } else {
+    SharedHeap &shared = shared_heap();
+    std::lock_guard lock(shared.mu);
+    block = arena_malloc(shared.heap, bytes, align);
+  }
   if (!block)
     fatal("out of memory in the persistent heap (raise CHECKSYNC_HEAP_RESERVE_GB)");
   auto *h = static_cast<ObjHeader *>(block);
