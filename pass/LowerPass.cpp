@@ -428,6 +428,34 @@ bool removeUninstrumentedProbe(Module &M) {
 }
 } // namespace
 
+namespace {
+// The global operator delete family (Itanium names). Calls to them from an
+// instrumented unit go to the runtime's checksync_rt_<name>, which returns a
+// persistent object to its heap and passes anything else to the program's
+// real operator delete (libstdc++'s, or a sanitizer's: so -fsanitize=thread
+// and =address work, where the runtime's own replacement of the global
+// operator delete must give way to theirs).
+constexpr llvm::StringLiteral DeleteFns[] = {
+    "_ZdlPv",   "_ZdaPv",   "_ZdlPvm",   "_ZdaPvm",   "_ZdlPvRKSt9nothrow_t",
+    "_ZdaPvRKSt9nothrow_t", "_ZdlPvSt11align_val_t", "_ZdaPvSt11align_val_t",
+    "_ZdlPvmSt11align_val_t", "_ZdaPvmSt11align_val_t",
+    "_ZdlPvSt11align_val_tRKSt9nothrow_t", "_ZdaPvSt11align_val_tRKSt9nothrow_t"};
+
+bool redirectDeletes(Module &M) {
+  bool Changed = false;
+  for (llvm::StringRef Name : DeleteFns) {
+    Function *F = M.getFunction(Name);
+    if (!F || !F->isDeclaration() || F->use_empty())
+      continue;
+    FunctionCallee R =
+        M.getOrInsertFunction(("checksync_rt" + Name).str(), F->getFunctionType());
+    F->replaceAllUsesWith(R.getCallee());
+    Changed = true;
+  }
+  return Changed;
+}
+} // namespace
+
 PreservedAnalyses LowerPass::run(Module &M, ModuleAnalysisManager &) {
   if (M.getNamedMetadata(LoweredMDName))
     return PreservedAnalyses::all();
@@ -457,6 +485,8 @@ PreservedAnalyses LowerPass::run(Module &M, ModuleAnalysisManager &) {
       Barriers || Probe ? PreservedAnalyses::none() : PreservedAnalyses::all();
   if (OnlyIfSchema && !Types && !Roots)
     return Unchanged;
+  if (redirectDeletes(M))
+    Unchanged = PreservedAnalyses::none();
 
   std::vector<Function *> NewFns;
   for (Function &F : M)

@@ -117,12 +117,12 @@ define void @plain(ptr %n) {
 ; CHECK-NEXT: %quiet = icmp eq i64 %in_flight, 0
 ; CHECK-NEXT: br i1 %quiet, label %clean, label %check_card, !prof
 ; CHECK: check_card:
-; CHECK-NEXT: %old = load i8, ptr %card, align 1, !tbaa [[MARK:![0-9]+]]
+; CHECK-NEXT: %old = load atomic i8, ptr %card monotonic, align 1, !tbaa [[MARK:![0-9]+]]
 ; CHECK-NEXT: %flag = and i8 %old, 2
 ; CHECK-NEXT: %not_in_flight = icmp eq i8 %flag, 0
 ; CHECK-NEXT: br i1 %not_in_flight, label %clean, label %copy_first, !prof
 ; CHECK: clean:
-; CHECK-NEXT: store i8 1, ptr %card, align 1, !tbaa [[MARK]]
+; CHECK-NEXT: store atomic i8 1, ptr %card monotonic, align 1, !tbaa [[MARK]]
 ; CHECK-NEXT: br label %mark_page
 ; A card of a delta still being encoded: the runtime copies the object first.
 ; CHECK: copy_first:
@@ -132,7 +132,7 @@ define void @plain(ptr %n) {
 ; CHECK-NEXT: %pages = load ptr, ptr getelementptr inbounds ({ i64, i64, ptr, ptr, i64 }, ptr @checksync_rt_cards, i32 0, i32 3), align 8, !tbaa [[HDR]]
 ; CHECK-NEXT: %pi = lshr i64 %d, 12
 ; CHECK-NEXT: %page = getelementptr inbounds i8, ptr %pages, i64 %pi
-; CHECK-NEXT: store i8 1, ptr %page, align 1, !tbaa [[MARK]]
+; CHECK-NEXT: store atomic i8 1, ptr %page monotonic, align 1, !tbaa [[MARK]]
 ; CHECK-NEXT: br label %done
 ; CHECK: done:
 ; CHECK-NEXT: ret void

@@ -64,10 +64,10 @@ void plain(Plain *p) { p->p = 5; }
 // IR-NOT: call void @checksync.barrier
 // IR-LABEL: define {{.*}}@_ZN4NodeC2El(
 // IR: load i64, ptr @checksync_rt_cards
-// IR: store i8 1
+// IR: store atomic i8 1
 // IR-LABEL: define {{.*}}@_ZN4Node3setEl(
 // IR: load i64, ptr @checksync_rt_cards
-// IR: store i8 1
+// IR: store atomic i8 1
 // IR-LABEL: define {{.*}}@_Z4baseP4Node(
 // IR: load i64, ptr @checksync_rt_cards
 // IR-LABEL: define {{.*}}@_Z4elemP4Nodei(

@@ -1,5 +1,5 @@
 // Write barrier rules on C++ code, at -O0 and -O2 (the barrier is inlined:
-// `load i64, ptr @checksync_rt_cards` ... `store i8 1`).
+// `load i64, ptr @checksync_rt_cards` ... `store atomic i8 1`).
 // RUN: %clangxx -std=c++20 -O0 -S -emit-llvm -fplugin=%plugin %csinclude %s -o - | FileCheck %s
 // RUN: %clangxx -std=c++20 -O2 -S -emit-llvm -fplugin=%plugin %csinclude %s -o - | FileCheck %s --check-prefixes=CHECK,O2
 #include <checksync/checksync.h>
@@ -19,8 +19,8 @@ void write_ref(long &);
 // CHECK-LABEL: define {{.*}}@_Z7set_keyP4Nodel(
 // CHECK: [[LO:%.*]] = load i64, ptr @checksync_rt_cards
 // CHECK: icmp ult i64
-// CHECK: store i8 1
-// CHECK: store i8 1
+// CHECK: store atomic i8 1
+// CHECK: store atomic i8 1
 // CHECK: store i64 %{{.*}}, ptr
 // CHECK: {{^}}}
 void set_key(Node *n, long v) { n->key = v; }
@@ -34,7 +34,7 @@ size_t name_len(Node *n) { return n->name.size(); }
 // (d) a non-const member function: barrier.
 // CHECK-LABEL: define {{.*}}@_Z11name_appendP4Node(
 // CHECK: load i64, ptr @checksync_rt_cards
-// CHECK: store i8 1
+// CHECK: store atomic i8 1
 // CHECK: call {{.*}}@_ZNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEE6appendEPKc(
 // CHECK: {{^}}}
 void name_append(Node *n) { n->name.append("x"); }

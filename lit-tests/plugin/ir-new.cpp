@@ -28,7 +28,7 @@ Pair *brac() { return new Pair{1, 2}; }
 // CHECK: call noalias {{.*}}nonnull {{.*}}ptr @checksync_rt_new(ptr {{.*}}, i64 16)
 // O0: invoke void @_ZN4NodeC{{[12]}}ElPS_(
 // If the constructor throws, the memory goes back through operator delete.
-// O0: call void @_ZdlPv
+// O0: call void @checksync_rt_ZdlPv
 // O2-NOT: icmp eq ptr
 // CHECK: ret
 Node *args(long k) { return new Node(k, nullptr); }

@@ -1,6 +1,8 @@
 // cow.cpp - see cow.h.
 #include "heap/cow.h"
 
+#include "heap/tsan.h"
+
 #include "schema/registry.h"
 
 #include <algorithm>
@@ -48,6 +50,7 @@ CowDelta::~CowDelta() {
   // that arrives later loads null.
   for (unsigned n = 0; cow_users.load(std::memory_order_seq_cst) != 0;)
     spin(n);
+  tsan_acquire(&cow_users);
 }
 
 // Setting runs inside checkpoint(), when no other thread writes cards (the
@@ -68,6 +71,9 @@ void CowDelta::flag_cards(bool on) {
 }
 
 void CowDelta::publish() {
+  if (tsan_enabled()) // the program's writes so far happen before the encoder's reads
+    for (std::size_t i = 0; i < objects_.size(); ++i)
+      tsan_release(&state_[i]);
   flag_cards(true);
   cow_current.store(this, std::memory_order_release);
   __atomic_store_n(&checksync_rt_cards.in_flight, 1, __ATOMIC_RELEASE);
@@ -75,16 +81,22 @@ void CowDelta::publish() {
 
 bool CowDelta::claim(std::size_t i) {
   std::uint8_t s = kPending;
-  if (state_[i].compare_exchange_strong(s, kEncoding, std::memory_order_acquire))
+  if (state_[i].compare_exchange_strong(s, kEncoding, std::memory_order_acquire)) {
+    tsan_acquire(&state_[i]); // the writes before checkpoint() (publish)
     return true;
+  }
   for (unsigned n = 0; s == kCopying;) {
     spin(n);
     s = state_[i].load(std::memory_order_acquire);
   }
+  tsan_acquire(&state_[i]); // the writer's copy
   return false;
 }
 
-void CowDelta::encoded(std::size_t i) { state_[i].store(kEncoded, std::memory_order_release); }
+void CowDelta::encoded(std::size_t i) {
+  tsan_release(&state_[i]); // the encoder's reads happen before the write
+  state_[i].store(kEncoded, std::memory_order_release);
+}
 
 void CowDelta::retire() {
   std::vector<ObjHeader *> kept;
@@ -114,6 +126,7 @@ void CowDelta::save(std::size_t i) noexcept {
     } catch (...) {
       failed_.store(true, std::memory_order_release);
     }
+    tsan_release(&state_[i]); // the copy happens before the encoder reads it
     state_[i].store(kCopied, std::memory_order_release);
     return;
   }
@@ -123,6 +136,7 @@ void CowDelta::save(std::size_t i) noexcept {
     spin(n);
     s = state_[i].load(std::memory_order_acquire);
   }
+  tsan_acquire(&state_[i]); // the encoder's reads (or the copy) end before this write
 }
 
 // The delta's objects overlapping [p, p + n), found in objects_ (in address

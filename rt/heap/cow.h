@@ -18,6 +18,7 @@
 #define CHECKSYNC_RT_COW_H
 
 #include "heap/heap.h"
+#include "heap/tsan.h"
 
 #include <atomic>
 #include <cstddef>
@@ -85,7 +86,10 @@ extern std::atomic<long> cow_users;
 class CowUse {
 public:
   CowUse() noexcept { cow_users.fetch_add(1, std::memory_order_seq_cst); }
-  ~CowUse() { cow_users.fetch_sub(1, std::memory_order_seq_cst); }
+  ~CowUse() {
+    tsan_release(&cow_users); // its uses end before a delta is destroyed
+    cow_users.fetch_sub(1, std::memory_order_seq_cst);
+  }
   CowDelta *delta() const noexcept { return cow_current.load(std::memory_order_seq_cst); }
   CowUse(const CowUse &) = delete;
   CowUse &operator=(const CowUse &) = delete;

@@ -1,12 +1,12 @@
-// heap.cpp - persistent heap on an exclusive mimalloc arena, plus the
-// replacement of the global operator delete family so that every way of
-// deleting a persistent object (delete, delete[], virtual destructors,
-// unique_ptr, uninstrumented code) returns it to this heap.
+// heap.cpp - persistent heap on an exclusive mimalloc arena: object headers,
+// the object-start bitmap, cards and pages, live counts. Deletes reach it
+// through delete.cpp.
 #include "heap/heap.h"
 
 #include "settings/options.h"
 
 #include "heap/cow.h"
+#include "heap/tsan.h"
 
 #include "log/log.h"
 #include "schema/registry.h"
@@ -17,7 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <condition_variable>
+#include <future>
 #include <mutex>
 #include <thread>
 #include <new>
@@ -75,6 +75,7 @@ void *map_noreserve(std::size_t bytes) {
 // Reserves address space only; mimalloc commits on demand. Size from
 // CHECKSYNC_HEAP_RESERVE_GB (default 64), halved until the OS agrees.
 void reserve_arena() {
+  link_deletes(); // the replacement of operator delete comes with the heap
   std::size_t gb = options::uint("CHECKSYNC_HEAP_RESERVE_GB");
   for (std::size_t size = gb << 30; size >= (std::size_t(1) << 28); size /= 2) {
     if (mi_reserve_os_memory_ex(size, /*commit=*/false, /*allow_large=*/false,
@@ -122,22 +123,14 @@ SharedHeap &shared_heap() {
   static SharedHeap *shared = [] {
     std::call_once(arena_once, reserve_arena);
     auto *s = new SharedHeap;
-    std::mutex m;
-    std::condition_variable cv;
-    bool ready = false;
-    std::thread([&] {
-      mi_heap_t *h = mi_heap_new_in_arena(arena_id);
-      {
-        std::lock_guard l(m);
-        s->heap = h;
-        ready = true;
-      }
-      cv.notify_all();
+    std::promise<mi_heap_t *> made;
+    std::future<mi_heap_t *> heap = made.get_future();
+    std::thread([&made] {
+      made.set_value(mi_heap_new_in_arena(arena_id));
       for (;;) // parked for the life of the process
         ::pause();
     }).detach();
-    std::unique_lock l(m);
-    cv.wait(l, [&] { return ready; });
+    s->heap = heap.get();
     if (!s->heap)
       fatal("cannot create a heap in the persistent arena");
     return s;
@@ -216,6 +209,7 @@ void *heap_alloc(std::uint32_t type, std::uint64_t elem_size, std::uint64_t alig
   }
   if (!block)
     fatal("out of memory in the persistent heap (raise CHECKSYNC_HEAP_RESERVE_GB)");
+  tsan_acquire(block); // mimalloc's free lists are invisible to TSan
   auto *h = static_cast<ObjHeader *>(block);
   h->magic = kLiveMagic;
   h->type = type;
@@ -257,6 +251,7 @@ void heap_free(void *payload) noexcept {
 }
 
 void heap_release_kept(ObjHeader *h) noexcept {
+  tsan_release(h); // the last use happens before the block's next life
   h->magic = kFreedMagic;
   set_start(h, false);
   mi_free(h);
@@ -346,36 +341,4 @@ extern "C" void *checksync_rt_new(const checksync_type_desc *type, size_t size) 
   std::uint32_t index = registry_index_of(type);
   std::uint64_t elem = type->size ? type->size : 1;
   return heap_alloc(index, elem, type->align, size / elem);
-}
-
-// ---- Global operator delete replacement -------------------------------------
-// Everything not in the persistent arena goes back to the C allocator, which is
-// what the default operator new family allocates from.
-
-namespace {
-inline void release(void *p) noexcept {
-  if (!p)
-    return;
-  if (checksync::detail::in_heap(p))
-    checksync::detail::heap_free(p);
-  else
-    std::free(p);
-}
-} // namespace
-
-void operator delete(void *p) noexcept { release(p); }
-void operator delete[](void *p) noexcept { release(p); }
-void operator delete(void *p, std::size_t) noexcept { release(p); }
-void operator delete[](void *p, std::size_t) noexcept { release(p); }
-void operator delete(void *p, const std::nothrow_t &) noexcept { release(p); }
-void operator delete[](void *p, const std::nothrow_t &) noexcept { release(p); }
-void operator delete(void *p, std::align_val_t) noexcept { release(p); }
-void operator delete[](void *p, std::align_val_t) noexcept { release(p); }
-void operator delete(void *p, std::size_t, std::align_val_t) noexcept { release(p); }
-void operator delete[](void *p, std::size_t, std::align_val_t) noexcept { release(p); }
-void operator delete(void *p, std::align_val_t, const std::nothrow_t &) noexcept {
-  release(p);
-}
-void operator delete[](void *p, std::align_val_t, const std::nothrow_t &) noexcept {
-  release(p);
 }

@@ -18,6 +18,10 @@
 
 namespace checksync::detail {
 
+// Defined in delete.cpp, which replaces the global operator delete: a
+// reference from the heap links it into every program that has one.
+void link_deletes() noexcept;
+
 constexpr std::uint32_t kLiveMagic = 0x4353594e;  // "CSYN"
 constexpr std::uint32_t kFreedMagic = 0x46524545; // "FREE"
 constexpr std::uint32_t kKeptMagic = 0x4b455054;  // "KEPT": freed, kept for an encoder (cow.h)

@@ -4,6 +4,8 @@
 // off, or checkpoint() sees the guard and waits for it.
 #include "runtime/mutators.h"
 
+#include "heap/tsan.h"
+
 #include <checksync/checksync.h>
 
 #include <atomic>
@@ -26,8 +28,10 @@ void enter() noexcept {
   }
   for (;;) {
     active.fetch_add(1);
-    if (!stopping.load())
+    if (!stopping.load()) {
+      tsan_acquire(&stopping); // what the last checkpoint did happens before
       return;
+    }
     // A checkpoint is pending: step back so it can proceed, wait it out.
     if (active.fetch_sub(1) == 1) {
       std::lock_guard l(mu);
@@ -40,6 +44,7 @@ void enter() noexcept {
 
 void leave() noexcept {
   --held;
+  tsan_release(&active); // this section's writes happen before a checkpoint
   if (active.fetch_sub(1) == 1 && stopping.load()) {
     std::lock_guard l(mu);
     cv.notify_all();
@@ -53,9 +58,11 @@ Stop::Stop() {
   // would otherwise wait forever.
   long own = held;
   cv.wait(l, [own] { return active.load() == own; });
+  tsan_acquire(&active);
 }
 
 Stop::~Stop() {
+  tsan_release(&stopping);
   {
     std::lock_guard l(mu);
     stopping.store(false);

@@ -1,5 +1,6 @@
 // pipeline.cpp - see pipeline.h.
 #include "runtime/pipeline.h"
+#include "heap/tsan.h"
 #include "log/log.h"
 
 #include <cstdio>
@@ -56,6 +57,7 @@ void encoder_loop(Runtime &r) {
       return;
     lock.unlock(); // the job stays in the queue: the pipeline waits for it
     try {
+      TsanIgnoreThisThread hidden; // ordered by copy-on-write (heap/tsan.h)
       j->bytes = j->delta->encode();
       j->pages = j->delta->info().stats.pages_touched;
     } catch (const std::exception &e) { // a codec threw, out of memory
