@@ -3,7 +3,8 @@
 // A field of a standard library type is checkpointed by the codec of
 // <checksync/codec.h> (checksync::codec::entry<T>). Before anything is
 // instantiated, the type is checked here, structurally and recursively:
-//   * strings of char, wchar_t, char8/16/32_t; vector, deque, array, map,
+//   * strings of char, wchar_t, char8/16/32_t; vector, deque, list,
+//     forward_list, array, map,
 //     multimap, unordered_map, unordered_multimap, set, multiset,
 //     unordered_set, unordered_multiset, queue, stack, priority_queue,
 //     optional, pair, tuple, variant, monostate, bitset, complex,
@@ -211,10 +212,6 @@ std::optional<SchemaBuilder::Problem> viewProblem(const std::string &Name,
         "std::any holds a value whose type is known only at run time, which the codec "
         "cannot name",
         "use a std::variant of the types it may hold"};
-  if (Name == "std::list" || Name == "std::forward_list")
-    return SchemaBuilder::Problem{"'" + Name + "' is not supported yet",
-                                  "hold the elements in a std::deque or std::vector; or, " +
-                                      CacheOnlyHint.str()};
   llvm::StringRef N(Name);
   if (N.starts_with("std::_") && N.contains_insensitive("iterator"))
     return SchemaBuilder::Problem{
@@ -391,7 +388,8 @@ SchemaBuilder::checkContainer(const std::string &Name, const LibraryArgs &A) {
     return std::nullopt;
   };
   auto verdict = [&]() -> std::optional<Problem> {
-    if (Name == "std::vector" || Name == "std::deque") {
+    if (Name == "std::vector" || Name == "std::deque" || Name == "std::list" ||
+        Name == "std::forward_list") {
       CHECK(alloc(1));
       return A.element(0);
     }
@@ -436,7 +434,8 @@ SchemaBuilder::checkContainer(const std::string &Name, const LibraryArgs &A) {
     return each_pack_element(); // std::tuple, std::variant
   };
   static const llvm::StringSet<> Containers = {
-      "std::vector",        "std::deque",         "std::array",
+      "std::vector",        "std::deque",         "std::array",   "std::list",
+      "std::forward_list",
       "std::optional",      "std::set",           "std::multiset",
       "std::unordered_set", "std::unordered_multiset", "std::map",
       "std::multimap",      "std::unordered_map", "std::unordered_multimap",

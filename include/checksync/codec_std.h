@@ -18,6 +18,8 @@
 #include <complex>
 #include <chrono>
 #include <deque>
+#include <forward_list>
+#include <list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -41,6 +43,8 @@ template <class C, class D>
 struct holds_refs<std::chrono::time_point<C, D>> : std::false_type {};
 template <class T, class A> struct holds_refs<std::vector<T, A>> : holds_refs<T> {};
 template <class T, class A> struct holds_refs<std::deque<T, A>> : holds_refs<T> {};
+template <class T, class A> struct holds_refs<std::list<T, A>> : holds_refs<T> {};
+template <class T, class A> struct holds_refs<std::forward_list<T, A>> : holds_refs<T> {};
 template <class T, std::size_t N> struct holds_refs<std::array<T, N>> : holds_refs<T> {};
 template <class T> struct holds_refs<std::optional<T>> : holds_refs<T> {};
 template <class K, class C, class A> struct holds_refs<std::set<K, C, A>> : holds_refs<K> {};
@@ -122,6 +126,31 @@ template <class T> void decode_into(const Value &v, std::deque<T> *dst) {
     with_decoded<T>(at(v, i), [&](T &&e) { s->push_back(std::move(e)); });
 }
 template <class T> void visit(RefVisitor &vis, const std::deque<T> &s) { visit_seq(vis, s); }
+
+// std::list, std::forward_list: arrays, in order. Iterators into them are
+// not supported yet (the plugin says so): a list is rebuilt element by
+// element, so an iterator would have nothing to point at.
+template <class T> void encode(Writer &w, const std::list<T> &s) { encode_seq(w, s, s.size()); }
+template <class T> void decode_into(const Value &v, std::list<T> *dst) {
+  auto *s = ::new (dst) std::list<T>();
+  std::size_t n = get_array(v);
+  for (std::size_t i = 0; i < n; ++i)
+    with_decoded<T>(at(v, i), [&](T &&e) { s->push_back(std::move(e)); });
+}
+template <class T> void visit(RefVisitor &vis, const std::list<T> &s) { visit_seq(vis, s); }
+template <class T> void encode(Writer &w, const std::forward_list<T> &s) {
+  encode_seq(w, s, std::size_t(std::distance(s.begin(), s.end())));
+}
+template <class T> void decode_into(const Value &v, std::forward_list<T> *dst) {
+  auto *s = ::new (dst) std::forward_list<T>();
+  std::size_t n = get_array(v);
+  auto tail = s->before_begin();
+  for (std::size_t i = 0; i < n; ++i)
+    with_decoded<T>(at(v, i), [&](T &&e) { tail = s->insert_after(tail, std::move(e)); });
+}
+template <class T> void visit(RefVisitor &vis, const std::forward_list<T> &s) {
+  visit_seq(vis, s);
+}
 
 // std::array
 template <class T, std::size_t N> void encode(Writer &w, const std::array<T, N> &s) {

@@ -1,5 +1,5 @@
 // Library kinds beyond the basic containers, each accepted as a field, as a
-// root and as an element: multi-containers, adapters (with their default or
+// root and as an element: list and forward_list, multi-containers, adapters (with their default or
 // a stated underlying container), bitset, complex, variant (with monostate,
 // refs and persistent records among its alternatives), and const elements.
 // RUN: %clangxx -std=c++20 -fsyntax-only -fplugin=%plugin %csinclude -Xclang -verify %s
@@ -8,6 +8,8 @@
 
 #include <bitset>
 #include <complex>
+#include <forward_list>
+#include <list>
 #include <queue>
 #include <stack>
 #include <variant>
@@ -39,6 +41,8 @@ struct [[checksync::persistent]] Kinds {
   std::optional<const long> co;
   std::array<const char, 4> ca;
   std::map<int, std::multiset<int>> nested;
+  std::list<Item *> lru;
+  std::forward_list<std::string> fl;
 };
 
 [[checksync::root]] std::multimap<int, Item *> root_mm;

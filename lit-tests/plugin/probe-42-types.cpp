@@ -34,8 +34,8 @@ struct [[checksync::persistent]] Probe {
   std::vector<std::string> t09;
   std::deque<int> t10;
   std::array<int, 4> t11;
-  std::list<int> t12; // expected-error {{'std::list' is not supported yet; hold the elements in a std::deque or std::vector; or, if the field only caches what the program can rebuild, mark it [[checksync::transient]]: its contents will not survive a resume}}
-  std::forward_list<int> t13; // expected-error {{'std::forward_list' is not supported yet; hold the elements in a std::deque or std::vector}}
+  std::list<int> t12;
+  std::forward_list<int> t13;
   std::map<std::string, int> t14;
   std::multimap<int, int> t15;
   std::unordered_map<int, Item *> t16;

@@ -1,4 +1,4 @@
-// The library kinds added for issue 14: multimap, multiset, their unordered
+// The library kinds added for issue 14: list, forward_list, multimap, multiset, their unordered
 // forms, queue, stack, priority_queue (with a stated comparator and
 // container), bitset, complex, variant (with monostate, a ref and a
 // persistent record among its alternatives), stateless comparators and
@@ -12,6 +12,8 @@
 #include <bitset>
 #include <complex>
 #include <deque>
+#include <forward_list>
+#include <list>
 #include <functional>
 #include <map>
 #include <optional>
@@ -62,6 +64,8 @@ struct [[checksync::persistent]] Kinds {
   std::vector<std::pair<const std::string, std::int32_t>> const_pairs;
   std::optional<const std::int64_t> const_opt;
   std::array<const std::int8_t, 3> const_arr;
+  std::list<Item *> recent; // most recent first, bounded (an LRU's list)
+  std::forward_list<std::string> words;
   Kinds *next;
 };
 
@@ -90,8 +94,10 @@ Kinds *make(mx::Rng &rng) {
   return new Kinds{.const_opt = o, .const_arr = {a, b, c}};
 }
 void edit(Kinds *k, mx::Rng &rng, bool all) {
-  for (int op = all ? 13 : 1 + int(rng.below(3)); op > 0; --op) {
-    switch (all ? op - 1 : rng.below(13)) {
+  for (int op = all ? 15 : 1 + int(rng.below(3)); op > 0; --op) {
+    switch (all ? op - 1 : rng.below(15)) {
+    case 13: k->recent.push_front(pick(rng)); if (k->recent.size() > 6) k->recent.pop_back(); break;
+    case 14: if (rng.chance(30) && !k->words.empty()) k->words.pop_front(); else k->words.push_front(word(rng)); break;
     case 0: k->mm.emplace(std::int32_t(rng.below(5)), word(rng)); break;
     case 1: if (!k->ms.empty() && rng.chance(30)) k->ms.erase(k->ms.begin()); else k->ms.insert(std::int16_t(rng.below(7))); break;
     case 2: k->umm.emplace(word(rng), pick(rng)); break;
@@ -196,5 +202,8 @@ void mx_digest(mx::Digest &d) {
     d.u(k->const_opt.has_value());
     if (k->const_opt) d.i(*k->const_opt);
     for (auto x : k->const_arr) d.i(x);
+    d.u(k->recent.size());
+    for (const Item *n : k->recent) item(n);
+    for (const auto &w : k->words) d.str(w);
   }
 }
