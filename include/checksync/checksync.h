@@ -36,8 +36,9 @@ bool resumed() noexcept;
 // checkpoint() waits until no guard is held and holds new ones off while it
 // collects, so it captures a consistent cut. Cheap (two atomic operations)
 // when no checkpoint is pending. Guards nest; checkpoint() may be called from
-// inside one (the caller's own guards do not block it). Keep guarded sections
-// short: a checkpoint waits for the longest one.
+// inside one, by any number of threads: the caller's own guards are released
+// for the call and re-entered after it. Keep guarded sections short: a
+// checkpoint waits for the longest one.
 class mutator_guard {
 public:
   mutator_guard() noexcept;

@@ -33,6 +33,9 @@ namespace {
 std::once_flag arena_once;
 mi_arena_id_t arena_id;
 std::uintptr_t arena_lo = 0, arena_hi = 0; // [lo, hi), 0/0 until reserved
+// hi - lo, published (release) once lo and hi are set: every operator delete
+// asks in_heap(), possibly while another thread reserves the arena.
+std::atomic<std::uintptr_t> arena_span{0};
 
 // Object-start bitmap: bit i set <=> a live header at arena_lo + 16 * i.
 // Reserved with MAP_NORESERVE: the OS backs only the parts that are touched.
@@ -87,6 +90,7 @@ void reserve_arena() {
       start_bits = static_cast<std::atomic<std::uint64_t> *>(map_noreserve(words * 8));
       arena_lo = reinterpret_cast<std::uintptr_t>(base);
       arena_hi = arena_lo + got;
+      arena_span.store(got, std::memory_order_release);
       // Card and page tables for the write barrier; published last (span
       // non-zero turns the barrier on).
       checksync_rt_cards.cards =
@@ -119,6 +123,10 @@ struct SharedHeap {
   mi_heap_t *heap = nullptr;
 };
 
+std::atomic<SharedHeap *> shared_made{nullptr};
+
+SharedHeap *shared_if_made() noexcept { return shared_made.load(std::memory_order_acquire); }
+
 SharedHeap &shared_heap() {
   static SharedHeap *shared = [] {
     std::call_once(arena_once, reserve_arena);
@@ -133,6 +141,7 @@ SharedHeap &shared_heap() {
     s->heap = heap.get();
     if (!s->heap)
       fatal("cannot create a heap in the persistent arena");
+    shared_made.store(s, std::memory_order_release);
     return s;
   }();
   return *shared;
@@ -254,17 +263,26 @@ void heap_release_kept(ObjHeader *h) noexcept {
   tsan_release(h); // the last use happens before the block's next life
   h->magic = kFreedMagic;
   set_start(h, false);
+  // A shared-heap segment belongs to the thread that made mimalloc allocate
+  // it, and that thread's frees into it take mimalloc's unlocked local path,
+  // which touches the pages others allocate from under the lock: frees into
+  // the shared heap take the lock too.
+  if (SharedHeap *shared = shared_if_made(); shared && mi_heap_contains_block(shared->heap, h)) {
+    std::lock_guard lock(shared->mu);
+    mi_free(h);
+    return;
+  }
   mi_free(h);
 }
 
 bool in_heap(const void *p) noexcept {
-  auto a = reinterpret_cast<std::uintptr_t>(p);
-  return a >= arena_lo && a < arena_hi;
+  std::uintptr_t span = arena_span.load(std::memory_order_acquire);
+  return reinterpret_cast<std::uintptr_t>(p) - arena_lo < span; // false until reserved
 }
 
 ObjHeader *header_of(const void *p) noexcept {
   auto a = reinterpret_cast<std::uintptr_t>(p);
-  if (a < arena_lo + sizeof(ObjHeader) || a >= arena_hi || a % alignof(ObjHeader))
+  if (!in_heap(p) || a < arena_lo + sizeof(ObjHeader) || a % alignof(ObjHeader))
     return nullptr;
   auto *h = reinterpret_cast<ObjHeader *>(a) - 1;
   return h->magic == kLiveMagic ? h : nullptr;
@@ -276,7 +294,8 @@ ObjHeader *find_object(const void *p, std::uint64_t *offset, bool kept) noexcept
     return h;
   }
   auto a = reinterpret_cast<std::uintptr_t>(p);
-  if (a < arena_lo + sizeof(ObjHeader) || a > arena_hi)
+  if (arena_span.load(std::memory_order_acquire) == 0 || a < arena_lo + sizeof(ObjHeader) ||
+      a > arena_hi)
     return nullptr;
   // The nearest object start at or below p - header, scanning the bitmap down
   // (at most 64 MiB of arena: objects larger than that need exact pointers).

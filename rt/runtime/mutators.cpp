@@ -33,7 +33,8 @@ void enter() noexcept {
       return;
     }
     // A checkpoint is pending: step back so it can proceed, wait it out.
-    if (active.fetch_sub(1) == 1) {
+    active.fetch_sub(1);
+    {
       std::lock_guard l(mu);
       cv.notify_all();
     }
@@ -45,19 +46,29 @@ void enter() noexcept {
 void leave() noexcept {
   --held;
   tsan_release(&active); // this section's writes happen before a checkpoint
-  if (active.fetch_sub(1) == 1 && stopping.load()) {
+  active.fetch_sub(1);
+  // Whenever a checkpoint waits (not only at zero: its own caller's guards
+  // used to count), it re-checks.
+  if (stopping.load()) {
     std::lock_guard l(mu);
     cv.notify_all();
   }
 }
 
+Suspend::Suspend() noexcept : held_(held) {
+  for (long i = 0; i < held_; ++i)
+    leave();
+}
+
+Suspend::~Suspend() {
+  for (long i = 0; i < held_; ++i)
+    enter();
+}
+
 Stop::Stop() {
   stopping.store(true);
   std::unique_lock l(mu);
-  // The caller's own guards (checkpoint() from inside a guarded section)
-  // would otherwise wait forever.
-  long own = held;
-  cv.wait(l, [own] { return active.load() == own; });
+  cv.wait(l, [] { return active.load() == 0; });
   tsan_acquire(&active);
 }
 

@@ -10,8 +10,22 @@ namespace checksync::detail::mutators {
 void enter() noexcept; // mutator_guard's constructor
 void leave() noexcept; // its destructor
 
-// For checkpoint(): waits until the guards held are only the calling
-// thread's own, and holds new ones off until the Stop is destroyed.
+// For checkpoint(), first: the calling thread's own guards are released for
+// the call (re-entered after), so a thread that checkpoints from inside a
+// guard neither blocks another checkpoint nor waits for itself.
+class Suspend {
+public:
+  Suspend() noexcept;
+  ~Suspend();
+  Suspend(const Suspend &) = delete;
+  Suspend &operator=(const Suspend &) = delete;
+
+private:
+  long held_;
+};
+
+// For checkpoint(): waits until no guard is held, and holds new ones off
+// until the Stop is destroyed.
 class Stop {
 public:
   Stop();

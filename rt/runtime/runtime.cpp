@@ -248,7 +248,7 @@ void touch(const void *p) noexcept {
 
 checkpoint_stats last_checkpoint_stats() {
   Runtime &r = rt();
-  std::lock_guard lock(r.api_mu);
+  // Not api_mu: a guarded thread may ask while a checkpoint waits for it.
   checkpoint_stats s;
   {
     std::lock_guard q(r.q_mu);
@@ -407,6 +407,7 @@ std::uint64_t publish(Runtime &r, Job job, checkpoint_stats last) {
 
 std::uint64_t checkpoint() {
   Runtime &r = rt();
+  mutators::Suspend own_guards; // before api_mu: see mutators.h
   std::lock_guard lock(r.api_mu);
   if (!r.initialized)
     throw error("checksync::checkpoint() called before checksync::init()");
