@@ -45,16 +45,6 @@ std::int64_t now_ms() {
       .count();
 }
 
-std::string peer_name(int fd) {
-  sockaddr_storage ss{};
-  socklen_t sl = sizeof ss;
-  char h[NI_MAXHOST], p[NI_MAXSERV];
-  if (::getpeername(fd, reinterpret_cast<sockaddr *>(&ss), &sl) == 0 &&
-      ::getnameinfo(reinterpret_cast<sockaddr *>(&ss), sl, h, sizeof h, p, sizeof p,
-                    NI_NUMERICHOST | NI_NUMERICSERV) == 0)
-    return std::string(h) + ":" + p;
-  return "?";
-}
 
 // DIR/generation: the newest primary generation, so fencing survives restarts.
 std::uint64_t read_generation(const std::string &dir) {

@@ -38,7 +38,6 @@ struct BackupStatus {
 };
 
 std::int64_t now_ms(); // steady clock
-std::string peer_name(int fd);
 // DIR/generation: the newest primary generation, so fencing survives restarts.
 std::uint64_t read_generation(const std::string &dir);
 void write_generation(const std::string &dir, std::uint64_t g); // throws Error

@@ -39,7 +39,7 @@ struct Server::Handshake : std::enable_shared_from_this<Handshake> {
 
   Handshake(Server &s, tcp::socket so)
       : srv(s), sock(std::move(so)), deadline(sock.get_executor()),
-        peer(peer_name(sock.native_handle())) {}
+        peer(wire::socket_address(sock.native_handle(), true)) {}
   ~Handshake() {
     if (!finished) // every path finishes; this keeps the list right if one did not
       srv.pending_.erase(slot);

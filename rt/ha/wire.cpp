@@ -484,15 +484,9 @@ int listen_on(const Endpoint &e, std::string *bound) {
   ::freeaddrinfo(res);
   if (fd < 0)
     throw Error("cannot listen on " + e.host + ":" + e.port + ": " + err);
-  if (bound) {
-    sockaddr_storage ss{};
-    socklen_t sl = sizeof ss;
-    char h[NI_MAXHOST], p[NI_MAXSERV];
-    if (::getsockname(fd, reinterpret_cast<sockaddr *>(&ss), &sl) == 0 &&
-        ::getnameinfo(reinterpret_cast<sockaddr *>(&ss), sl, h, sizeof h, p, sizeof p,
-                      NI_NUMERICHOST | NI_NUMERICSERV) == 0)
-      *bound = std::string(h) + ":" + p;
-  }
+  if (bound)
+    if (std::string a = socket_address(fd, false); a != "?")
+      *bound = a;
   return fd;
 }
 
@@ -615,6 +609,17 @@ Reader::Result Reader::next(Frame &out, int timeout_ms, std::string &error) {
     buf_.append(tmp, std::size_t(r));
     received_ += std::uint64_t(r);
   }
+}
+
+std::string socket_address(int fd, bool peer) {
+  sockaddr_storage ss{};
+  socklen_t sl = sizeof ss;
+  auto *sa = reinterpret_cast<sockaddr *>(&ss);
+  char h[NI_MAXHOST], p[NI_MAXSERV];
+  if ((peer ? ::getpeername(fd, sa, &sl) : ::getsockname(fd, sa, &sl)) == 0 &&
+      ::getnameinfo(sa, sl, h, sizeof h, p, sizeof p, NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+    return std::string(h) + ":" + p;
+  return "?";
 }
 
 } // namespace checksync::detail::wire

@@ -150,6 +150,8 @@ int connect_to(const Endpoint &e, int timeout_ms, std::string *error);
 // Returns a listening socket (SO_REUSEADDR); throws Error. *bound gets the
 // actual address (useful with port 0).
 int listen_on(const Endpoint &e, std::string *bound);
+// "HOST:PORT" (numeric) of a socket's own end, or of its peer; "?" if unknown.
+std::string socket_address(int fd, bool peer);
 
 // Writes all of `bytes` (several buffers in one call), waiting while a
 // non-blocking socket is full. False on error.
