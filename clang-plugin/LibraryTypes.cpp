@@ -9,7 +9,8 @@
 //     unordered_set, unordered_multiset, queue, stack, priority_queue,
 //     optional, pair, tuple, variant, monostate, bitset, complex,
 //     unique_ptr<P> / unique_ptr<P[]> and shared_ptr<P> of a persistent P,
-//     chrono::duration and chrono::time_point;
+//     chrono::duration and chrono::time_point; iterators into list,
+//     forward_list, map, multimap, set and multiset;
 //   * with the default traits, allocator and deleter, and comparators,
 //     hashers and key_equal without state (the codec rebuilds them by
 //     default construction);
@@ -215,8 +216,10 @@ std::optional<SchemaBuilder::Problem> viewProblem(const std::string &Name,
   llvm::StringRef N(Name);
   if (N.starts_with("std::_") && N.contains_insensitive("iterator"))
     return SchemaBuilder::Problem{
-        "'" + Spelled + "' is an iterator into a library container, which is not supported "
-                        "yet",
+        "'" + Spelled +
+            "' is an iterator into a container whose iterators do not "
+            "survive a resume (only iterators into std::list, forward_list, map, "
+            "multimap, set and multiset do: their elements are nodes)",
         "store the element's key or index, or a ref to a persistent object"};
   return std::nullopt;
 }
@@ -338,8 +341,16 @@ SchemaBuilder::checkLibrary(QualType C, std::vector<PendingType> &Pending) {
   C = C.getCanonicalType().getUnqualifiedType();
   std::string Name = stdName(C->getAsCXXRecordDecl());
   CHECK(resourceProblem(Name));
-  CHECK(viewProblem(Name, N.librarySpelling(C)));
   LibraryArgs A(*this, C, Pending);
+  // Iterators into node-based containers (libstdc++'s types): their node's
+  // id, rebuilt on resume (docs/iterators.md). The element is checked; the
+  // container itself where it is declared.
+  static const llvm::StringSet<> NodeIterators = {
+      "std::_List_iterator",           "std::_List_const_iterator", "std::_Fwd_list_iterator",
+      "std::_Fwd_list_const_iterator", "std::_Rb_tree_iterator",    "std::_Rb_tree_const_iterator"};
+  if (NodeIterators.contains(Name))
+    return A.element(0);
+  CHECK(viewProblem(Name, N.librarySpelling(C)));
   if (Name == "std::basic_string") {
     QualType CharT = A.arg(0);
     if (CharT.isNull() || !isStringCharType(CharT))

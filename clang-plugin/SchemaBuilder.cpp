@@ -235,6 +235,14 @@ SchemaBuilder::Classified SchemaBuilder::classifyRecord(QualType C, uint64_t Byt
   if (RD->isAnonymousStructOrUnion() || RD->getIdentifier() == nullptr)
     return failed("unnamed non-persistent structs cannot be checkpointed (give the struct a "
                   "name and mark it [[checksync::persistent]])");
+  if (RD->getQualifiedNameAsString() == "__gnu_cxx::__normal_iterator") // vector, string
+    return failed("'" + N.typeName(C) +
+                      "' is an iterator into a container that moves its "
+                      "elements, which does not survive a resume (only "
+                      "iterators into std::list, forward_list, map, "
+                      "multimap, set and multiset do: their elements are "
+                      "nodes)",
+                  "store the element's index, or a ref to a persistent object");
   return failed("'" + N.typeName(C) + "' is not [[checksync::persistent]], so its layout is "
                                       "unknown",
                 markTypeOrTransient(N.typeName(C)));

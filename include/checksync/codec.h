@@ -51,6 +51,7 @@ void put_ref(Writer &w, const void *p);
 void put_record(Writer &w, const void *obj, const char *key);
 
 bool is_nil(const Value &v);
+bool is_map(const Value &v);
 bool get_bool(const Value &v);
 std::int64_t get_int(const Value &v);
 std::uint64_t get_uint(const Value &v);
@@ -71,8 +72,32 @@ void get_record(const Value &v, void *dst, const char *key);
 std::shared_ptr<void> *shared_owner(const void *obj);
 [[noreturn]] void fail(const char *why);
 
+// Nodes of node-based containers (list, forward_list, map, set and their
+// multi forms) whose iterators persistent state holds (docs/iterators.md).
+// A node's id is its address while the program runs; a restore maps each id
+// to the node rebuilt for it, and iterators are rewritten to those nodes once
+// every object is decoded.
+void put_node(Writer &w, const void *node); // ext 3 with the id; nil for null
+// A container's end node (its first entry in node form): also tells the
+// runtime the object being encoded holds a container in node form.
+void put_end_node(Writer &w, const void *end);
+bool is_node(const Value &v);
+std::uint64_t get_node(const Value &v); // 0 for nil; fails on anything else
+// Restore: `node` is the rebuilt node of `id`. With `after`, the node of
+// `id` is after(node), found once decoding is over (the end node of a
+// container that is still to be moved into place, from its last element).
+void note_node(std::uint64_t id, void *node, void *(*after)(void *) = nullptr);
+// Restore: a container's end node whose final address is unknown (an empty
+// container decoded into a temporary): iterators to it resume singular.
+void note_lost_node(std::uint64_t id);
+// Restore: an iterator decoded with id `id` in its node slot.
+void noted_iterator();
+
 void visit_ref(RefVisitor &vis, const void *p);
 void visit_record(RefVisitor &vis, const void *obj, const char *key);
+// After a restore, rewrites the id an iterator was decoded with (in *slot)
+// into its rebuilt node; otherwise nothing.
+void visit_node(RefVisitor &vis, const void *slot);
 
 // ---- Which types may hold refs (marking skips the others) ---------------------
 template <class T> struct holds_refs : std::bool_constant<std::is_class_v<T>> {};
@@ -168,10 +193,18 @@ template <class T> void decode_into(const Value &v, const T *dst) {
   decode_into(v, const_cast<T *>(dst));
 }
 
+// Depth of decoding into temporaries: a container decoded at depth 0 is in
+// its final place (an object's field, a root, an element of std::array).
+inline thread_local int temporary_depth = 0;
+
 // Helpers: decode one element into a temporary, hand it over, destroy it.
 template <class T, class F> void with_decoded(const Value &v, F &&use) {
   alignas(T) unsigned char buf[sizeof(T)];
   T *tmp = reinterpret_cast<T *>(buf);
+  struct Depth {
+    Depth() { ++temporary_depth; }
+    ~Depth() { --temporary_depth; }
+  } depth;
   decode_into(v, tmp);
   use(std::move(*tmp));
   tmp->~T();

@@ -5,7 +5,8 @@
 // iteration order, maps as maps, adapters as their underlying container,
 // optional as an array of 0 or 1 value, pair/tuple/array/complex as arrays,
 // variant as [index, value], bitset as bytes, durations and time points as
-// their count, smart pointers as refs.
+// their count, smart pointers as refs; node-based containers that iterators
+// point into in node form, and those iterators as node ids (iterators.md).
 #ifndef CHECKSYNC_CODEC_STD_H
 #define CHECKSYNC_CODEC_STD_H
 
@@ -15,8 +16,9 @@
 
 #include <array>
 #include <bitset>
-#include <complex>
 #include <chrono>
+#include <complex>
+#include <cstring>
 #include <deque>
 #include <forward_list>
 #include <list>
@@ -78,6 +80,66 @@ template <class A, class B>
 struct holds_refs<std::pair<A, B>> : std::bool_constant<holds_refs<A>::value || holds_refs<B>::value> {};
 template <class... Ts>
 struct holds_refs<std::tuple<Ts...>> : std::bool_constant<(holds_refs<Ts>::value || ...)> {};
+// ---- Nodes of node-based containers (docs/iterators.md) ----------------------
+// A container some persistent field holds iterators into is written in node
+// form: a msgpack map whose first entry is its end node (nil value) and then
+// one entry per element, node -> element (a map's element: [key, value]).
+// Which containers: those of the node type an iterator's entry registered
+// (before main, from the static initialiser below).
+template <class Key> struct iterated { static inline bool on = false; };
+template <class Key> struct register_iterated {
+  static inline const bool done = (iterated<Key>::on = true);
+};
+template <class T> struct list_nodes;
+template <class T> struct forward_list_nodes;
+template <class V> struct tree_nodes; // set, multiset (V = key), map, multimap (pair)
+
+// A libstdc++ iterator of these containers is one pointer to a node.
+template <class It> const void *node_of(const It &it) {
+  static_assert(sizeof(It) == sizeof(void *) && std::is_trivially_copyable_v<It>,
+                "iterators are supported with libstdc++ in its normal mode only");
+  const void *p;
+  std::memcpy(&p, &it, sizeof p);
+  return p;
+}
+template <class It> void *node_after(void *node) {
+  It it;
+  std::memcpy(&it, &node, sizeof node);
+  ++it;
+  return const_cast<void *>(node_of(it));
+}
+inline bool node_form(const Value &v) {
+  return is_map(v) && get_map(v) > 0 && is_node(key_at(v, 0));
+}
+inline std::uint64_t element_node(const Value &v, std::size_t i) {
+  std::uint64_t id = get_node(key_at(v, i));
+  if (!id)
+    fail("a container's node without an id");
+  return id;
+}
+// The end node: final here, or found from the last element once the
+// container is in place, or lost (an empty container still to be moved).
+template <class It> void note_end(std::uint64_t id, const void *end, const void *last) {
+  if (!id)
+    return;
+  if (temporary_depth == 0)
+    note_node(id, const_cast<void *>(end));
+  else if (last)
+    note_node(id, const_cast<void *>(last), &node_after<It>);
+  else
+    note_lost_node(id);
+}
+template <class C, class PutElement>
+void encode_nodes(Writer &w, const C &c, std::size_t n, const void *end, PutElement put) {
+  put_map(w, n + 1);
+  put_end_node(w, end);
+  put_nil(w);
+  for (auto it = c.begin(); it != c.end(); ++it) {
+    put_node(w, node_of(it));
+    put(*it);
+  }
+}
+
 // std::basic_string
 template <class C, class Tr>
 void encode(Writer &w, const std::basic_string<C, Tr> &s) {
@@ -127,26 +189,60 @@ template <class T> void decode_into(const Value &v, std::deque<T> *dst) {
 }
 template <class T> void visit(RefVisitor &vis, const std::deque<T> &s) { visit_seq(vis, s); }
 
-// std::list, std::forward_list: arrays, in order. Iterators into them are
-// not supported yet (the plugin says so): a list is rebuilt element by
-// element, so an iterator would have nothing to point at.
-template <class T> void encode(Writer &w, const std::list<T> &s) { encode_seq(w, s, s.size()); }
+// std::list, std::forward_list: arrays, in order; in node form when
+// iterators into them are held (a forward_list's first entry is its
+// before_begin node: its end is null, an iterator's nil).
+template <class T> void encode(Writer &w, const std::list<T> &s) {
+  if (!iterated<list_nodes<T>>::on)
+    return encode_seq(w, s, s.size());
+  encode_nodes(w, s, s.size(), node_of(s.end()), [&](const T &e) { encode(w, e); });
+}
 template <class T> void decode_into(const Value &v, std::list<T> *dst) {
   auto *s = ::new (dst) std::list<T>();
-  std::size_t n = get_array(v);
-  for (std::size_t i = 0; i < n; ++i)
-    with_decoded<T>(at(v, i), [&](T &&e) { s->push_back(std::move(e)); });
+  auto push = [&](const Value &e) {
+    with_decoded<T>(e, [&](T &&x) { s->push_back(std::move(x)); });
+  };
+  if (!node_form(v)) {
+    std::size_t n = get_array(v);
+    for (std::size_t i = 0; i < n; ++i)
+      push(at(v, i));
+    return;
+  }
+  std::size_t n = get_map(v);
+  for (std::size_t i = 1; i < n; ++i) {
+    push(value_at(v, i));
+    note_node(element_node(v, i), const_cast<void *>(node_of(std::prev(s->end()))));
+  }
+  note_end<typename std::list<T>::iterator>(get_node(key_at(v, 0)), node_of(s->end()),
+                                            s->empty() ? nullptr : node_of(std::prev(s->end())));
 }
 template <class T> void visit(RefVisitor &vis, const std::list<T> &s) { visit_seq(vis, s); }
 template <class T> void encode(Writer &w, const std::forward_list<T> &s) {
-  encode_seq(w, s, std::size_t(std::distance(s.begin(), s.end())));
+  std::size_t n = std::size_t(std::distance(s.begin(), s.end()));
+  if (!iterated<forward_list_nodes<T>>::on)
+    return encode_seq(w, s, n);
+  encode_nodes(w, s, n, node_of(s.before_begin()), [&](const T &e) { encode(w, e); });
 }
 template <class T> void decode_into(const Value &v, std::forward_list<T> *dst) {
   auto *s = ::new (dst) std::forward_list<T>();
-  std::size_t n = get_array(v);
   auto tail = s->before_begin();
-  for (std::size_t i = 0; i < n; ++i)
-    with_decoded<T>(at(v, i), [&](T &&e) { tail = s->insert_after(tail, std::move(e)); });
+  auto push = [&](const Value &e) {
+    with_decoded<T>(e, [&](T &&x) { tail = s->insert_after(tail, std::move(x)); });
+  };
+  if (!node_form(v)) {
+    std::size_t n = get_array(v);
+    for (std::size_t i = 0; i < n; ++i)
+      push(at(v, i));
+    return;
+  }
+  std::size_t n = get_map(v);
+  for (std::size_t i = 1; i < n; ++i) {
+    push(value_at(v, i));
+    note_node(element_node(v, i), const_cast<void *>(node_of(tail)));
+  }
+  // before_begin cannot be found from the elements: only exact in place.
+  note_end<typename std::forward_list<T>::iterator>(get_node(key_at(v, 0)),
+                                                    node_of(s->before_begin()), nullptr);
 }
 template <class T> void visit(RefVisitor &vis, const std::forward_list<T> &s) {
   visit_seq(vis, s);
@@ -170,22 +266,42 @@ template <class T, std::size_t N> void visit(RefVisitor &vis, const std::array<T
 // multiset's equal elements keep their order). Comparators, hashers and
 // key_equal are rebuilt by default construction: the plugin admits only
 // stateless ones (empty and default-constructible).
+// Ordered ones in node form when iterators into them are held.
 template <class S> void decode_set(const Value &v, S *s) {
   using K = typename S::key_type;
-  std::size_t n = get_array(v);
-  for (std::size_t i = 0; i < n; ++i)
-    with_decoded<K>(at(v, i), [&](K &&k) { s->insert(s->end(), std::move(k)); });
+  if (!node_form(v)) {
+    std::size_t n = get_array(v);
+    for (std::size_t i = 0; i < n; ++i)
+      with_decoded<K>(at(v, i), [&](K &&k) { s->insert(s->end(), std::move(k)); });
+    return;
+  }
+  if constexpr (requires { s->key_comp(); }) { // set, multiset
+    std::size_t n = get_map(v);
+    for (std::size_t i = 1; i < n; ++i)
+      with_decoded<K>(value_at(v, i), [&](K &&k) {
+        note_node(element_node(v, i),
+                  const_cast<void *>(node_of(s->insert(s->end(), std::move(k)))));
+      });
+    note_end<typename S::iterator>(get_node(key_at(v, 0)), node_of(s->end()),
+                                   s->empty() ? nullptr : node_of(std::prev(s->end())));
+  } else {
+    fail("an unordered set in node form");
+  }
 }
-#define CHECKSYNC_CODEC_SET(TEMPLATE, PARAMS, ARGS, RESERVE)                                  \
-  template <PARAMS> void encode(Writer &w, const TEMPLATE<ARGS> &s) {                        \
-    encode_seq(w, s, s.size());                                                              \
-  }                                                                                          \
-  template <PARAMS> void decode_into(const Value &v, TEMPLATE<ARGS> *dst) {                  \
-    auto *s = ::new (dst) TEMPLATE<ARGS>();                                                  \
-    if constexpr (RESERVE)                                                                   \
-      s->reserve(get_array(v));                                                              \
-    decode_set(v, s);                                                                        \
-  }                                                                                          \
+template <class S> void encode_set(Writer &w, const S &s) {
+  if constexpr (requires { s.key_comp(); })
+    if (iterated<tree_nodes<typename S::value_type>>::on)
+      return encode_nodes(w, s, s.size(), node_of(s.end()), [&](const auto &k) { encode(w, k); });
+  encode_seq(w, s, s.size());
+}
+#define CHECKSYNC_CODEC_SET(TEMPLATE, PARAMS, ARGS, RESERVE)                                       \
+  template <PARAMS> void encode(Writer &w, const TEMPLATE<ARGS> &s) { encode_set(w, s); }          \
+  template <PARAMS> void decode_into(const Value &v, TEMPLATE<ARGS> *dst) {                        \
+    auto *s = ::new (dst) TEMPLATE<ARGS>();                                                        \
+    if constexpr (RESERVE)                                                                         \
+      s->reserve(get_array(v));                                                                    \
+    decode_set(v, s);                                                                              \
+  }                                                                                                \
   template <PARAMS> void visit(RefVisitor &vis, const TEMPLATE<ARGS> &s) { visit_seq(vis, s); }
 #define CHECKSYNC_COMMA ,
 CHECKSYNC_CODEC_SET(std::set, class K CHECKSYNC_COMMA class C CHECKSYNC_COMMA class A,
@@ -203,7 +319,16 @@ CHECKSYNC_CODEC_SET(std::unordered_multiset, class K CHECKSYNC_COMMA class H CHE
 
 // Maps and multimaps: msgpack maps in iteration order (a multimap's equal
 // keys appear once per entry, in order).
+// Ordered ones in node form when iterators into them are held (each
+// element [key, value]).
 template <class M> void encode_map(Writer &w, const M &m) {
+  if constexpr (requires { m.key_comp(); })
+    if (iterated<tree_nodes<typename M::value_type>>::on)
+      return encode_nodes(w, m, m.size(), node_of(m.end()), [&](const auto &kv) {
+        put_array(w, 2);
+        encode(w, kv.first);
+        encode(w, kv.second);
+      });
   put_map(w, m.size());
   for (const auto &[k, v] : m) {
     encode(w, k);
@@ -213,12 +338,33 @@ template <class M> void encode_map(Writer &w, const M &m) {
 template <class M> void decode_map(const Value &v, M *m) {
   using K = typename M::key_type;
   using V = typename M::mapped_type;
-  std::size_t n = get_map(v);
-  for (std::size_t i = 0; i < n; ++i)
-    with_decoded<K>(key_at(v, i), [&](K &&k) {
-      with_decoded<V>(value_at(v, i),
-                      [&](V &&val) { m->emplace_hint(m->end(), std::move(k), std::move(val)); });
+  auto put = [&](const Value &key, const Value &val) {
+    typename M::iterator at_;
+    with_decoded<K>(key, [&](K &&k) {
+      with_decoded<V>(val,
+                      [&](V &&x) { at_ = m->emplace_hint(m->end(), std::move(k), std::move(x)); });
     });
+    return at_;
+  };
+  if (!node_form(v)) {
+    std::size_t n = get_map(v);
+    for (std::size_t i = 0; i < n; ++i)
+      put(key_at(v, i), value_at(v, i));
+    return;
+  }
+  if constexpr (requires { m->key_comp(); }) { // map, multimap
+    std::size_t n = get_map(v);
+    for (std::size_t i = 1; i < n; ++i) {
+      const Value &kv = value_at(v, i);
+      if (get_array(kv) != 2)
+        fail("a map element in node form is not [key, value]");
+      note_node(element_node(v, i), const_cast<void *>(node_of(put(at(kv, 0), at(kv, 1)))));
+    }
+    note_end<typename M::iterator>(get_node(key_at(v, 0)), node_of(m->end()),
+                                   m->empty() ? nullptr : node_of(std::prev(m->end())));
+  } else {
+    fail("an unordered map in node form");
+  }
 }
 template <class M> void visit_map(RefVisitor &vis, const M &m) {
   if constexpr (holds_refs_v<typename M::key_type> || holds_refs_v<typename M::mapped_type>)
@@ -447,6 +593,35 @@ template <class C, class D> void decode_into(const Value &v, std::chrono::time_p
   with_decoded<D>(v, [&](D &&d) { ::new (dst) std::chrono::time_point<C, D>(d); });
 }
 template <class C, class D> void visit(RefVisitor &, const std::chrono::time_point<C, D> &) {}
+
+// Iterators into list, forward_list, map, multimap, set, multiset: their
+// node's id (nil: singular, or a forward_list's end). Restored to the node
+// rebuilt for that id once every object is decoded (docs/iterators.md).
+#if defined(__GLIBCXX__)
+#define CHECKSYNC_CODEC_ITERATOR(ITERATOR, NODES)                                                  \
+  template <class T> void encode(Writer &w, const std::ITERATOR<T> &it) {                          \
+    (void)register_iterated<NODES<T>>::done;                                                       \
+    put_node(w, node_of(it));                                                                      \
+  }                                                                                                \
+  template <class T> void decode_into(const Value &v, std::ITERATOR<T> *dst) {                     \
+    (void)register_iterated<NODES<T>>::done;                                                       \
+    std::uint64_t id = get_node(v);                                                                \
+    static_assert(sizeof(std::ITERATOR<T>) == sizeof id);                                          \
+    std::memcpy(static_cast<void *>(dst), &id, sizeof id); /* the node, once fixed */              \
+    if (id)                                                                                        \
+      noted_iterator();                                                                            \
+  }                                                                                                \
+  template <class T> void visit(RefVisitor &vis, const std::ITERATOR<T> &it) {                     \
+    visit_node(vis, &it);                                                                          \
+  }
+CHECKSYNC_CODEC_ITERATOR(_List_iterator, list_nodes)
+CHECKSYNC_CODEC_ITERATOR(_List_const_iterator, list_nodes)
+CHECKSYNC_CODEC_ITERATOR(_Fwd_list_iterator, forward_list_nodes)
+CHECKSYNC_CODEC_ITERATOR(_Fwd_list_const_iterator, forward_list_nodes)
+CHECKSYNC_CODEC_ITERATOR(_Rb_tree_iterator, tree_nodes)
+CHECKSYNC_CODEC_ITERATOR(_Rb_tree_const_iterator, tree_nodes)
+#undef CHECKSYNC_CODEC_ITERATOR
+#endif
 
 // std::unique_ptr<P> (default deleter): a ref it owns.
 template <class T> void encode(Writer &w, const std::unique_ptr<T> &p) { put_ref(w, p.get()); }

@@ -137,6 +137,8 @@ void render_generic(std::ostream &os, const msgpack::object &v) {
     std::uint64_t id, off;
     if (parse_codec_ref(v, id, off))
       render_ref(os, id, off);
+    else if (parse_node(v, id))
+      os << "node:" << std::hex << id << std::dec; // a container node (docs/iterators.md)
     else
       os << "ext";
     return;

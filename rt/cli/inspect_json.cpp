@@ -78,6 +78,8 @@ json generic(const msgpack::object &v) {
     std::uint64_t id, off;
     if (parse_codec_ref(v, id, off))
       return ref_json(id, off);
+    if (parse_node(v, id)) // a container node (docs/iterators.md)
+      return json{{"node", id}};
     return "ext";
   }
   default:

@@ -4,6 +4,7 @@
 #include "settings/options.h"
 
 #include "format/image_writer.h"
+#include "format/node_holders.h"
 #include "heap/dirty.h"
 
 #include <algorithm>
@@ -68,14 +69,25 @@ void DeltaEncoding::copy(std::size_t i) {
   Packer pk(leaves);
   codec::Writer w{pk, snap_->types, snap_->by_key};
   CopyLeaf leaf{leaves, HeapLeaf{w}};
+  const std::uint64_t nodes = codec::nodes_encoded();
   for (std::uint64_t e = 0; e < h->count; ++e)
     for (const Field &f : t.fields)
       walk_value<false>(nullptr, snap_->types, f, base + e * t.size + f.offset, leaf);
   Copy &c = copies_[i];
+  c.nodes = codec::nodes_encoded() != nodes;
   c.data = std::make_unique_for_overwrite<char[]>(n + leaves.size());
   std::memcpy(c.data.get(), base, n);
   std::memcpy(c.data.get() + n, leaves.data(), leaves.size());
   c.payload = n;
+}
+
+void DeltaEncoding::copy_now(const std::vector<ObjHeader *> &objects) {
+  const std::vector<ObjHeader *> &all = cow_.objects();
+  for (ObjHeader *h : objects) {
+    auto it = std::lower_bound(all.begin(), all.end(), h);
+    if (it != all.end() && *it == h)
+      cow_.copy_now(std::size_t(it - all.begin()));
+  }
 }
 
 std::string DeltaEncoding::encode() {
@@ -131,14 +143,17 @@ std::string DeltaEncoding::encode() {
         ~Encoded() { cow.encoded(i); }
       } done{cow_, i};
       const char *base = static_cast<const char *>(const_cast<ObjHeader *>(h)->payload());
+      const std::uint64_t nodes = codec::nodes_encoded();
       for (std::uint64_t e = 0; e < h->count; ++e)
         for (const Field &f : t.fields)
           walk_value<true>(&pk, types, f, base + e * t.size + f.offset, from_heap);
+      note_node_holder(h, codec::nodes_encoded() != nodes);
     } else {
       const Copy &c = copies_[i];
       if (!c.data)
         throw Error("a library value's codec failed while copying object #" +
                     std::to_string(h->id) + " before a write");
+      note_node_holder(h, c.nodes);
       SpliceLeaf leaf{buf, c.data.get() + c.payload};
       for (std::uint64_t e = 0; e < h->count; ++e)
         for (const Field &f : t.fields)

@@ -31,6 +31,9 @@ public:
   const std::vector<ObjHeader *> &objects() const { return cow_.objects(); }
   const std::vector<std::uint64_t> &freed() const { return freed_; }
   std::uint64_t copies() const { return cow_.copies(); }
+  // In the pause: packs these objects' values now, so that the program may
+  // write them (through iterators no barrier sees) while encode() runs.
+  void copy_now(const std::vector<ObjHeader *> &objects);
   // Once, on any thread; ends copy-on-write. Throws Error if a library
   // value's codec threw (while encoding or copying): the delta is lost.
   std::string encode();
@@ -39,6 +42,7 @@ private:
   struct Copy {
     std::unique_ptr<char[]> data; // payload bytes, then packed leaves
     std::size_t payload = 0;
+    bool nodes = false; // its library values hold a container in node form
   };
   void copy(std::size_t i);
 

@@ -5,6 +5,7 @@
 
 #include "format/format.h"
 #include "format/image_writer.h"
+#include "format/node_holders.h"
 
 #include <cstring>
 
@@ -38,6 +39,25 @@ void put_str(Writer &w, const char *p, std::size_t n) {
 void put_array(Writer &w, std::size_t n) { w.pk.pack_array(std::uint32_t(n)); }
 void put_map(Writer &w, std::size_t n) { w.pk.pack_map(std::uint32_t(n)); }
 void put_ref(Writer &w, const void *p) { detail::pack_codec_ref(w.pk, p); }
+namespace {
+thread_local std::uint64_t nodes_put = 0;
+} // namespace
+std::uint64_t nodes_encoded() { return nodes_put; }
+void put_end_node(Writer &w, const void *end) {
+  ++nodes_put; // once per container in node form
+  put_node(w, end);
+}
+void put_node(Writer &w, const void *node) {
+  if (!node) {
+    w.pk.pack_nil();
+    return;
+  }
+  auto id = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(node));
+  char le[8];
+  std::memcpy(le, &id, 8); // x86-64 and aarch64: little-endian already
+  w.pk.pack_ext(8, detail::kExtNode);
+  w.pk.pack_ext_body(le, 8);
+}
 void put_record(Writer &w, const void *obj, const char *key) {
   auto it = w.by_key.find(key);
   if (it == w.by_key.end())
@@ -58,6 +78,7 @@ const msgpack::object &obj(const Value &v) { return v.o; }
 } // namespace
 
 bool is_nil(const Value &v) { return obj(v).type == msgpack::type::NIL; }
+bool is_map(const Value &v) { return obj(v).type == msgpack::type::MAP; }
 bool get_bool(const Value &v) {
   if (obj(v).type != msgpack::type::BOOLEAN)
     fail("expected a boolean");
@@ -149,6 +170,39 @@ void get_record(const Value &v, void *dst, const char *key) {
   detail::setup_raw(t, raw);
   detail::store_value(*cx, v.o, f, raw, /*constructed=*/false);
 }
+
+bool is_node(const Value &v) {
+  std::uint64_t id;
+  return detail::parse_node(obj(v), id);
+}
+std::uint64_t get_node(const Value &v) {
+  std::uint64_t id = 0;
+  if (!is_nil(v) && !detail::parse_node(obj(v), id))
+    fail("expected a container node");
+  return id;
+}
+
+namespace {
+detail::RestoreContext &restoring(const char *what) {
+  if (!detail::current_restore)
+    fail(what);
+  return *detail::current_restore;
+}
+} // namespace
+
+void note_node(std::uint64_t id, void *node, void *(*after)(void *)) {
+  detail::RestoreContext &cx = restoring("container node decoded outside a restore");
+  if (!id || !cx.nodes.emplace(id, detail::RestoreContext::Node{node, after}).second)
+    fail("a container node id that is 0 or appears twice");
+  ++cx.node_events;
+}
+void note_lost_node(std::uint64_t id) {
+  detail::RestoreContext &cx = restoring("container node decoded outside a restore");
+  if (!cx.nodes.emplace(id, detail::RestoreContext::Node{nullptr, nullptr}).second)
+    fail("a container node id that appears twice");
+  ++cx.node_events;
+}
+void noted_iterator() { ++restoring("iterator decoded outside a restore").node_events; }
 
 std::shared_ptr<void> *shared_owner(const void *p) {
   if (!detail::current_restore)

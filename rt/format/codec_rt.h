@@ -51,6 +51,14 @@ struct RestoreContext {
   std::vector<char *> addr; // by object index in img
   std::vector<std::uint64_t> bytes; // payload bytes by object index
   std::unordered_map<const void *, std::shared_ptr<void>> owners;
+  // Container nodes by the id they were encoded with (codec.h note_node);
+  // node null: lost. `after`: the node is after(node), resolved at the end.
+  struct Node {
+    void *node;
+    void *(*after)(void *);
+  };
+  std::unordered_map<std::uint64_t, Node> nodes;
+  std::uint64_t node_events = 0; // nodes noted and iterators decoded so far
   void *address(std::uint64_t id, std::uint64_t off) const; // throws Error
 };
 extern thread_local RestoreContext *current_restore;

@@ -39,6 +39,13 @@ bool parse_codec_ref(const msgpack::object &v, std::uint64_t &id, std::uint64_t 
   return false;
 }
 
+bool parse_node(const msgpack::object &v, std::uint64_t &id) {
+  if (v.type != msgpack::type::EXT || v.via.ext.type() != kExtNode || v.via.ext.size != 8)
+    return false;
+  std::memcpy(&id, v.via.ext.data(), 8);
+  return true;
+}
+
 namespace {
 
 struct Reader {

@@ -3,6 +3,7 @@
 // ids, freed ids, statistics, chain id) and a trailer with the body length
 // and an XXH3-64 checksum. Values are bit-exact (floats never as integers).
 #include "format/format.h"
+#include "format/node_holders.h"
 
 #include "format/codec_rt.h"
 #include "format/image_writer.h"
@@ -309,9 +310,11 @@ std::string encode_image(const ImageInfo &info, const std::vector<Type> &types,
     pk.pack(h->type);
     pk.pack(h->count);
     const char *base = static_cast<const char *>(const_cast<ObjHeader *>(h)->payload());
+    const std::uint64_t nodes = codec::nodes_encoded();
     for (std::uint64_t e = 0; e < h->count; ++e)
       for (const Field &f : t.fields)
         pack_value(w, f, base + e * t.size + f.offset);
+    note_node_holder(h, codec::nodes_encoded() != nodes);
   }
   if (info.started == std::chrono::steady_clock::time_point{}) {
     pack_tail(pk, info, freed, kFormatVersion);

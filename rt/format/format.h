@@ -231,6 +231,10 @@ void validate_value(const Image &img, const std::vector<Type> &types, const msgp
 // msgpack ext types for refs inside library values.
 constexpr std::int8_t kExtRef = 1;       // payload: object id, little-endian, 1/2/4/8 bytes
 constexpr std::int8_t kExtRefOffset = 2; // payload: u64 id, u64 byte offset
+// msgpack ext type of a container node's id (codec.h put_node): u64, little-endian.
+constexpr std::int8_t kExtNode = 3;
+// Parses a node id. Returns false if v is not one.
+bool parse_node(const msgpack::object &v, std::uint64_t &id);
 // Parses a ref inside a library value. Returns false if v is not one.
 bool parse_codec_ref(const msgpack::object &v, std::uint64_t &id, std::uint64_t &off);
 

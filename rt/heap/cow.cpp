@@ -117,12 +117,13 @@ void CowDelta::retire() {
     heap_release_kept(h);
 }
 
-void CowDelta::save(std::size_t i) noexcept {
+void CowDelta::save(std::size_t i, bool counted) noexcept {
   std::uint8_t s = kPending;
   if (state_[i].compare_exchange_strong(s, kCopying, std::memory_order_acquire)) {
     try {
       copy_(i);
-      copies_.fetch_add(1, std::memory_order_relaxed);
+      if (counted)
+        copies_.fetch_add(1, std::memory_order_relaxed);
     } catch (...) {
       failed_.store(true, std::memory_order_release);
     }

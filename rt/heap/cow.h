@@ -54,6 +54,8 @@ public:
   void retire();
   // A copy failed (a codec threw); the delta must not be used.
   bool failed() const { return failed_.load(std::memory_order_acquire); }
+  // Copies object i now (if neither copied nor being encoded yet).
+  void copy_now(std::size_t i) noexcept { save(i, /*counted=*/false); }
   // Objects copied before a write so far.
   std::uint64_t copies() const { return copies_.load(std::memory_order_relaxed); }
 
@@ -65,7 +67,7 @@ public:
 
 private:
   enum : std::uint8_t { kPending, kEncoding, kEncoded, kCopying, kCopied };
-  void save(std::size_t i) noexcept;
+  void save(std::size_t i, bool counted = true) noexcept;
   void flag_cards(bool on);
 
   std::vector<ObjHeader *> objects_;

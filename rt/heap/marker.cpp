@@ -55,6 +55,8 @@ public:
   detail::MarkResult result;
   std::vector<detail::ObjHeader *> stack;
   std::function<std::string()> where; // describes the value being scanned
+  // Set by fix_iterators: iterators are rewritten, refs ignored.
+  const std::function<void *(std::uint64_t)> *resolve = nullptr;
 
   static std::string hex(const void *p) {
     char buf[32];
@@ -65,7 +67,7 @@ public:
   // `what` describes the ref; it is only called to build an error message.
   template <class What> void ref(const void *p, const What &what) {
     using namespace detail;
-    if (!p)
+    if (!p || resolve)
       return;
     std::uint64_t off;
     ObjHeader *h = find_object(p, &off);
@@ -123,6 +125,17 @@ public:
 
 void visit_ref(RefVisitor &vis, const void *p) {
   vis.ref(p, [&] { return (vis.where ? vis.where() : std::string("a value")) + " element"; });
+}
+
+void visit_node(RefVisitor &vis, const void *slot) {
+  if (!vis.resolve)
+    return;
+  std::uint64_t id;
+  std::memcpy(&id, slot, sizeof id);
+  if (!id)
+    return;
+  void *node = (*vis.resolve)(id);
+  std::memcpy(const_cast<void *>(slot), &node, sizeof node);
 }
 
 void visit_record(RefVisitor &vis, const void *obj, const char *key) {
@@ -192,6 +205,18 @@ void drain(codec::RefVisitor &m) {
   }
 }
 } // namespace
+
+void fix_iterators(const std::vector<Type> &types, const std::vector<const Root *> &roots,
+                   const std::vector<ObjHeader *> &objects,
+                   const std::function<void *(std::uint64_t)> &resolve) {
+  auto by_key = index_by_key(types);
+  codec::RefVisitor m(types, by_key, 0);
+  m.resolve = &resolve;
+  for (const Root *r : roots)
+    mark_root(m, *r);
+  for (ObjHeader *h : objects)
+    m.scan_object(h);
+}
 
 MarkResult mark_from_roots(const std::vector<Type> &types, const std::vector<Root> &roots,
                            std::uint32_t mark) {

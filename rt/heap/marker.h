@@ -6,6 +6,7 @@
 #include "schema/types.h"
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace checksync::detail {
@@ -36,6 +37,13 @@ MarkResult mark_from_roots(const std::vector<Type> &types, const std::vector<Roo
 void close_delta(const std::vector<Type> &types, const std::vector<Root> &roots,
                  std::vector<ObjHeader *> &objects, std::uint32_t mark, std::uint32_t chain,
                  bool garbage_may_dangle = false);
+
+// After a restore: rewrites every iterator the given objects and roots hold
+// from the node id it was decoded with to resolve(id) (null: singular).
+// Refs are left alone.
+void fix_iterators(const std::vector<Type> &types, const std::vector<const Root *> &roots,
+                   const std::vector<ObjHeader *> &objects,
+                   const std::function<void *(std::uint64_t)> &resolve);
 
 // Finds the field path of a byte offset inside a type (for error messages).
 std::string field_path(const std::vector<Type> &types, std::int64_t type,

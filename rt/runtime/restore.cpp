@@ -3,6 +3,8 @@
 
 #include "format/codec_rt.h"
 #include "heap/heap.h"
+#include "heap/marker.h"
+#include "log/log.h"
 
 #include <cstring>
 #include <unordered_map>
@@ -109,9 +111,38 @@ void check_schema(const Image &img, const std::vector<Type> &types,
   }
 }
 
+namespace {
+// Iterators get the nodes rebuilt for their ids; the objects holding nodes or
+// iterators go to *renumbered: node ids are addresses, so those objects must
+// be written again before any checkpoint refers to the new nodes.
+void fix_restored_iterators(RestoreContext &cx, const std::vector<Type> &types,
+                            const std::vector<const Root *> &roots,
+                            const std::vector<ObjHeader *> &objects,
+                            std::vector<ObjHeader *> *renumbered) {
+  std::uint64_t lost = 0;
+  std::function<void *(std::uint64_t)> resolve = [&](std::uint64_t id) -> void * {
+    auto it = cx.nodes.find(id);
+    if (it == cx.nodes.end() || !it->second.node) {
+      ++lost;
+      return nullptr;
+    }
+    return it->second.after ? it->second.after(it->second.node) : it->second.node;
+  };
+  fix_iterators(types, roots, objects, resolve);
+  if (lost)
+    LOG_WARN("%llu iterator(s) pointed at no element of the restored state (an element erased "
+             "before the checkpoint, a container that is transient, or the end of an empty "
+             "container nested in another library value): they resume singular",
+             (unsigned long long)lost);
+  if (renumbered)
+    renumbered->insert(renumbered->end(), objects.begin(), objects.end());
+}
+} // namespace
+
 std::uint64_t restore_image(const Image &img, const std::vector<Type> &types,
                             const std::vector<Root> &roots, std::uint32_t chain,
-                            std::vector<std::uint64_t> *dropped) {
+                            std::vector<std::uint64_t> *dropped,
+                            std::vector<ObjHeader *> *renumbered) {
   check_schema(img, types, roots);
   ExactFloats exact;
   std::unordered_map<std::string, std::uint32_t> index;
@@ -121,7 +152,7 @@ std::uint64_t restore_image(const Image &img, const std::vector<Type> &types,
   for (size_t i = 0; i < img.types.size(); ++i)
     map[i] = index.at(img.types[i].key);
 
-  RestoreContext cx{img, types, index, {}, {}, {}};
+  RestoreContext cx{img, types, index, {}, {}, {}, {}};
   current_restore = &cx;
   struct Reset {
     ~Reset() { current_restore = nullptr; }
@@ -154,27 +185,39 @@ std::uint64_t restore_image(const Image &img, const std::vector<Type> &types,
   heap_reserve_ids_through(max_id);
 
   // Pass 2: fields, refs swizzled, library values rebuilt by their codecs.
+  // Objects and roots that hold container nodes or iterators are noted.
+  std::vector<ObjHeader *> with_nodes;
   for (size_t i = 0; i < img.objects.size(); ++i) {
     const DecodedObject &o = img.objects[i];
     if (!cx.addr[i])
       continue;
     const Type &t = types[map[o.type]];
     const std::size_t nf = t.fields.size();
+    const std::uint64_t events = cx.node_events;
     for (std::uint64_t e = 0; e < o.count; ++e)
       for (size_t k = 0; k < nf; ++k) {
         const Field &f = t.fields[k];
         store_value(cx, o.values[e * nf + k], f, cx.addr[i] + e * t.size + f.offset,
                     /*constructed=*/false);
       }
+    if (cx.node_events != events)
+      with_nodes.push_back(reinterpret_cast<ObjHeader *>(cx.addr[i]) - 1);
   }
 
   // Roots last: the program sees either its initial values or the whole state.
   // Roots are live globals: their library values are destroyed and rebuilt.
+  std::vector<const Root *> roots_with_nodes;
   for (const DecodedRoot &cr : img.roots)
     for (const Root &r : roots)
-      if (r.name == cr.root.name)
+      if (r.name == cr.root.name) {
+        const std::uint64_t events = cx.node_events;
         store_value(cx, *cr.value, r.field, static_cast<char *>(r.address),
                     /*constructed=*/true);
+        if (cx.node_events != events)
+          roots_with_nodes.push_back(&r);
+      }
+  if (!with_nodes.empty() || !roots_with_nodes.empty())
+    fix_restored_iterators(cx, types, roots_with_nodes, with_nodes, renumbered);
   return img.objects.size() - (dropped ? dropped->size() : 0);
 }
 

@@ -3,6 +3,7 @@
 #define CHECKSYNC_RT_RESTORE_H
 
 #include "format/format.h"
+#include "heap/heap.h"
 #include "schema/types.h"
 
 namespace checksync::detail {
@@ -16,11 +17,14 @@ void check_schema(const Image &img, const std::vector<Type> &types,
 // persistent heap with its old id, decodes fields with refs swizzled to the
 // new addresses, then sets the roots. Marks each as held by checkpoint chain
 // `chain` (ObjHeader::stored); the ids of the unreachable ones, not restored,
-// go to *dropped. Returns the number of objects restored. Calls check_schema
-// first.
+// go to *dropped. Iterators into restored containers are pointed at the
+// rebuilt nodes; the objects holding such containers or iterators go to
+// *renumbered (their node ids changed: the next checkpoint must write them).
+// Returns the number of objects restored. Calls check_schema first.
 std::uint64_t restore_image(const Image &img, const std::vector<Type> &types,
                             const std::vector<Root> &roots, std::uint32_t chain = 0,
-                            std::vector<std::uint64_t> *dropped = nullptr);
+                            std::vector<std::uint64_t> *dropped = nullptr,
+                            std::vector<ObjHeader *> *renumbered = nullptr);
 
 } // namespace checksync::detail
 

@@ -24,6 +24,7 @@
 
 #include "format/capture.h"
 #include "format/format.h"
+#include "format/node_holders.h"
 #include "ha/shipper.h"
 #include "heap/dirty.h"
 #include "heap/heap.h"
@@ -31,11 +32,11 @@
 #include "log/log.h"
 #include "log/progress.h"
 #include "runtime/mutators.h"
-#include "settings/options.h"
 #include "runtime/pipeline.h"
 #include "runtime/restore.h"
 #include "runtime/verify.h"
 #include "schema/registry.h"
+#include "settings/options.h"
 #include "store/chain.h"
 #include "store/compactor.h"
 #include "store/store.h"
@@ -176,15 +177,18 @@ void init() {
       r.chain = 1; // the restored objects are what the resumed chain holds
       r.chain_id = img->info.chain_id;
       std::vector<std::uint64_t> dropped;
+      std::vector<ObjHeader *> renumbered;
       {
         log::Progress progress("resume of epoch " + std::to_string(img->info.epoch), 0);
         progress.step("restoring " + std::to_string(img->objects.size()) + " objects");
-        restore_image(*img, snap.types, snap.roots, r.chain, &dropped);
+        restore_image(*img, snap.types, snap.roots, r.chain, &dropped, &renumbered);
       }
       r.resumed = true;
       r.epoch = img->info.epoch;
       r.durable = r.processed = img->info.epoch;
       clear_dirty(); // the heap now equals the stored state
+      for (ObjHeader *h : renumbered) // except the ids of container nodes (restore.h)
+        checksync_rt_mark_range(h->payload(), h->count * snap.types[h->type].size);
       take_freed_ids();
       heap_note_freed(dropped); // the next delta sheds the garbage the chain carried
       if (r.replica)
@@ -292,12 +296,27 @@ struct Collected {
   std::string fallback;
 };
 
+// Objects holding containers in node form are in every delta: their
+// elements may have been written through iterators (node_holders.h).
+void add_node_holders(std::vector<ObjHeader *> &objects, std::uint32_t stamp, std::uint32_t chain) {
+  std::size_t mid = objects.size();
+  for (ObjHeader *h : node_holders())
+    if (h->mark != stamp) {
+      h->mark = stamp;
+      h->stored = chain;
+      objects.push_back(h);
+    }
+  if (objects.size() != mid) // both halves in address order
+    std::inplace_merge(objects.begin(), objects.begin() + std::ptrdiff_t(mid), objects.end());
+}
+
 Collected collect(Runtime &r, const Snapshot &snap, bool full, ImageInfo &info) {
   Collected c;
   if (!full) {
     DirtySet dirty = collect_dirty(r.stamp, r.chain);
     c.objects = std::move(dirty.objects);
     info.stats.dirty_pages = dirty.dirty_pages;
+    add_node_holders(c.objects, r.stamp, r.chain);
     try {
       close_delta(snap.types, snap.roots, c.objects, r.stamp, r.chain);
     } catch (const Error &e) {
@@ -348,6 +367,8 @@ void encode(Runtime &r, std::shared_ptr<const Snapshot> snap_ptr, Collected &c, 
   }
   job.delta = std::make_unique<DeltaEncoding>(std::move(snap_ptr), info, std::move(c.objects),
                                               std::move(c.freed));
+  if (!encode_here)
+    job.delta->copy_now(node_holders());
   // The tail records the pause: the time the program was stopped.
   job.delta->info().stats.pause_us = std::uint64_t(
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
