@@ -10,6 +10,11 @@
 // alloc_size(1), so the optimiser keeps what it knew about ::operator new and
 // emits no null check.
 //
+// std::make_shared<T>, std::allocate_shared<T> (and their _for_overwrite
+// forms) of a persistent T are redirected to checksync::detail's functions of
+// the same name and template arguments (checksync/shared.h), which make T with
+// new: otherwise T would live inside the control block, untracked.
+//
 //===----------------------------------------------------------------------===//
 #include "NewRewriter.h"
 
@@ -17,9 +22,11 @@
 #include "clang/AST/Attr.h"
 #include "clang/AST/DeclCXX.h"
 #include "clang/AST/DeclTemplate.h"
-#include "clang/Basic/SourceManager.h"
-#include "llvm/ADT/StringSwitch.h"
 #include "clang/Basic/Diagnostic.h"
+#include "clang/Basic/SourceManager.h"
+#include "clang/Sema/EnterExpressionEvaluationContext.h"
+#include "clang/Sema/Sema.h"
+#include "llvm/ADT/StringSwitch.h"
 
 using namespace clang;
 
@@ -124,7 +131,56 @@ void NewRewriter::rewrite(CXXNewExpr *E) {
   E->setOperatorNew(allocatorFor(Elem, AlignTy));
 }
 
-void NewRewriter::checkCall(const CallExpr *E) {
+/// The function template checksync::detail::<Name> (checksync/shared.h).
+FunctionTemplateDecl *NewRewriter::trackedMaker(llvm::StringRef Name) {
+  auto find = [&](DeclContext *DC, llvm::StringRef N) -> NamedDecl * {
+    for (NamedDecl *D : DC->lookup(&Ctx.Idents.get(N)))
+      return D;
+    return nullptr;
+  };
+  auto *CS = dyn_cast_or_null<NamespaceDecl>(find(Ctx.getTranslationUnitDecl(), "checksync"));
+  auto *Detail = CS ? dyn_cast_or_null<NamespaceDecl>(find(CS, "detail")) : nullptr;
+  return Detail ? dyn_cast_or_null<FunctionTemplateDecl>(find(Detail, Name)) : nullptr;
+}
+
+/// Points the call at checksync::detail::<same name> with the same template
+/// arguments, whose parameters are those of the std function; false if that
+/// cannot be done (the header is missing, or the signatures differ).
+bool NewRewriter::redirect(CallExpr *E, const FunctionDecl *Std, llvm::StringRef Fn) {
+  FunctionTemplateDecl *FTD = SemaRef ? trackedMaker(Fn) : nullptr;
+  const TemplateArgumentList *Args = Std->getTemplateSpecializationArgs();
+  if (!FTD || !Args)
+    return false;
+  Sema &S = *SemaRef;
+  SourceLocation Loc = E->getBeginLoc();
+  EnterExpressionEvaluationContext Evaluated(
+      S, Sema::ExpressionEvaluationContext::PotentiallyEvaluated);
+  void *InsertPos = nullptr;
+  FunctionDecl *Spec = FTD->findSpecialization(Args->asArray(), InsertPos);
+  if (!Spec)
+    Spec = S.InstantiateFunctionDeclaration(FTD, Args, Loc);
+  if (!Spec || Spec->isInvalidDecl())
+    return false;
+  // Same parameters and result: the call's arguments are already converted.
+  const auto *Want = Std->getType()->castAs<FunctionProtoType>();
+  const auto *Got = Spec->getType()->castAs<FunctionProtoType>();
+  if (!Ctx.hasSameType(Want->getReturnType(), Got->getReturnType()) ||
+      Want->getNumParams() != Got->getNumParams())
+    return false;
+  for (unsigned I = 0; I < Want->getNumParams(); ++I)
+    if (!Ctx.hasSameType(Want->getParamType(I), Got->getParamType(I)))
+      return false;
+  S.MarkFunctionReferenced(Loc, Spec); // instantiated and emitted
+  auto *Ref = DeclRefExpr::Create(Ctx, NestedNameSpecifierLoc(), SourceLocation(), Spec,
+                                  /*RefersToEnclosingVariableOrCapture=*/false, Loc,
+                                  Spec->getType(), VK_LValue);
+  E->setCallee(ImplicitCastExpr::Create(Ctx, Ctx.getPointerType(Spec->getType()),
+                                        CK_FunctionToPointerDecay, Ref, nullptr, VK_PRValue,
+                                        FPOptionsOverride()));
+  return true;
+}
+
+void NewRewriter::checkCall(CallExpr *E) {
   if (E->isTypeDependent() || E->isValueDependent())
     return;
   const FunctionDecl *FD = E->getDirectCallee();
@@ -142,7 +198,8 @@ void NewRewriter::checkCall(const CallExpr *E) {
   if (!Args || Args->size() == 0 ||
       Args->get(0).getKind() != TemplateArgument::Type)
     return;
-  QualType T = Ctx.getBaseElementType(Args->get(0).getAsType());
+  QualType Made = Args->get(0).getAsType();
+  QualType T = Ctx.getBaseElementType(Made);
   if (!persistentRecord(T))
     return;
   // The library's own forwarding calls (make_shared -> allocate_shared).
@@ -153,11 +210,18 @@ void NewRewriter::checkCall(const CallExpr *E) {
   if (!Reported.insert(E).second)
     return;
   std::string Name = N.typeName(T);
+  if (!Made->isArrayType() && redirect(E, FD, Fn))
+    return; // now checksync::detail::<Fn>: T made with new, tracked
   reportError(Diags, Loc,
-              "std::" + Fn.str() + "<" + Name + "> places '" + Name +
+              "std::" + Fn.str() + "<" + N.typeName(Made) + "> places '" + Name +
                   "' inside the shared_ptr control block, where CheckSync "
-                  "cannot track it; use std::shared_ptr<" +
-                  Name + ">(new " + Name + "(...))");
+                  "cannot track it" +
+                  (Made->isArrayType() ? "; arrays of persistent objects cannot be shared: "
+                                         "hold a std::vector of std::shared_ptr<" +
+                                             Name + ">"
+                                       : "; include <checksync/checksync.h> first, or use "
+                                         "std::shared_ptr<" +
+                                             Name + ">(new " + Name + "(...))"));
 }
 
 } // namespace checksync::plugin

@@ -5,6 +5,7 @@
 #include "Markers.h"
 
 #include "clang/AST/ExprCXX.h"
+#include "clang/Sema/Sema.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
 
@@ -24,12 +25,20 @@ public:
   /// allocations that cannot be tracked yet.
   void rewrite(clang::CXXNewExpr *E);
 
-  /// Reports std::make_shared / std::allocate_shared of a persistent type:
-  /// the object would live inside the control block, untracked.
-  void checkCall(const clang::CallExpr *E);
+  /// Redirects std::make_shared / std::allocate_shared of a persistent type
+  /// to checksync/shared.h (the object would otherwise live inside the
+  /// control block, untracked); reports what cannot be redirected.
+  void checkCall(clang::CallExpr *E);
+
+  void setSema(clang::Sema &S) { SemaRef = &S; }
+  void clearSema() { SemaRef = nullptr; }
 
 private:
   clang::FunctionDecl *allocatorFor(clang::QualType T, clang::QualType AlignTy);
+  clang::FunctionTemplateDecl *trackedMaker(llvm::StringRef Name);
+  bool redirect(clang::CallExpr *E, const clang::FunctionDecl *Std, llvm::StringRef Fn);
+
+  clang::Sema *SemaRef = nullptr;
 
   clang::ASTContext &Ctx;
   clang::DiagnosticsEngine &Diags;

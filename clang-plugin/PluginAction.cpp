@@ -89,10 +89,12 @@ public:
   void InitializeSema(Sema &Sema) override {
     Codecs->setSema(Sema);
     SB->setSema(Sema);
+    NR->setSema(Sema);
   }
   void ForgetSema() override {
     Codecs->clearSema();
     SB->clearSema();
+    NR->clearSema();
   }
 
   /// Runs before CodeGen's: deferred codec entries instantiated here still

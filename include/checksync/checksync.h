@@ -8,6 +8,7 @@
 
 #include <checksync/abi.h>
 #include <checksync/codec.h>
+#include <checksync/shared.h>
 
 #include <cstdint>
 #include <stdexcept>

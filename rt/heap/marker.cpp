@@ -77,7 +77,7 @@ public:
       throw Error(what() + " = " + hex(p) +
                   (in_heap(p) ? " points to a freed persistent object"
                               : " does not point into a persistent object made with new "
-                                "(globals, locals, make_shared and placement-new objects "
+                                "(globals, locals and placement-new objects "
                                 "cannot be referenced from persistent state)"));
     if (h->mark == mark || (skip_chain && h->stored == skip_chain))
       return;
