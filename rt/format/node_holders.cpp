@@ -31,7 +31,7 @@ std::vector<ObjHeader *> node_holders() {
   std::lock_guard lock(mu);
   for (auto it = holders.begin(); it != holders.end();) {
     auto *h = const_cast<ObjHeader *>(it->first);
-    if (h->magic == kLiveMagic && h->id == it->second) {
+    if (magic_of(h) == kLiveMagic && h->id == it->second) {
       live.push_back(h);
       ++it;
     } else {

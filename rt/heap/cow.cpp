@@ -165,7 +165,7 @@ bool CowDelta::keep_freed(ObjHeader *h) noexcept {
   if (retired_)
     return false;
   // Marked under the lock: once listed, retire() may free it at any moment.
-  h->magic = kKeptMagic;
+  set_magic(h, kKeptMagic);
   kept_.push_back(h);
   return true;
 }

@@ -40,7 +40,7 @@ struct Collector {
   DirtySet out;
 
   void add(ObjHeader *h) {
-    if (h->magic != kLiveMagic || h->mark == stamp)
+    if (magic_of(h) != kLiveMagic || h->mark == stamp)
       return;
     h->mark = stamp;
     h->stored = chain;
@@ -159,7 +159,7 @@ DirtySet collect_dirty(std::uint32_t stamp, std::uint32_t chain) {
       prefetch(reinterpret_cast<const void *>(cand[i + kAhead].begin));
     auto *h = reinterpret_cast<ObjHeader *>(cand[i].begin);
     if (cand[i].card) {
-      if (h->magic != kLiveMagic)
+      if (magic_of(h) != kLiveMagic)
         continue;
       std::uintptr_t end = reinterpret_cast<std::uintptr_t>(h->payload()) +
                            h->count * registry_type_size(h->type);

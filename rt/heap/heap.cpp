@@ -220,7 +220,7 @@ void *heap_alloc(std::uint32_t type, std::uint64_t elem_size, std::uint64_t alig
     fatal("out of memory in the persistent heap (raise CHECKSYNC_HEAP_RESERVE_GB)");
   tsan_acquire(block); // mimalloc's free lists are invisible to TSan
   auto *h = static_cast<ObjHeader *>(block);
-  h->magic = kLiveMagic;
+  set_magic(h, kLiveMagic);
   h->type = type;
   h->id = id ? id : next_id.fetch_add(1, std::memory_order_relaxed);
   h->count = count;
@@ -239,7 +239,7 @@ void *heap_alloc(std::uint32_t type, std::uint64_t elem_size, std::uint64_t alig
 
 void heap_free(void *payload) noexcept {
   auto *h = static_cast<ObjHeader *>(payload) - 1;
-  if (h->magic != kLiveMagic)
+  if (magic_of(h) != kLiveMagic)
     fatal("delete of a pointer into the persistent heap that is not a live object "
           "(double delete, or a pointer into the middle of an object)");
   std::uint64_t bytes = h->count * registry_type_size(h->type);
@@ -261,7 +261,7 @@ void heap_free(void *payload) noexcept {
 
 void heap_release_kept(ObjHeader *h) noexcept {
   tsan_release(h); // the last use happens before the block's next life
-  h->magic = kFreedMagic;
+  set_magic(h, kFreedMagic);
   set_start(h, false);
   // A shared-heap segment belongs to the thread that made mimalloc allocate
   // it, and that thread's frees into it take mimalloc's unlocked local path,
@@ -285,7 +285,7 @@ ObjHeader *header_of(const void *p) noexcept {
   if (!in_heap(p) || a < arena_lo + sizeof(ObjHeader) || a % alignof(ObjHeader))
     return nullptr;
   auto *h = reinterpret_cast<ObjHeader *>(a) - 1;
-  return h->magic == kLiveMagic ? h : nullptr;
+  return magic_of(h) == kLiveMagic ? h : nullptr;
 }
 
 ObjHeader *find_object(const void *p, std::uint64_t *offset, bool kept) noexcept {
@@ -310,7 +310,7 @@ ObjHeader *find_object(const void *p, std::uint64_t *offset, bool kept) noexcept
   }
   std::uint64_t bit = 63 - std::uint64_t(__builtin_clzll(word));
   auto *h = reinterpret_cast<ObjHeader *>(arena_lo + (w * 64 + bit) * kGranule);
-  if (h->magic != kLiveMagic && !(kept && h->magic == kKeptMagic))
+  if (magic_of(h) != kLiveMagic && !(kept && magic_of(h) == kKeptMagic))
     return nullptr;
   std::uint64_t off = a - reinterpret_cast<std::uintptr_t>(h->payload());
   if (off > h->count * registry_type_size(h->type))
@@ -329,7 +329,7 @@ void heap_reset_marks() noexcept {
          bits &= bits - 1) {
       auto *h = reinterpret_cast<ObjHeader *>(
           arena_lo + (w * 64 + std::uint64_t(__builtin_ctzll(bits))) * kGranule);
-      if (h->magic == kLiveMagic)
+      if (magic_of(h) == kLiveMagic)
         h->mark = 0;
     }
 }

@@ -40,6 +40,16 @@ struct alignas(16) ObjHeader {
 };
 static_assert(sizeof(ObjHeader) == 32);
 
+// The encoder thread reads a header's magic while a mutator frees the block
+// (cow.h): every access to it is atomic (relaxed; the order comes from the
+// copy-on-write protocol's own synchronisation).
+inline std::uint32_t magic_of(const ObjHeader *h) noexcept {
+  return __atomic_load_n(&h->magic, __ATOMIC_RELAXED);
+}
+inline void set_magic(ObjHeader *h, std::uint32_t m) noexcept {
+  __atomic_store_n(&h->magic, m, __ATOMIC_RELAXED);
+}
+
 // Allocates count elements of `elem_size` bytes aligned to `align` for the
 // type with registry index `type`. id 0 assigns a fresh id. Never returns null:
 // prints a message and aborts when the arena is exhausted.
