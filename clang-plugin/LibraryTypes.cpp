@@ -320,6 +320,25 @@ public:
     return B.checkElement(A, Spelled, Pending);
   }
 
+  /// Template argument \p I is a key (of a set or map), which must not hold
+  /// iterators: a restore inserts each key while its iterators still hold
+  /// old node ids (they are fixed once every object is decoded), and a
+  /// comparator or hasher would read them.
+  std::optional<Problem> keyWithoutIterators(unsigned I) const {
+    QualType K = arg(I);
+    std::string Canonical = K.isNull() ? "" : K.getCanonicalType().getAsString();
+    for (llvm::StringRef It : {"std::_List_iterator", "std::_List_const_iterator",
+                               "std::_Fwd_list_iterator", "std::_Fwd_list_const_iterator",
+                               "std::_Rb_tree_iterator", "std::_Rb_tree_const_iterator"})
+      if (llvm::StringRef(Canonical).contains(It))
+        return Problem{"the key of '" + Spelled +
+                           "' holds an iterator: a resume rebuilds iterators only after "
+                           "every container is in place, so keys cannot hold them",
+                       "key the container by the element's own key or id, and keep the "
+                       "iterator as a mapped value"};
+    return std::nullopt;
+  }
+
   Problem unsupported() const {
     return Problem{"'" + Spelled + "' is not supported by the codec", Transient.str()};
   }
@@ -407,23 +426,27 @@ SchemaBuilder::checkContainer(const std::string &Name, const LibraryArgs &A) {
     if (Name == "std::array" || Name == "std::optional" || Name == "std::complex")
       return A.element(0);
     if (Name == "std::set" || Name == "std::multiset") {
+      CHECK(A.keyWithoutIterators(0));
       CHECK(A.requireStateless(1, "comparator"));
       CHECK(alloc(2));
       return A.element(0);
     }
     if (Name == "std::unordered_set" || Name == "std::unordered_multiset") {
+      CHECK(A.keyWithoutIterators(0));
       CHECK(A.requireStateless(1, "hasher"));
       CHECK(A.requireStateless(2, "key_equal"));
       CHECK(alloc(3));
       return A.element(0);
     }
     if (Name == "std::map" || Name == "std::multimap") {
+      CHECK(A.keyWithoutIterators(0));
       CHECK(A.requireStateless(2, "comparator"));
       CHECK(A.requireMapAllocator(3));
       CHECK(A.element(0));
       return A.element(1);
     }
     if (Name == "std::unordered_map" || Name == "std::unordered_multimap") {
+      CHECK(A.keyWithoutIterators(0));
       CHECK(A.requireStateless(2, "hasher"));
       CHECK(A.requireStateless(3, "key_equal"));
       CHECK(A.requireMapAllocator(4));

@@ -151,6 +151,16 @@ bool NewRewriter::redirect(CallExpr *E, const FunctionDecl *Std, llvm::StringRef
   const TemplateArgumentList *Args = Std->getTemplateSpecializationArgs();
   if (!FTD || !Args)
     return false;
+  // The same template head (libc++'s make_shared has another shape).
+  const TemplateParameterList *Mine = FTD->getTemplateParameters();
+  const TemplateParameterList *Theirs = Std->getPrimaryTemplate()->getTemplateParameters();
+  if (Mine->size() != Theirs->size() || Args->size() != Mine->size())
+    return false;
+  for (unsigned I = 0; I < Mine->size(); ++I)
+    if (Mine->getParam(I)->getKind() != Theirs->getParam(I)->getKind() ||
+        Mine->getParam(I)->isTemplateParameterPack() !=
+            Theirs->getParam(I)->isTemplateParameterPack())
+      return false;
   Sema &S = *SemaRef;
   SourceLocation Loc = E->getBeginLoc();
   EnterExpressionEvaluationContext Evaluated(

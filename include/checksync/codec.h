@@ -83,21 +83,48 @@ void put_node(Writer &w, const void *node); // ext 3 with the id; nil for null
 void put_end_node(Writer &w, const void *end);
 bool is_node(const Value &v);
 std::uint64_t get_node(const Value &v); // 0 for nil; fails on anything else
-// Restore: `node` is the rebuilt node of `id`. With `after`, the node of
-// `id` is after(node), found once decoding is over (the end node of a
-// container that is still to be moved into place, from its last element).
-void note_node(std::uint64_t id, void *node, void *(*after)(void *) = nullptr);
+// Restore: `node` is the rebuilt node of `id`, of the node type `kind` (an
+// iterator of another node type resolving to it resumes singular). With
+// `after`, the node of `id` is after(node), found once decoding is over (the
+// end node of a container that is still to be moved into place).
+void note_node(std::uint64_t id, void *node, const void *kind, void *(*after)(void *) = nullptr);
 // Restore: a container's end node whose final address is unknown (an empty
 // container decoded into a temporary): iterators to it resume singular.
 void note_lost_node(std::uint64_t id);
+// Restore: a container in node form decoded into a temporary (nested in
+// another library value) with the ids noted for it. If the temporary still
+// holds its elements once handed over (an element type that is copied, not
+// moved), those nodes die with it: handed_over() marks the ids lost.
+void note_nested(const void *container, bool (*holds)(const void *), const std::uint64_t *ids,
+                 std::size_t n);
+void handed_over(const void *tmp, std::size_t size);
+inline thread_local std::size_t nested_notes = 0; // note_nested entries not yet checked
 // Restore: an iterator decoded with id `id` in its node slot.
 void noted_iterator();
 
 void visit_ref(RefVisitor &vis, const void *p);
 void visit_record(RefVisitor &vis, const void *obj, const char *key);
-// After a restore, rewrites the id an iterator was decoded with (in *slot)
-// into its rebuilt node; otherwise nothing.
-void visit_node(RefVisitor &vis, const void *slot);
+// After a restore, rewrites the id an iterator (of node type `kind`) was
+// decoded with (in *slot) into its rebuilt node; otherwise nothing.
+void visit_node(RefVisitor &vis, const void *slot, const void *kind);
+
+// Runtime: whether a persistent record (by its key) may hold a container in
+// node form, in its fields or in records it holds.
+bool record_may_hold_nodes(const char *key);
+
+// ---- Which types may hold containers in node form (codec_std.h) --------------
+// Asked once, after the static initialisers that register iterated node
+// types have run: a type whose values may hold such a container has its
+// values packed in the checkpoint's pause (rt/format/node_holders.h).
+template <class T> struct nodes_of {
+  static bool may() {
+    if constexpr (std::is_class_v<T>)
+      return record_may_hold_nodes(typeid(T).name()); // a persistent record
+    else
+      return false;
+  }
+};
+template <class T> struct nodes_of<const T> : nodes_of<T> {};
 
 // ---- Which types may hold refs (marking skips the others) ---------------------
 template <class T> struct holds_refs : std::bool_constant<std::is_class_v<T>> {};
@@ -207,6 +234,8 @@ template <class T, class F> void with_decoded(const Value &v, F &&use) {
   } depth;
   decode_into(v, tmp);
   use(std::move(*tmp));
+  if (nested_notes)
+    handed_over(tmp, sizeof(T));
   tmp->~T();
 }
 template <class Seq> void encode_seq(Writer &w, const Seq &s, std::size_t n) {
@@ -236,6 +265,7 @@ struct Entry {
   void (*construct)(void *raw);              // value-initialises a T
   void (*destroy)(void *obj);
   bool holds_refs;
+  bool (*may_hold_nodes)(); // null for transient entries
 };
 
 template <class T> struct codec {
@@ -257,8 +287,9 @@ template <class T> struct codec {
 
 // Instantiated by the plugin for each library-typed field type.
 template <class T>
-inline constexpr Entry entry{&codec<T>::encode, &codec<T>::decode, &codec<T>::visit,
-                             &codec<T>::construct, &codec<T>::destroy, holds_refs_v<T>};
+inline constexpr Entry entry{&codec<T>::encode,    &codec<T>::decode,  &codec<T>::visit,
+                             &codec<T>::construct, &codec<T>::destroy, holds_refs_v<T>,
+                             &nodes_of<T>::may};
 
 // Instantiated by the plugin for transient fields that need construction:
 // only construct/destroy, so any default-constructible type works.
@@ -267,8 +298,9 @@ template <class T> struct transient_codec {
   static void destroy(void *obj) { static_cast<T *>(obj)->~T(); }
 };
 template <class T>
-inline constexpr Entry transient_entry{nullptr, nullptr, nullptr, &transient_codec<T>::construct,
-                                       &transient_codec<T>::destroy, false};
+inline constexpr Entry transient_entry{
+    nullptr, nullptr, nullptr, &transient_codec<T>::construct, &transient_codec<T>::destroy,
+    false,   nullptr};
 
 } // namespace checksync::codec
 

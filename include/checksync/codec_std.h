@@ -117,18 +117,38 @@ inline std::uint64_t element_node(const Value &v, std::size_t i) {
     fail("a container's node without an id");
   return id;
 }
-// The end node: final here, or found from the last element once the
-// container is in place, or lost (an empty container still to be moved).
-template <class It> void note_end(std::uint64_t id, const void *end, const void *last) {
-  if (!id)
-    return;
-  if (temporary_depth == 0)
-    note_node(id, const_cast<void *>(end));
-  else if (last)
-    note_node(id, const_cast<void *>(last), &node_after<It>);
-  else
-    note_lost_node(id);
-}
+// Notes the rebuilt nodes of one container in node form: its elements', then
+// its end node's (final here when decoded in place; else found from the last
+// element once the container is in place; lost for an empty one, and for a
+// forward_list's before_begin, which no element leads to).
+template <class Nodes, class It, class C> class node_notes {
+public:
+  explicit node_notes(const C &c) : c_(c), nested_(temporary_depth > 0) {}
+  static const void *kind() { return &iterated<Nodes>::on; }
+  void element(std::uint64_t id, const void *node) {
+    note_node(id, const_cast<void *>(node), kind());
+    if (nested_)
+      ids_.push_back(id);
+  }
+  void end(std::uint64_t id, const void *end, const void *last) {
+    if (id && !nested_) {
+      note_node(id, const_cast<void *>(end), kind());
+    } else if (id && last) {
+      note_node(id, const_cast<void *>(last), kind(), &node_after<It>);
+      ids_.push_back(id);
+    } else if (id) {
+      note_lost_node(id);
+    }
+    if (!ids_.empty())
+      note_nested(&c_, &holds, ids_.data(), ids_.size());
+  }
+
+private:
+  static bool holds(const void *c) { return !static_cast<const C *>(c)->empty(); }
+  const C &c_;
+  bool nested_;
+  std::vector<std::uint64_t> ids_;
+};
 template <class C, class PutElement>
 void encode_nodes(Writer &w, const C &c, std::size_t n, const void *end, PutElement put) {
   put_map(w, n + 1);
@@ -139,6 +159,83 @@ void encode_nodes(Writer &w, const C &c, std::size_t n, const void *end, PutElem
     put(*it);
   }
 }
+
+// Which library types may hold containers in node form.
+template <class... Ts> bool any_nodes() { return (nodes_of<Ts>::may() || ...); }
+#define CHECKSYNC_NO_NODES(PARAMS, TYPE)                                                           \
+  template <PARAMS> struct nodes_of<TYPE> {                                                        \
+    static bool may() { return false; }                                                            \
+  };
+#define CHECKSYNC_NODES_OF(PARAMS, TYPE, ...)                                                      \
+  template <PARAMS> struct nodes_of<TYPE> {                                                        \
+    static bool may() { return __VA_ARGS__; }                                                      \
+  };
+#define CHECKSYNC_COMMA ,
+CHECKSYNC_NO_NODES(class C CHECKSYNC_COMMA class T CHECKSYNC_COMMA class A,
+                   std::basic_string<C CHECKSYNC_COMMA T CHECKSYNC_COMMA A>)
+CHECKSYNC_NO_NODES(class R CHECKSYNC_COMMA class P, std::chrono::duration<R CHECKSYNC_COMMA P>)
+CHECKSYNC_NO_NODES(class C CHECKSYNC_COMMA class D, std::chrono::time_point<C CHECKSYNC_COMMA D>)
+CHECKSYNC_NO_NODES(std::size_t N, std::bitset<N>)
+CHECKSYNC_NO_NODES(class T, std::complex<T>)
+CHECKSYNC_NO_NODES(class T CHECKSYNC_COMMA class D, std::unique_ptr<T CHECKSYNC_COMMA D>)
+CHECKSYNC_NO_NODES(class T, std::shared_ptr<T>)
+CHECKSYNC_NODES_OF(class... Ts, std::variant<Ts...>, any_nodes<Ts...>())
+template <> struct nodes_of<std::monostate> {
+  static bool may() { return false; }
+};
+CHECKSYNC_NODES_OF(class T CHECKSYNC_COMMA class A, std::vector<T CHECKSYNC_COMMA A>,
+                   nodes_of<T>::may())
+CHECKSYNC_NODES_OF(class T CHECKSYNC_COMMA class A, std::deque<T CHECKSYNC_COMMA A>,
+                   nodes_of<T>::may())
+CHECKSYNC_NODES_OF(class T CHECKSYNC_COMMA std::size_t N, std::array<T CHECKSYNC_COMMA N>,
+                   nodes_of<T>::may())
+CHECKSYNC_NODES_OF(class T, std::optional<T>, nodes_of<T>::may())
+CHECKSYNC_NODES_OF(class T CHECKSYNC_COMMA class A, std::list<T CHECKSYNC_COMMA A>,
+                   iterated<list_nodes<T>>::on || nodes_of<T>::may())
+CHECKSYNC_NODES_OF(class T CHECKSYNC_COMMA class A, std::forward_list<T CHECKSYNC_COMMA A>,
+                   iterated<forward_list_nodes<T>>::on || nodes_of<T>::may())
+CHECKSYNC_NODES_OF(class K CHECKSYNC_COMMA class C CHECKSYNC_COMMA class A,
+                   std::set<K CHECKSYNC_COMMA C CHECKSYNC_COMMA A>,
+                   iterated<tree_nodes<K>>::on || nodes_of<K>::may())
+CHECKSYNC_NODES_OF(class K CHECKSYNC_COMMA class C CHECKSYNC_COMMA class A,
+                   std::multiset<K CHECKSYNC_COMMA C CHECKSYNC_COMMA A>,
+                   iterated<tree_nodes<K>>::on || nodes_of<K>::may())
+CHECKSYNC_NODES_OF(class K CHECKSYNC_COMMA class V CHECKSYNC_COMMA class C CHECKSYNC_COMMA class A,
+                   std::map<K CHECKSYNC_COMMA V CHECKSYNC_COMMA C CHECKSYNC_COMMA A>,
+                   iterated<tree_nodes<std::pair<const K CHECKSYNC_COMMA V>>>::on ||
+                       any_nodes<K CHECKSYNC_COMMA V>())
+CHECKSYNC_NODES_OF(class K CHECKSYNC_COMMA class V CHECKSYNC_COMMA class C CHECKSYNC_COMMA class A,
+                   std::multimap<K CHECKSYNC_COMMA V CHECKSYNC_COMMA C CHECKSYNC_COMMA A>,
+                   iterated<tree_nodes<std::pair<const K CHECKSYNC_COMMA V>>>::on ||
+                       any_nodes<K CHECKSYNC_COMMA V>())
+CHECKSYNC_NODES_OF(class K CHECKSYNC_COMMA class H CHECKSYNC_COMMA class E CHECKSYNC_COMMA class A,
+                   std::unordered_set<K CHECKSYNC_COMMA H CHECKSYNC_COMMA E CHECKSYNC_COMMA A>,
+                   nodes_of<K>::may())
+CHECKSYNC_NODES_OF(class K CHECKSYNC_COMMA class H CHECKSYNC_COMMA class E CHECKSYNC_COMMA class A,
+                   std::unordered_multiset<K CHECKSYNC_COMMA H CHECKSYNC_COMMA E CHECKSYNC_COMMA A>,
+                   nodes_of<K>::may())
+CHECKSYNC_NODES_OF(
+    class K CHECKSYNC_COMMA class V CHECKSYNC_COMMA class H CHECKSYNC_COMMA class E
+        CHECKSYNC_COMMA class A,
+    std::unordered_map<K CHECKSYNC_COMMA V CHECKSYNC_COMMA H CHECKSYNC_COMMA E CHECKSYNC_COMMA A>,
+    any_nodes<K CHECKSYNC_COMMA V>())
+CHECKSYNC_NODES_OF(class K CHECKSYNC_COMMA class V CHECKSYNC_COMMA class H CHECKSYNC_COMMA class E
+                       CHECKSYNC_COMMA class A,
+                   std::unordered_multimap<
+                       K CHECKSYNC_COMMA V CHECKSYNC_COMMA H CHECKSYNC_COMMA E CHECKSYNC_COMMA A>,
+                   any_nodes<K CHECKSYNC_COMMA V>())
+CHECKSYNC_NODES_OF(class T CHECKSYNC_COMMA class C, std::queue<T CHECKSYNC_COMMA C>,
+                   nodes_of<C>::may())
+CHECKSYNC_NODES_OF(class T CHECKSYNC_COMMA class C, std::stack<T CHECKSYNC_COMMA C>,
+                   nodes_of<C>::may())
+CHECKSYNC_NODES_OF(class T CHECKSYNC_COMMA class C CHECKSYNC_COMMA class P,
+                   std::priority_queue<T CHECKSYNC_COMMA C CHECKSYNC_COMMA P>, nodes_of<C>::may())
+CHECKSYNC_NODES_OF(class A CHECKSYNC_COMMA class B, std::pair<A CHECKSYNC_COMMA B>,
+                   any_nodes<A CHECKSYNC_COMMA B>())
+CHECKSYNC_NODES_OF(class... Ts, std::tuple<Ts...>, any_nodes<Ts...>())
+#undef CHECKSYNC_NO_NODES
+#undef CHECKSYNC_NODES_OF
+#undef CHECKSYNC_COMMA
 
 // std::basic_string
 template <class C, class Tr>
@@ -208,13 +305,14 @@ template <class T> void decode_into(const Value &v, std::list<T> *dst) {
       push(at(v, i));
     return;
   }
+  node_notes<list_nodes<T>, typename std::list<T>::iterator, std::list<T>> notes(*s);
   std::size_t n = get_map(v);
   for (std::size_t i = 1; i < n; ++i) {
     push(value_at(v, i));
-    note_node(element_node(v, i), const_cast<void *>(node_of(std::prev(s->end()))));
+    notes.element(element_node(v, i), node_of(std::prev(s->end())));
   }
-  note_end<typename std::list<T>::iterator>(get_node(key_at(v, 0)), node_of(s->end()),
-                                            s->empty() ? nullptr : node_of(std::prev(s->end())));
+  notes.end(get_node(key_at(v, 0)), node_of(s->end()),
+            s->empty() ? nullptr : node_of(std::prev(s->end())));
 }
 template <class T> void visit(RefVisitor &vis, const std::list<T> &s) { visit_seq(vis, s); }
 template <class T> void encode(Writer &w, const std::forward_list<T> &s) {
@@ -235,14 +333,14 @@ template <class T> void decode_into(const Value &v, std::forward_list<T> *dst) {
       push(at(v, i));
     return;
   }
+  node_notes<forward_list_nodes<T>, typename std::forward_list<T>::iterator, std::forward_list<T>>
+      notes(*s);
   std::size_t n = get_map(v);
   for (std::size_t i = 1; i < n; ++i) {
     push(value_at(v, i));
-    note_node(element_node(v, i), const_cast<void *>(node_of(tail)));
+    notes.element(element_node(v, i), node_of(tail));
   }
-  // before_begin cannot be found from the elements: only exact in place.
-  note_end<typename std::forward_list<T>::iterator>(get_node(key_at(v, 0)),
-                                                    node_of(s->before_begin()), nullptr);
+  notes.end(get_node(key_at(v, 0)), node_of(s->before_begin()), nullptr);
 }
 template <class T> void visit(RefVisitor &vis, const std::forward_list<T> &s) {
   visit_seq(vis, s);
@@ -276,14 +374,18 @@ template <class S> void decode_set(const Value &v, S *s) {
     return;
   }
   if constexpr (requires { s->key_comp(); }) { // set, multiset
+    node_notes<tree_nodes<K>, typename S::iterator, S> notes(*s);
     std::size_t n = get_map(v);
     for (std::size_t i = 1; i < n; ++i)
       with_decoded<K>(value_at(v, i), [&](K &&k) {
-        note_node(element_node(v, i),
-                  const_cast<void *>(node_of(s->insert(s->end(), std::move(k)))));
+        std::size_t before = s->size();
+        auto at_ = s->insert(s->end(), std::move(k));
+        if (s->size() == before)
+          fail("a set in node form with a key twice");
+        notes.element(element_node(v, i), node_of(at_));
       });
-    note_end<typename S::iterator>(get_node(key_at(v, 0)), node_of(s->end()),
-                                   s->empty() ? nullptr : node_of(std::prev(s->end())));
+    notes.end(get_node(key_at(v, 0)), node_of(s->end()),
+              s->empty() ? nullptr : node_of(std::prev(s->end())));
   } else {
     fail("an unordered set in node form");
   }
@@ -341,8 +443,12 @@ template <class M> void decode_map(const Value &v, M *m) {
   auto put = [&](const Value &key, const Value &val) {
     typename M::iterator at_;
     with_decoded<K>(key, [&](K &&k) {
-      with_decoded<V>(val,
-                      [&](V &&x) { at_ = m->emplace_hint(m->end(), std::move(k), std::move(x)); });
+      with_decoded<V>(val, [&](V &&x) {
+        std::size_t before = m->size();
+        at_ = m->emplace_hint(m->end(), std::move(k), std::move(x));
+        if (m->size() == before) // (a discarded value may have held noted nodes)
+          fail("a map with a key twice");
+      });
     });
     return at_;
   };
@@ -353,15 +459,16 @@ template <class M> void decode_map(const Value &v, M *m) {
     return;
   }
   if constexpr (requires { m->key_comp(); }) { // map, multimap
+    node_notes<tree_nodes<typename M::value_type>, typename M::iterator, M> notes(*m);
     std::size_t n = get_map(v);
     for (std::size_t i = 1; i < n; ++i) {
       const Value &kv = value_at(v, i);
       if (get_array(kv) != 2)
         fail("a map element in node form is not [key, value]");
-      note_node(element_node(v, i), const_cast<void *>(node_of(put(at(kv, 0), at(kv, 1)))));
+      notes.element(element_node(v, i), node_of(put(at(kv, 0), at(kv, 1))));
     }
-    note_end<typename M::iterator>(get_node(key_at(v, 0)), node_of(m->end()),
-                                   m->empty() ? nullptr : node_of(std::prev(m->end())));
+    notes.end(get_node(key_at(v, 0)), node_of(m->end()),
+              m->empty() ? nullptr : node_of(std::prev(m->end())));
   } else {
     fail("an unordered map in node form");
   }
@@ -612,7 +719,7 @@ template <class C, class D> void visit(RefVisitor &, const std::chrono::time_poi
       noted_iterator();                                                                            \
   }                                                                                                \
   template <class T> void visit(RefVisitor &vis, const std::ITERATOR<T> &it) {                     \
-    visit_node(vis, &it);                                                                          \
+    visit_node(vis, &it, &iterated<NODES<T>>::on);                                                 \
   }
 CHECKSYNC_CODEC_ITERATOR(_List_iterator, list_nodes)
 CHECKSYNC_CODEC_ITERATOR(_List_const_iterator, list_nodes)

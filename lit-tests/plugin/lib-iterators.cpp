@@ -40,3 +40,17 @@ struct [[checksync::persistent]] Moving {
   std::deque<int>::iterator d; // expected-error {{is an iterator into a container whose iterators do not survive a resume}}
   std::list<std::vector<int>::iterator> nested; // expected-error {{}}
 };
+
+// Keys cannot hold iterators: a resume fixes iterators only after every
+// container is rebuilt, and inserting a key runs the comparator or hasher.
+struct ByNode {
+  bool operator()(std::list<Order>::iterator a, std::list<Order>::iterator b) const {
+    return a->id < b->id;
+  }
+};
+struct [[checksync::persistent]] Keys {
+  std::set<std::list<Order>::iterator, ByNode> s; // expected-error {{the key of 'std::set<std::_List_iterator<Order>, ByNode>' holds an iterator: a resume rebuilds iterators only after every container is in place, so keys cannot hold them; key the container by the element's own key or id, and keep the iterator as a mapped value}}
+  std::map<std::pair<int, std::set<int>::iterator>, int> m; // expected-error {{holds an iterator}}
+  std::unordered_map<std::map<int, int>::const_iterator, int> u; // expected-error {{holds an iterator}}
+  std::map<int, std::list<Order>::iterator> fine;
+};

@@ -190,17 +190,41 @@ detail::RestoreContext &restoring(const char *what) {
 }
 } // namespace
 
-void note_node(std::uint64_t id, void *node, void *(*after)(void *)) {
+void note_node(std::uint64_t id, void *node, const void *kind, void *(*after)(void *)) {
   detail::RestoreContext &cx = restoring("container node decoded outside a restore");
-  if (!id || !cx.nodes.emplace(id, detail::RestoreContext::Node{node, after}).second)
+  if (!id || !cx.nodes.emplace(id, detail::RestoreContext::Node{node, after, kind}).second)
     fail("a container node id that is 0 or appears twice");
   ++cx.node_events;
 }
 void note_lost_node(std::uint64_t id) {
   detail::RestoreContext &cx = restoring("container node decoded outside a restore");
-  if (!cx.nodes.emplace(id, detail::RestoreContext::Node{nullptr, nullptr}).second)
+  if (!cx.nodes.emplace(id, detail::RestoreContext::Node{nullptr, nullptr, nullptr}).second)
     fail("a container node id that appears twice");
   ++cx.node_events;
+}
+void note_nested(const void *container, bool (*holds)(const void *), const std::uint64_t *ids,
+                 std::size_t n) {
+  detail::RestoreContext &cx = restoring("container node decoded outside a restore");
+  cx.nested.push_back({container, holds, std::vector<std::uint64_t>(ids, ids + n)});
+  ++nested_notes;
+}
+void handed_over(const void *tmp, std::size_t size) {
+  detail::RestoreContext &cx = restoring("container node decoded outside a restore");
+  auto lo = static_cast<const char *>(tmp), hi = lo + size;
+  // Containers inside this temporary were noted last (inner ones first).
+  while (!cx.nested.empty()) {
+    detail::RestoreContext::Nested &n = cx.nested.back();
+    auto at = static_cast<const char *>(n.container);
+    if (at < lo || at >= hi)
+      break;
+    if (n.holds(n.container)) // copied: its nodes die with the temporary
+      for (std::uint64_t id : n.ids) {
+        cx.nodes[id] = detail::RestoreContext::Node{nullptr, nullptr, nullptr};
+        ++cx.copied_nodes;
+      }
+    cx.nested.pop_back();
+    --nested_notes;
+  }
 }
 void noted_iterator() { ++restoring("iterator decoded outside a restore").node_events; }
 

@@ -48,16 +48,25 @@ struct RestoreContext {
   const Image &img;
   const std::vector<Type> &types; // the program's
   const std::unordered_map<std::string, std::uint32_t> &by_key;
-  std::vector<char *> addr; // by object index in img
-  std::vector<std::uint64_t> bytes; // payload bytes by object index
-  std::unordered_map<const void *, std::shared_ptr<void>> owners;
+  std::vector<char *> addr{};         // by object index in img
+  std::vector<std::uint64_t> bytes{}; // payload bytes by object index
+  std::unordered_map<const void *, std::shared_ptr<void>> owners{};
   // Container nodes by the id they were encoded with (codec.h note_node);
   // node null: lost. `after`: the node is after(node), resolved at the end.
   struct Node {
     void *node;
     void *(*after)(void *);
+    const void *kind; // the node type (codec_std.h node_notes::kind)
   };
-  std::unordered_map<std::uint64_t, Node> nodes;
+  std::unordered_map<std::uint64_t, Node> nodes{};
+  // Containers in node form decoded into temporaries (codec.h note_nested).
+  struct Nested {
+    const void *container;
+    bool (*holds)(const void *);
+    std::vector<std::uint64_t> ids;
+  };
+  std::vector<Nested> nested{};
+  std::uint64_t copied_nodes = 0; // ids lost: their container was copied, not moved
   std::uint64_t node_events = 0; // nodes noted and iterators decoded so far
   void *address(std::uint64_t id, std::uint64_t off) const; // throws Error
 };

@@ -3,11 +3,11 @@
 //
 // An element of such a container can be written through an iterator the
 // program keeps, and no barrier sees that write: the node is library
-// memory, not the object. So these objects are written at every checkpoint,
-// and their library values are packed during the pause, before the program
-// can write through an iterator again (docs/iterators.md). The set is learnt
-// from encoding: an object whose encoding wrote a node joins it; one
-// encoded without any leaves it; freed ones are dropped when found.
+// memory, not the object. So these objects are written at every checkpoint
+// (docs/iterators.md). The set is learnt from encoding: an object whose
+// encoding wrote a node joins it; one encoded without any leaves it; freed
+// ones are dropped when found. (Packing their values during the pause goes
+// by type, Type::holds_nodes, so it also covers holders not learnt yet.)
 #ifndef CHECKSYNC_RT_NODE_HOLDERS_H
 #define CHECKSYNC_RT_NODE_HOLDERS_H
 

@@ -56,7 +56,7 @@ public:
   std::vector<detail::ObjHeader *> stack;
   std::function<std::string()> where; // describes the value being scanned
   // Set by fix_iterators: iterators are rewritten, refs ignored.
-  const std::function<void *(std::uint64_t)> *resolve = nullptr;
+  const detail::NodeResolver *resolve = nullptr;
 
   static std::string hex(const void *p) {
     char buf[32];
@@ -127,14 +127,14 @@ void visit_ref(RefVisitor &vis, const void *p) {
   vis.ref(p, [&] { return (vis.where ? vis.where() : std::string("a value")) + " element"; });
 }
 
-void visit_node(RefVisitor &vis, const void *slot) {
+void visit_node(RefVisitor &vis, const void *slot, const void *kind) {
   if (!vis.resolve)
     return;
   std::uint64_t id;
   std::memcpy(&id, slot, sizeof id);
   if (!id)
     return;
-  void *node = (*vis.resolve)(id);
+  void *node = (*vis.resolve)(id, kind);
   std::memcpy(const_cast<void *>(slot), &node, sizeof node);
 }
 
@@ -207,8 +207,7 @@ void drain(codec::RefVisitor &m) {
 } // namespace
 
 void fix_iterators(const std::vector<Type> &types, const std::vector<const Root *> &roots,
-                   const std::vector<ObjHeader *> &objects,
-                   const std::function<void *(std::uint64_t)> &resolve) {
+                   const std::vector<ObjHeader *> &objects, const NodeResolver &resolve) {
   auto by_key = index_by_key(types);
   codec::RefVisitor m(types, by_key, 0);
   m.resolve = &resolve;

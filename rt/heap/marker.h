@@ -39,11 +39,11 @@ void close_delta(const std::vector<Type> &types, const std::vector<Root> &roots,
                  bool garbage_may_dangle = false);
 
 // After a restore: rewrites every iterator the given objects and roots hold
-// from the node id it was decoded with to resolve(id) (null: singular).
-// Refs are left alone.
+// from the node id it was decoded with to resolve(id, kind of node the
+// iterator needs) (null: singular). Refs are left alone.
+using NodeResolver = std::function<void *(std::uint64_t, const void *)>;
 void fix_iterators(const std::vector<Type> &types, const std::vector<const Root *> &roots,
-                   const std::vector<ObjHeader *> &objects,
-                   const std::function<void *(std::uint64_t)> &resolve);
+                   const std::vector<ObjHeader *> &objects, const NodeResolver &resolve);
 
 // Finds the field path of a byte offset inside a type (for error messages).
 std::string field_path(const std::vector<Type> &types, std::int64_t type,

@@ -87,7 +87,10 @@ void check_schema(const Image &img, const std::vector<Type> &types,
                   "different binary?)");
     compare_type(ct, *it->second);
   }
+  std::unordered_map<std::string, int> root_seen;
   for (const DecodedRoot &cr : img.roots) {
+    if (root_seen[cr.root.name]++)
+      throw Error("corrupt checkpoint: root " + cr.root.name + " appears twice");
     const Root *pr = nullptr;
     for (const Root &r : roots)
       if (r.name == cr.root.name)
@@ -120,9 +123,9 @@ void fix_restored_iterators(RestoreContext &cx, const std::vector<Type> &types,
                             const std::vector<ObjHeader *> &objects,
                             std::vector<ObjHeader *> *renumbered) {
   std::uint64_t lost = 0;
-  std::function<void *(std::uint64_t)> resolve = [&](std::uint64_t id) -> void * {
+  NodeResolver resolve = [&](std::uint64_t id, const void *kind) -> void * {
     auto it = cx.nodes.find(id);
-    if (it == cx.nodes.end() || !it->second.node) {
+    if (it == cx.nodes.end() || !it->second.node || it->second.kind != kind) {
       ++lost;
       return nullptr;
     }
@@ -130,10 +133,16 @@ void fix_restored_iterators(RestoreContext &cx, const std::vector<Type> &types,
   };
   fix_iterators(types, roots, objects, resolve);
   if (lost)
-    LOG_WARN("%llu iterator(s) pointed at no element of the restored state (an element erased "
-             "before the checkpoint, a container that is transient, or the end of an empty "
-             "container nested in another library value): they resume singular",
+    LOG_WARN("%llu iterator(s) pointed at no element of the restored state (its container is "
+             "transient; or it is the end() of an empty container, or the before_begin() of a "
+             "forward_list, nested in another library value): they resume singular",
              (unsigned long long)lost);
+  if (cx.copied_nodes)
+    LOG_WARN("%llu container node(s) were lost because a persistent record holding their "
+             "container was copied, not moved, into a library container while rebuilding it "
+             "(it declares a copy constructor or destructor and no move constructor): "
+             "iterators to them resume singular; give the record a move constructor",
+             (unsigned long long)cx.copied_nodes);
   if (renumbered)
     renumbered->insert(renumbered->end(), objects.begin(), objects.end());
 }
@@ -152,7 +161,7 @@ std::uint64_t restore_image(const Image &img, const std::vector<Type> &types,
   for (size_t i = 0; i < img.types.size(); ++i)
     map[i] = index.at(img.types[i].key);
 
-  RestoreContext cx{img, types, index, {}, {}, {}, {}};
+  RestoreContext cx{img, types, index};
   current_restore = &cx;
   struct Reset {
     ~Reset() { current_restore = nullptr; }

@@ -367,8 +367,13 @@ void encode(Runtime &r, std::shared_ptr<const Snapshot> snap_ptr, Collected &c, 
   }
   job.delta = std::make_unique<DeltaEncoding>(std::move(snap_ptr), info, std::move(c.objects),
                                               std::move(c.freed));
-  if (!encode_here)
-    job.delta->copy_now(node_holders());
+  if (!encode_here) { // values of node holders, known or new, packed now (node_holders.h)
+    std::vector<ObjHeader *> holders;
+    for (ObjHeader *h : job.delta->objects())
+      if (snap.types[h->type].holds_nodes)
+        holders.push_back(h);
+    job.delta->copy_now(holders);
+  }
   // The tail records the pause: the time the program was stopped.
   job.delta->info().stats.pause_us = std::uint64_t(
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());

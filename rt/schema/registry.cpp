@@ -132,6 +132,7 @@ std::shared_ptr<const Snapshot> registry_snapshot_shared() {
     snap->types.assign(s.types.begin(), s.types.end());
     snap->roots = s.roots;
     resolve_targets(snap->types, &snap->roots); // throws Error
+    find_node_holders(snap->types);
     for (std::uint32_t i = 0; i < snap->types.size(); ++i)
       snap->by_key.emplace(snap->types[i].key, i);
     s.snapshot = std::move(snap);

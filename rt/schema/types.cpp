@@ -146,3 +146,54 @@ void resolve_targets(std::vector<Type> &types, std::vector<Root> *roots) {
 }
 
 } // namespace checksync::detail
+
+namespace checksync::detail {
+namespace {
+// The types find_node_holders is working on, for record_may_hold_nodes.
+struct NodeHolderSearch {
+  std::vector<Type> &types;
+  std::unordered_map<std::string, std::size_t> by_key;
+  std::vector<int> state; // 0 new, 1 in progress, 2 done
+};
+thread_local NodeHolderSearch *search = nullptr;
+
+bool holds_nodes(NodeHolderSearch &s, std::size_t i) {
+  if (s.state[i] == 2)
+    return s.types[i].holds_nodes;
+  if (s.state[i] == 1)
+    return false; // a record holding a container of itself: its other fields decide
+  s.state[i] = 1;
+  bool holds = false;
+  for (const Field &f : s.types[i].fields) {
+    if (f.kind == CHECKSYNC_FIELD_CODEC && f.codec && f.codec->may_hold_nodes)
+      holds = holds || f.codec->may_hold_nodes();
+    else if (f.kind == CHECKSYNC_FIELD_RECORD && f.target >= 0)
+      holds = holds || holds_nodes(s, std::size_t(f.target));
+  }
+  s.types[i].holds_nodes = holds;
+  s.state[i] = 2;
+  return holds;
+}
+} // namespace
+
+void find_node_holders(std::vector<Type> &types) {
+  NodeHolderSearch s{types, {}, std::vector<int>(types.size(), 0)};
+  for (std::size_t i = 0; i < types.size(); ++i)
+    s.by_key.emplace(types[i].key, i);
+  search = &s;
+  struct Reset {
+    ~Reset() { search = nullptr; }
+  } reset;
+  for (std::size_t i = 0; i < types.size(); ++i)
+    holds_nodes(s, i);
+}
+
+} // namespace checksync::detail
+
+bool checksync::codec::record_may_hold_nodes(const char *key) {
+  using namespace checksync::detail;
+  if (!search)
+    return false;
+  auto it = search->by_key.find(key);
+  return it != search->by_key.end() && holds_nodes(*search, it->second);
+}

@@ -52,6 +52,9 @@ struct Type {
   std::vector<CodecSlot> init_slots;      // transient values to construct
   std::vector<Vptr> all_vptrs;            // members' vptrs, then own (bases override)
   bool needs_setup = false;               // init_slots or all_vptrs non-empty
+  // Values of this type may hold a container in node form (codec.h
+  // nodes_of): set by find_node_holders().
+  bool holds_nodes = false;
 };
 
 struct Root {
@@ -63,6 +66,10 @@ struct Root {
 // Resolves target keys to indices in `types` and computes ref_offsets.
 // Throws Error naming the type and field when a key is unknown.
 void resolve_targets(std::vector<Type> &types, std::vector<Root> *roots);
+
+// Sets Type::holds_nodes (after resolve_targets, once the program's static
+// initialisers have run: they register the node types iterators point into).
+void find_node_holders(std::vector<Type> &types);
 
 const char *kind_name(std::uint32_t kind);
 // "int64", "uint8[16]", "ref Node", "record Pair" ... for messages.
