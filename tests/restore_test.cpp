@@ -128,17 +128,24 @@ TEST(Restore, SchemaMismatchNamesTypeAndField) {
   node.fields[3].kind = CHECKSYNC_FIELD_INT;
   expect("type cstest::Node: field 'weight' is int64 at offset");
   node.fields[3] = saved;
-  node.fields[3].name = "w";
-  expect("field 'w'");
+  node.fields[3].elem_size = 4; // float in the checkpoint, double here: widens
+  node.fields[3].kind = CHECKSYNC_FIELD_FLOAT;
+  EXPECT_NO_THROW(check_schema(*img, s.types, s.roots));
+  node.fields[3] = saved;
+  node.fields[3].name = "w"; // dropped; 'weight' added (evolve.h)
+  EXPECT_NO_THROW(check_schema(*img, s.types, s.roots));
   node.fields[3] = saved;
   node.key = "N6cstest5OtherE";
-  expect("is not a persistent type of this program");
+  expect("is not a persistent type of this program, and the checkpoint holds");
   node.key = "N6cstest4NodeE";
   img->roots[1].root.field.kind = CHECKSYNC_FIELD_UINT;
   expect("root cstest::root_counter is uint64");
   img->roots[1].root.field.kind = CHECKSYNC_FIELD_INT;
-  img->roots[1].root.name = "gone";
-  expect("root gone is not a root of this program");
+  img->roots[1].root.name = "gone"; // dropped; the program's root keeps its value
+  EXPECT_NO_THROW(check_schema(*img, s.types, s.roots));
+  img->roots.push_back(img->roots[1]);
+  expect("root gone appears twice");
+  img->roots.pop_back();
   img->roots[1].root.name = "cstest::root_counter";
   EXPECT_NO_THROW(check_schema(*img, s.types, s.roots));
 }

@@ -8,8 +8,9 @@
 
 namespace checksync::detail {
 
-// Checks that the checkpoint's schema matches the program's (throws Error
-// naming the first type, field or root that differs) before touching memory.
+// Checks that the checkpoint can be restored into this program, which may be
+// another build (evolve.h): throws Error naming the first type, field or root
+// that cannot be carried over, before touching memory.
 void check_schema(const Image &img, const std::vector<Type> &types,
                   const std::vector<Root> &roots);
 
@@ -20,11 +21,14 @@ void check_schema(const Image &img, const std::vector<Type> &types,
 // go to *dropped. Iterators into restored containers are pointed at the
 // rebuilt nodes; the objects holding such containers or iterators go to
 // *renumbered (their node ids changed: the next checkpoint must write them).
-// Returns the number of objects restored. Calls check_schema first.
+// Types that differ from the checkpoint's are carried over as evolve.h says;
+// one line per change is logged and goes to *changes. Returns the number of
+// objects restored. Checks the schema first.
 std::uint64_t restore_image(const Image &img, const std::vector<Type> &types,
                             const std::vector<Root> &roots, std::uint32_t chain = 0,
                             std::vector<std::uint64_t> *dropped = nullptr,
-                            std::vector<ObjHeader *> *renumbered = nullptr);
+                            std::vector<ObjHeader *> *renumbered = nullptr,
+                            std::vector<std::string> *changes = nullptr);
 
 } // namespace checksync::detail
 

@@ -164,6 +164,7 @@ void init() {
   r.verify_cow = options::flag("CHECKSYNC_VERIFY_COW");
   r.background_encode = options::flag("CHECKSYNC_BACKGROUND_ENCODE");
   std::string resumed_from;
+  std::vector<std::string> schema_changes; // resumed from another build (evolve.h)
   try {
     const Snapshot &snap = registry_snapshot();
     check_instrumented(snap);
@@ -181,7 +182,8 @@ void init() {
       {
         log::Progress progress("resume of epoch " + std::to_string(img->info.epoch), 0);
         progress.step("restoring " + std::to_string(img->objects.size()) + " objects");
-        restore_image(*img, snap.types, snap.roots, r.chain, &dropped, &renumbered);
+        restore_image(*img, snap.types, snap.roots, r.chain, &dropped, &renumbered,
+                      &schema_changes);
       }
       r.resumed = true;
       r.epoch = img->info.epoch;
@@ -234,6 +236,9 @@ void init() {
       r.encoder = std::thread(encoder_loop, std::ref(r));
       std::atexit(flush_at_exit);
     }
+    // The stored chain has the old build's schema: start a new one.
+    if (!schema_changes.empty())
+      r.need_full = true;
   } catch (const Error &e) {
     die(e.what());
   } catch (const std::exception &e) {

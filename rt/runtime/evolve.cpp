@@ -1,0 +1,205 @@
+// evolve.cpp - see evolve.h.
+#include "runtime/evolve.h"
+
+#include <unordered_map>
+
+namespace checksync::detail {
+namespace {
+
+const char *const kPrefix = "checkpoint does not match this program: ";
+
+// "int64 at offset 0", "ref Node at offset 8", "std::string at offset 16".
+std::string shape(const Field &f, const std::unordered_map<std::string, std::string> &names) {
+  std::string target = f.target_key;
+  if (auto it = names.find(f.target_key); it != names.end())
+    target = it->second;
+  std::string s;
+  if (f.kind == CHECKSYNC_FIELD_CODEC)
+    s = f.target_key;
+  else if (f.kind == CHECKSYNC_FIELD_REF || f.kind == CHECKSYNC_FIELD_RECORD)
+    s = std::string(kind_name(f.kind)) + " " + target;
+  else
+    s = kind_name(f.kind) + std::to_string(f.elem_size * 8);
+  if (f.count != 1)
+    s += "[" + std::to_string(f.count) + "]";
+  return s + " at offset " + std::to_string(f.offset);
+}
+
+// The same value shape, wherever it lies (offsets may differ).
+bool same_shape(const Field &a, const Field &b) {
+  return a.kind == b.kind && a.elem_size == b.elem_size && a.count == b.count &&
+         a.target_key == b.target_key;
+}
+
+// A record held by value is decoded field by field in the program's order,
+// so its type must not have changed at all (names, order, shapes).
+bool same_record_type(const Type &a, const Type &b) {
+  if (a.fields.size() != b.fields.size())
+    return false;
+  for (size_t i = 0; i < a.fields.size(); ++i)
+    if (a.fields[i].name != b.fields[i].name || !same_shape(a.fields[i], b.fields[i]))
+      return false;
+  return true;
+}
+
+// Single scalars that widen without loss.
+bool widens(const Field &ck, const Field &pg) {
+  if (ck.count != 1 || pg.count != 1 || pg.elem_size <= ck.elem_size)
+    return false;
+  if (ck.kind == CHECKSYNC_FIELD_INT)
+    return pg.kind == CHECKSYNC_FIELD_INT;
+  if (ck.kind == CHECKSYNC_FIELD_UINT)
+    return pg.kind == CHECKSYNC_FIELD_UINT || pg.kind == CHECKSYNC_FIELD_INT;
+  return ck.kind == CHECKSYNC_FIELD_FLOAT && pg.kind == CHECKSYNC_FIELD_FLOAT;
+}
+
+struct Planner {
+  const Image &img;
+  const std::vector<Type> &types;
+  const std::vector<Root> &roots;
+  std::unordered_map<std::string, std::string> names; // key -> C++ name
+  std::unordered_map<std::string, std::size_t> ck_by_key, pg_by_key;
+
+  // Empty if the checkpoint's value fits the program's field; a note for the
+  // log if it is converted; throws otherwise.
+  std::string carry(const Field &ck, const Field &pg, const std::string &where) {
+    if (ck.kind == CHECKSYNC_FIELD_RECORD && pg.kind == CHECKSYNC_FIELD_RECORD &&
+        ck.target_key == pg.target_key && ck.count == pg.count) {
+      const Type &a = img.types[ck_by_key.at(ck.target_key)];
+      const Type &b = types[pg_by_key.at(pg.target_key)];
+      if (!same_record_type(a, b))
+        throw Error(std::string(kPrefix) + where + " holds a " + b.name +
+                    " by value, whose fields changed: only persistent types allocated "
+                    "with new may change between builds");
+      return "";
+    }
+    if (same_shape(ck, pg))
+      return "";
+    if (widens(ck, pg))
+      return "'" + ck.name + "' " + kind_name(ck.kind) + std::to_string(ck.elem_size * 8) +
+             " -> " + kind_name(pg.kind) + std::to_string(pg.elem_size * 8);
+    throw Error(std::string(kPrefix) + where + " is " + shape(ck, names) +
+                " in the checkpoint but " + shape(pg, names) +
+                " in the program (resume converts only scalars that widen)");
+  }
+
+  std::vector<std::int64_t> plan_type(const Type &ck, const Type &pg, std::string &change) {
+    std::vector<std::int64_t> src(pg.fields.size(), -1);
+    std::vector<std::string> added, dropped, converted;
+    std::vector<bool> used(ck.fields.size(), false);
+    for (size_t k = 0; k < pg.fields.size(); ++k) {
+      const Field &g = pg.fields[k];
+      for (size_t j = 0; j < ck.fields.size(); ++j)
+        if (ck.fields[j].name == g.name) {
+          src[k] = std::int64_t(j);
+          used[j] = true;
+          std::string note =
+              carry(ck.fields[j], g, "type " + pg.name + ": field '" + g.name + "'");
+          if (!note.empty())
+            converted.push_back(note);
+        }
+      if (src[k] < 0)
+        added.push_back("'" + g.name + "'");
+    }
+    for (size_t j = 0; j < ck.fields.size(); ++j)
+      if (!used[j])
+        dropped.push_back("'" + ck.fields[j].name + "'");
+    auto list = [](const char *what, const std::vector<std::string> &v) {
+      std::string s;
+      for (size_t i = 0; i < v.size(); ++i)
+        s += (i ? ", " : std::string(what)) + v[i];
+      return s;
+    };
+    std::string parts;
+    for (std::string p : {list("added (value-initialised) ", added), list("dropped ", dropped),
+                          list("converted ", converted)})
+      if (!p.empty())
+        parts += (parts.empty() ? "" : "; ") + p;
+    if (!parts.empty())
+      change = "type " + pg.name + ": " + parts;
+    return src;
+  }
+
+  void plan_roots(SchemaPlan &plan) {
+    std::unordered_map<std::string, std::size_t> ck_roots;
+    for (std::size_t i = 0; i < img.roots.size(); ++i)
+      if (!ck_roots.emplace(img.roots[i].root.name, i).second)
+        throw Error("corrupt checkpoint: root " + img.roots[i].root.name + " appears twice");
+    std::vector<std::string> added, dropped, converted;
+    for (const Root &r : roots) {
+      auto it = ck_roots.find(r.name);
+      if (it == ck_roots.end()) {
+        plan.root_src.push_back(-1);
+        added.push_back(r.name);
+        continue;
+      }
+      plan.root_src.push_back(std::int64_t(it->second));
+      Field a = img.roots[it->second].root.field, b = r.field;
+      a.offset = b.offset = 0;
+      a.name = b.name = r.name;
+      std::string note = carry(a, b, "root " + r.name);
+      if (!note.empty())
+        converted.push_back(note);
+      ck_roots.erase(it);
+    }
+    for (const DecodedRoot &cr : img.roots) // in the checkpoint's order
+      if (ck_roots.count(cr.root.name))
+        dropped.push_back(cr.root.name);
+    if (!added.empty())
+      plan.changes.push_back("roots added (initial values kept): " + join(added));
+    if (!dropped.empty())
+      plan.changes.push_back("roots dropped: " + join(dropped));
+    if (!converted.empty())
+      plan.changes.push_back("roots converted: " + join(converted));
+  }
+
+  static std::string join(const std::vector<std::string> &v) {
+    std::string s;
+    for (const std::string &x : v)
+      s += (s.empty() ? "" : ", ") + x;
+    return s;
+  }
+};
+
+} // namespace
+
+SchemaPlan plan_schema(const Image &img, const std::vector<Type> &types,
+                       const std::vector<Root> &roots) {
+  Planner p{img, types, roots, {}, {}, {}};
+  for (std::size_t i = 0; i < img.types.size(); ++i) {
+    p.names.emplace(img.types[i].key, img.types[i].name);
+    p.ck_by_key.emplace(img.types[i].key, i);
+  }
+  for (std::size_t i = 0; i < types.size(); ++i) {
+    p.names[types[i].key] = types[i].name;
+    p.pg_by_key.emplace(types[i].key, i);
+  }
+  SchemaPlan plan;
+  plan.type_map.assign(img.types.size(), -1);
+  plan.field_src.resize(img.types.size());
+  std::vector<std::uint64_t> objects_of(img.types.size(), 0);
+  for (std::size_t i = 0; i < img.objects.size(); ++i)
+    if (img.reachable.empty() || img.reachable[i])
+      ++objects_of[img.objects[i].type];
+  for (std::size_t i = 0; i < img.types.size(); ++i) {
+    const Type &ck = img.types[i];
+    auto it = p.pg_by_key.find(ck.key);
+    if (it == p.pg_by_key.end()) {
+      if (objects_of[i])
+        throw Error(std::string(kPrefix) + "type " + ck.name +
+                    " is not a persistent type of this program, and the checkpoint holds " +
+                    std::to_string(objects_of[i]) + " reachable object(s) of it");
+      plan.changes.push_back("type " + ck.name + ": removed (no reachable object had it)");
+      continue;
+    }
+    plan.type_map[i] = std::int64_t(it->second);
+    std::string change;
+    plan.field_src[i] = p.plan_type(ck, types[it->second], change);
+    if (!change.empty())
+      plan.changes.push_back(change);
+  }
+  p.plan_roots(plan);
+  return plan;
+}
+
+} // namespace checksync::detail
