@@ -42,6 +42,15 @@
 // Refused: a removed type that objects still have (build 5 has no Order).
 // RUN: not %csrt resume --from %t.k -- %t.b5 2>&1 | FileCheck %s --check-prefix=GONE
 // GONE: error: checkpoint does not match this program: type Order is not a persistent type of this program, and the checkpoint holds 3 reachable object(s) of it
+//
+// A rolling upgrade: the primary runs build 1 and ships to a backup running
+// `serve --takeover -- build 2`; the backup resumes build 1's state in build 2.
+// RUN: rm -rf %t.up && python3 %S/Inputs/upgrade_takeover.py %csrt %t.b1 %t.b2 %t.up | FileCheck %s --check-prefix=UPGRADE
+// UPGRADE: build 1: 3 orders, total 600
+// UPGRADE: takeover: no word from the primary
+// UPGRADE: resume across builds: type Order: added (value-initialised) 'tags', 'flags'
+// UPGRADE: build 2: 3 orders, total 600, qty 100 200 300, price 1.5 2.5 3.5, code 7 8 9, tags 0 0 0, flags 0 0 0, owner '', audit 42
+// UPGRADE: resumed program exited with status 0
 #include <checksync/checksync.h>
 
 #include <cstdint>
