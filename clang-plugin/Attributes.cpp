@@ -145,9 +145,63 @@ public:
   }
 };
 
+/// [[checksync::renamed_from("old")]] on a field: a checkpoint that has a
+/// field `old` (and none with this field's name) resumes into this one
+/// (docs/evolution.md). Repeatable; the names are kept as an annotation
+/// "checksync.renamed_from:old".
+class RenamedFromAttrInfo : public ParsedAttrInfo {
+public:
+  RenamedFromAttrInfo() {
+    NumArgs = 1;
+    OptArgs = 0;
+    NumArgMembers = 1; // without it the parser drops the argument
+    // Clang 19 parses a C++11 attribute's arguments only if some plugin
+    // spells its name without the scope (clang::hasAttribute ignores the
+    // scope for plugins): hence the unscoped spelling, refused below.
+    static constexpr Spelling S[] = {{ParsedAttr::AS_CXX11, "checksync::renamed_from"},
+                                     {ParsedAttr::AS_CXX11, "renamed_from"}};
+    Spellings = S;
+  }
+
+  bool diagAppertainsToDecl(Sema &S, const ParsedAttr &Attr, const Decl *D) const override {
+    if (isa<FieldDecl>(D))
+      return true;
+    reportError(S.getDiagnostics(), Attr.getLoc(),
+                "'checksync::renamed_from' can only be applied to a non-static data member "
+                "of a [[checksync::persistent]] class or struct");
+    return false;
+  }
+
+  AttrHandling handleDeclAttribute(Sema &S, Decl *D, const ParsedAttr &Attr) const override {
+    if (!Attr.getScopeName() || !Attr.getScopeName()->isStr("checksync")) {
+      reportError(S.getDiagnostics(), Attr.getLoc(),
+                  "write [[checksync::renamed_from(\"old\")]], with the checksync:: scope");
+      return AttributeNotApplied;
+    }
+    const auto *Lit = Attr.getNumArgs() == 1 && Attr.isArgExpr(0)
+                          ? dyn_cast<StringLiteral>(Attr.getArgAsExpr(0)->IgnoreParenCasts())
+                          : nullptr;
+    llvm::StringRef Old = Lit && Lit->isOrdinary() ? Lit->getString() : "";
+    bool Identifier = !Old.empty() && (std::isalpha(Old[0]) || Old[0] == '_') &&
+                      llvm::all_of(Old, [](char C) { return std::isalnum(C) || C == '_'; });
+    if (!Identifier) {
+      reportError(S.getDiagnostics(), Attr.getLoc(),
+                  "'checksync::renamed_from' takes the field's former name as a string "
+                  "literal, e.g. [[checksync::renamed_from(\"qty\")]]");
+      return AttributeNotApplied;
+    }
+    D->addAttr(AnnotateAttr::CreateImplicit(S.Context, (RenamedFromMarker + Old).str(), nullptr,
+                                            0, Attr.getRange()));
+    return AttributeApplied;
+  }
+};
+
 } // namespace
 } // namespace checksync::plugin
 
+static clang::ParsedAttrInfoRegistry::Add<checksync::plugin::RenamedFromAttrInfo>
+    RenamedFromAttr("checksync-renamed-from",
+                    "[[checksync::renamed_from(\"old\")]]: a field's former name");
 static clang::ParsedAttrInfoRegistry::Add<
     checksync::plugin::PersistentAttrInfo>
     PersistentAttr("checksync-persistent",

@@ -29,6 +29,8 @@ namespace checksync::plugin {
 inline constexpr llvm::StringLiteral PersistentMarker = "checksync.persistent";
 inline constexpr llvm::StringLiteral RootMarker = "checksync.root";
 inline constexpr llvm::StringLiteral TransientMarker = "checksync.transient";
+/// Prefix of "checksync.renamed_from:<old name>" ([[checksync::renamed_from]]).
+inline constexpr llvm::StringLiteral RenamedFromMarker = "checksync.renamed_from:";
 /// Prefix of the implicit annotation on every checkpointed field of a
 /// persistent record ("checksync.field:<type key>:<offset>"); the pass turns
 /// the llvm.ptr.annotation calls clang emits for it into write barriers.

@@ -25,6 +25,8 @@ struct FieldSchema {
   uint64_t Count = 1;  ///< product of array extents
   std::string Target;  ///< type key for "ref" and "record", the type's
                        ///< spelling for "codec", else empty
+  std::string RenamedFrom; ///< former names, ',' separated
+                           ///< ([[checksync::renamed_from("old")]])
   std::string Codec;   ///< mangled name of the instantiated
                        ///< checksync::codec::entry<T> (or transient_entry<T>
                        ///< for inits), else empty

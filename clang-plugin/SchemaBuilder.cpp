@@ -31,6 +31,20 @@ using namespace clang;
 
 namespace checksync::plugin {
 
+namespace {
+/// The former names [[checksync::renamed_from]] gave \p FD, ',' separated.
+std::string renamedFrom(const FieldDecl *FD) {
+  std::string Names;
+  for (const auto *A : FD->specific_attrs<AnnotateAttr>()) {
+    llvm::StringRef S = A->getAnnotation();
+    if (S.consume_front(RenamedFromMarker))
+      Names += (Names.empty() ? "" : ",") + S.str();
+  }
+  return Names;
+}
+} // namespace
+
+
 static constexpr llvm::StringLiteral TransientHint = CacheOnlyHint;
 
 static std::string markTypeOrTransient(const std::string &Type) {
@@ -459,6 +473,7 @@ void SchemaBuilder::handleRecord(const CXXRecordDecl *RD) {
     }
     F->Name = FD->getNameAsString();
     F->Offset = Offset;
+    F->RenamedFrom = renamedFrom(FD);
     T.Fields.push_back(std::move(*F));
   }
   if (!OK)

@@ -36,8 +36,10 @@ public:
   /// kind, elem_size, count, target
   void kindOps(const FieldSchema &F, SmallVectorImpl<Metadata *> &Ops) {
     Ops.append({str(F.Kind), i64(F.ElemSize), i64(F.Count), str(F.Target)});
-    if (!F.Codec.empty())
+    if (!F.Codec.empty() || !F.RenamedFrom.empty())
       Ops.push_back(str(F.Codec));
+    if (!F.RenamedFrom.empty())
+      Ops.push_back(str(F.RenamedFrom));
   }
   MDNode *field(const FieldSchema &F) {
     SmallVector<Metadata *, 6> Ops{str(F.Name), i64(F.Offset)};

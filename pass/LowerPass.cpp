@@ -17,7 +17,7 @@
 //        `transient_entry<T>`); polymorphic types get a `vptrs` array of
 //        {offset, vtable address point};
 //     2. the root table and a `checksync_module_desc` (@checksync.module,
-//        abi_version 3);
+//        abi_version CHECKSYNC_ABI_VERSION);
 //     3. every call/invoke of @"checksync.new.<key>"(size) becomes
 //        `call noalias nonnull ptr @checksync_rt_new(ptr @"checksync.type.<key>",
 //        i64 size)`; the placeholder declarations are erased;
@@ -56,6 +56,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "LowerPass.h"
+
+#include "checksync/abi.h"
 #include "BarrierPass.h"
 #include "SchemaMetadata.h"
 
@@ -80,8 +82,8 @@ using namespace checksync::pass;
 
 namespace {
 
-/// CHECKSYNC_ABI_VERSION of include/checksync/abi.h.
-constexpr uint64_t AbiVersion = 3;
+/// The runtime checks it against its own (registry.cpp).
+constexpr uint64_t AbiVersion = CHECKSYNC_ABI_VERSION;
 
 //===-- Emitting descriptors ----------------------------------------------===//
 
@@ -91,7 +93,7 @@ public:
       : M(M), Ctx(M.getContext()), Ptr(PointerType::getUnqual(Ctx)),
         I32(Type::getInt32Ty(Ctx)), I64(Type::getInt64Ty(Ctx)) {
     FieldTy = namedStruct("checksync.field_desc",
-                          {Ptr, I64, I32, I32, I64, Ptr, Ptr});
+                          {Ptr, I64, I32, I32, I64, Ptr, Ptr, Ptr});
     VPtrTy = namedStruct("checksync.vptr_desc", {I64, Ptr});
     TypeTy = namedStruct("checksync.type_desc",
                          {Ptr, Ptr, I64, I64, I64, Ptr, I64, Ptr, I64, Ptr});
@@ -163,7 +165,8 @@ Constant *Lowering::field(const FieldInfo &F, const Twine &Owner) {
       FieldTy, {str(F.Name), ConstantInt::get(I64, F.Offset),
                 ConstantInt::get(I32, F.Kind),
                 ConstantInt::get(I32, F.ElemSize),
-                ConstantInt::get(I64, F.Count), Target, codecEntry(F, Owner)});
+                ConstantInt::get(I64, F.Count), Target, codecEntry(F, Owner),
+                F.RenamedFrom.empty() ? Constant::getNullValue(Ptr) : str(F.RenamedFrom)});
 }
 
 /// {offset, @vtable + byte offset}. The vtable may be defined in another

@@ -50,8 +50,8 @@ uint64_t mdInt(const MDNode *N, unsigned I, StringRef What) {
   fail("malformed " + What + ": operand " + Twine(I) + " is not an integer");
 }
 
-/// Reads {kind, elem_size, count, target[, codec]} starting at operand
-/// \p First.
+/// Reads {kind, elem_size, count, target[, codec[, renamed_from]]} starting
+/// at operand \p First (codec is "" when a field has none but is renamed).
 void readKind(const MDNode *N, unsigned First, FieldInfo &F, StringRef What) {
   StringRef Kind = mdString(N, First, What);
   std::optional<unsigned> K = kindValue(Kind);
@@ -65,6 +65,8 @@ void readKind(const MDNode *N, unsigned First, FieldInfo &F, StringRef What) {
     fail("malformed " + What + ": ref/record field without a target key");
   if (N->getNumOperands() > First + 4)
     F.Codec = mdString(N, First + 4, What).str();
+  if (N->getNumOperands() > First + 5)
+    F.RenamedFrom = mdString(N, First + 5, What).str();
   if (F.Kind == 7 && F.Codec.empty())
     fail("malformed " + What + ": codec field without a codec entry symbol");
 }

@@ -26,6 +26,7 @@ struct FieldInfo {
   uint64_t ElemSize = 0;
   uint64_t Count = 0;
   std::string Target;
+  std::string RenamedFrom; ///< former names, ',' separated ([[checksync::renamed_from]])
   std::string Codec; ///< symbol of the codec entry global, or empty
 };
 

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 /* 3: the write barrier checks CHECKSYNC_CARD_IN_FLIGHT (copy-on-write). */
-#define CHECKSYNC_ABI_VERSION 3
+#define CHECKSYNC_ABI_VERSION 4
 
 #ifdef __cplusplus
 extern "C" {
@@ -27,7 +27,7 @@ enum checksync_field_kind {
 };
 
 /* One field of a persistent type; arrays are flattened into `count`.
-   Layout (48 bytes): { ptr, i64, i32, i32, i64, ptr, ptr }. */
+   Layout (56 bytes): { ptr, i64, i32, i32, i64, ptr, ptr, ptr }. */
 typedef struct checksync_field_desc {
   const char *name;
   uint64_t offset;    /* byte offset inside the record (0 for roots) */
@@ -37,6 +37,8 @@ typedef struct checksync_field_desc {
   const char *target; /* type key for REF / RECORD, type spelling for CODEC, else NULL */
   const void *codec;  /* const checksync::codec::Entry * for CODEC fields and
                          for `inits`; NULL otherwise */
+  const char *renamed_from; /* [[checksync::renamed_from("old")]]: former names
+                               separated by ',', or NULL (since ABI 4) */
 } checksync_field_desc;
 
 /* A vtable pointer to store at `offset` of a restored object.

@@ -16,17 +16,17 @@
 // B1: build 1: 3 orders, total 600
 //
 // RUN: %csrt resume --from %t.d -- %t.b2 2>&1 | FileCheck %s --check-prefix=B2
-// B2-DAG: resume across builds: type Order: added (value-initialised) 'tags', 'flags'; dropped 'legacy'; converted 'qty' int32 -> int64, 'price' float32 -> float64, 'code' uint16 -> int32
+// B2-DAG: resume across builds: type Order: renamed 'lots' -> 'units'; added (value-initialised) 'tags', 'flags'; dropped 'legacy'; converted 'qty' int32 -> int64, 'price' float32 -> float64, 'code' uint16 -> int32, 'lots' int32 -> int64
 // B2-DAG: resume across builds: type Book: added (value-initialised) 'owner'
 // B2-DAG: resume across builds: roots added (initial values kept): audit
 // B2-DAG: resume across builds: roots dropped: {{.*}}retired
 // B2-DAG: resume across builds: type Scratch: removed (no reachable object had it)
-// B2: build 2: 3 orders, total 600, qty 100 200 300, price 1.5 2.5 3.5, code 7 8 9, tags 0 0 0, flags 0 0 0, owner '', audit 42
+// B2: build 2: 3 orders, total 600, qty 100 200 300, price 1.5 2.5 3.5, code 7 8 9, tags 0 0 0, flags 0 0 0, units 10 20 30, owner '', audit 42
 // RUN: %csrt inspect %t.d | FileCheck %s --check-prefix=FULL
 // FULL: full:
 // RUN: %csrt resume --from %t.d -- %t.b2 2>&1 | FileCheck %s --check-prefix=B2AGAIN
 // B2AGAIN-NOT: resume across builds
-// B2AGAIN: build 2: 3 orders, total 600, qty 100 200 300, price 1.5 2.5 3.5, code 7 8 9, tags 1 1 1, flags 1 1 1, owner 'ann', audit 43
+// B2AGAIN: build 2: 3 orders, total 600, qty 100 200 300, price 1.5 2.5 3.5, code 7 8 9, tags 1 1 1, flags 1 1 1, units 10 20 30, owner 'ann', audit 43
 //
 // Refused: build 1 cannot take build 2's int64 qty back (narrowing).
 // RUN: not %csrt resume --from %t.d -- %t.b1 2>&1 | FileCheck %s --check-prefix=NARROW
@@ -48,8 +48,8 @@
 // RUN: rm -rf %t.up && python3 %S/Inputs/upgrade_takeover.py %csrt %t.b1 %t.b2 %t.up | FileCheck %s --check-prefix=UPGRADE
 // UPGRADE: build 1: 3 orders, total 600
 // UPGRADE: takeover: no word from the primary
-// UPGRADE: resume across builds: type Order: added (value-initialised) 'tags', 'flags'
-// UPGRADE: build 2: 3 orders, total 600, qty 100 200 300, price 1.5 2.5 3.5, code 7 8 9, tags 0 0 0, flags 0 0 0, owner '', audit 42
+// UPGRADE: resume across builds: type Order: renamed 'lots' -> 'units'; added (value-initialised) 'tags', 'flags'
+// UPGRADE: build 2: 3 orders, total 600, qty 100 200 300, price 1.5 2.5 3.5, code 7 8 9, tags 0 0 0, flags 0 0 0, units 10 20 30, owner '', audit 42
 // UPGRADE: resumed program exited with status 0
 #include <checksync/checksync.h>
 
@@ -72,17 +72,20 @@ struct [[checksync::persistent]] Order {
   float price;
   std::uint16_t code;
   std::string legacy;
+  std::int32_t lots;
 #elif BUILD == 3
   std::string qty;
   float price;
   std::uint16_t code;
   std::string legacy;
+  std::int32_t lots;
 #else
   std::vector<int> tags; // added
   std::int64_t qty;      // widened
   double price;          // widened
   std::int32_t code;     // widened from uint16
   std::uint8_t flags;    // added
+  [[checksync::renamed_from("lots")]] std::int64_t units; // renamed and widened
 #endif
   Order *next;
 };
@@ -121,7 +124,8 @@ int main() {
   book = new Book{};
   int total = 0;
   for (int i = 3; i >= 1; --i) {
-    book->orders = new Order{i * 100, 0.5f + float(i), std::uint16_t(6 + i), "old", book->orders};
+    book->orders =
+        new Order{i * 100, 0.5f + float(i), std::uint16_t(6 + i), "old", i * 10, book->orders};
     total += i * 100;
   }
   book->fees.cents = 12;
@@ -130,7 +134,7 @@ int main() {
 #elif BUILD == 2
   if (!checksync::resumed())
     return 1;
-  std::string qty, price, code, tags, flags;
+  std::string qty, price, code, tags, flags, units;
   long total = 0;
   int n = 0;
   for (Order *o = book->orders; o; o = o->next, ++n) {
@@ -142,11 +146,12 @@ int main() {
     code += " " + std::to_string(o->code);
     tags += " " + std::to_string(o->tags.size());
     flags += " " + std::to_string(o->flags);
+    units += " " + std::to_string(o->units);
   }
-  std::printf("build 2: %d orders, total %ld, qty%s, price%s, code%s, tags%s, flags%s, owner '%s', "
-              "audit %lld\n",
+  std::printf("build 2: %d orders, total %ld, qty%s, price%s, code%s, tags%s, flags%s, units%s, "
+              "owner '%s', audit %lld\n",
               n, total, qty.c_str(), price.c_str(), code.c_str(), tags.c_str(), flags.c_str(),
-              book->owner.c_str(), (long long)audit);
+              units.c_str(), book->owner.c_str(), (long long)audit);
   // The new fields are in use from now on.
   for (Order *o = book->orders; o; o = o->next) {
     if (o->tags.empty())

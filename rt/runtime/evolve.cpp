@@ -85,21 +85,40 @@ struct Planner {
 
   std::vector<std::int64_t> plan_type(const Type &ck, const Type &pg, std::string &change) {
     std::vector<std::int64_t> src(pg.fields.size(), -1);
-    std::vector<std::string> added, dropped, converted;
+    std::vector<std::string> added, dropped, converted, renamed;
     std::vector<bool> used(ck.fields.size(), false);
+    auto ck_field = [&](const std::string &name) -> std::int64_t {
+      for (size_t j = 0; j < ck.fields.size(); ++j)
+        if (ck.fields[j].name == name)
+          return std::int64_t(j);
+      return -1;
+    };
+    auto pg_has = [&](const std::string &name) {
+      for (const Field &g : pg.fields)
+        if (g.name == name)
+          return true;
+      return false;
+    };
     for (size_t k = 0; k < pg.fields.size(); ++k) {
       const Field &g = pg.fields[k];
-      for (size_t j = 0; j < ck.fields.size(); ++j)
-        if (ck.fields[j].name == g.name) {
-          src[k] = std::int64_t(j);
-          used[j] = true;
-          std::string note =
-              carry(ck.fields[j], g, "type " + pg.name + ": field '" + g.name + "'");
-          if (!note.empty())
-            converted.push_back(note);
-        }
-      if (src[k] < 0)
+      std::int64_t j = ck_field(g.name);
+      // Renamed: a former name the checkpoint has and no current field takes.
+      for (size_t r = 0; j < 0 && r < g.renamed_from.size(); ++r)
+        if (!pg_has(g.renamed_from[r]) && (j = ck_field(g.renamed_from[r])) >= 0)
+          renamed.push_back("'" + g.renamed_from[r] + "' -> '" + g.name + "'");
+      if (j >= 0 && used[size_t(j)])
+        throw Error(std::string(kPrefix) + "type " + pg.name + ": field '" +
+                    ck.fields[size_t(j)].name + "' of the checkpoint would go to two fields");
+      if (j < 0) {
         added.push_back("'" + g.name + "'");
+        continue;
+      }
+      src[k] = j;
+      used[size_t(j)] = true;
+      std::string note =
+          carry(ck.fields[size_t(j)], g, "type " + pg.name + ": field '" + g.name + "'");
+      if (!note.empty())
+        converted.push_back(note);
     }
     for (size_t j = 0; j < ck.fields.size(); ++j)
       if (!used[j])
@@ -111,8 +130,8 @@ struct Planner {
       return s;
     };
     std::string parts;
-    for (std::string p : {list("added (value-initialised) ", added), list("dropped ", dropped),
-                          list("converted ", converted)})
+    for (std::string p : {list("renamed ", renamed), list("added (value-initialised) ", added),
+                          list("dropped ", dropped), list("converted ", converted)})
       if (!p.empty())
         parts += (parts.empty() ? "" : "; ") + p;
     if (!parts.empty())

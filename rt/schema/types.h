@@ -24,6 +24,9 @@ struct Field {
   std::int64_t target = -1; // REF / RECORD: index of target_key in the type table
   const codec::Entry *codec = nullptr; // CODEC fields and inits (null when decoded
                                        // from a file: files carry no code)
+  // Former names ([[checksync::renamed_from]]); the program's only: files
+  // carry the names they were written with.
+  std::vector<std::string> renamed_from;
 };
 
 // A library value (or transient field needing construction) at an offset.
