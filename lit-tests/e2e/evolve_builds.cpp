@@ -23,7 +23,8 @@
 // B2-DAG: resume across builds: type Scratch: removed (no reachable object had it)
 // B2: build 2: 3 orders, total 600, qty 100 200 300, price 1.5 2.5 3.5, code 7 8 9, tags 0 0 0, flags 0 0 0, units 10 20 30, owner '', audit 42
 // RUN: %csrt inspect %t.d | FileCheck %s --check-prefix=FULL
-// FULL: full:
+// FULL: full: {{.*}}, schema [[S2:[0-9a-f]+]]
+// FULL: program {{.*}}b2, schema [[S2]]
 // RUN: %csrt resume --from %t.d -- %t.b2 2>&1 | FileCheck %s --check-prefix=B2AGAIN
 // B2AGAIN-NOT: resume across builds
 // B2AGAIN: build 2: 3 orders, total 600, qty 100 200 300, price 1.5 2.5 3.5, code 7 8 9, tags 1 1 1, flags 1 1 1, units 10 20 30, owner 'ann', audit 43
@@ -34,6 +35,13 @@
 //
 // Refused: a change of kind (build 3: qty becomes a string).
 // RUN: rm -rf %t.k && env CHECKSYNC_DIR=%t.k %t.b1 > /dev/null
+// inspect names each epoch's schema: build 1's differs from build 2's.
+// RUN: %csrt inspect %t.k > %t.schemas && %csrt inspect %t.d >> %t.schemas
+// RUN: FileCheck %s --check-prefix=SCHEMAS < %t.schemas
+// SCHEMAS: epoch 1 full: {{.*}}, schema [[S1:[0-9a-f]+]]
+// SCHEMAS: program {{.*}}b1, schema [[S1]]
+// SCHEMAS-NOT: schema [[S1]]
+// SCHEMAS: program {{.*}}b2, schema
 // RUN: not %csrt resume --from %t.k -- %t.b3 2>&1 | FileCheck %s --check-prefix=KIND
 // KIND: error: checkpoint does not match this program: type Order: field 'qty' is int32 at offset {{[0-9]+}} in the checkpoint but std::string at offset {{[0-9]+}} in the program
 // Refused: a record held by value whose fields changed (build 4: Money gains a field).

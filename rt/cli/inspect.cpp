@@ -217,7 +217,7 @@ void render_files(std::ostream &os, const InspectView &v) {
        << " objects (" << f->info.stats.payload_bytes << " payload bytes), " << f->freed.size()
        << " freed, pause " << f->info.stats.pause_us << " us, "
        << f->info.stats.pages_touched << " pages touched, " << f->info.stats.dirty_pages
-       << " dirty pages\n";
+       << " dirty pages, schema " << schema_fingerprint(f->types) << "\n";
   if (!v.note.empty())
     os << "note: " << v.note << "\n";
 }
@@ -226,7 +226,8 @@ void render_state(std::ostream &os, const InspectView &v) {
   const Image &img = *v.img;
   const ImageInfo &in = img.info;
   os << "state at epoch " << in.epoch << " (" << v.path << ")\n"
-     << "  " << time_text(in.created_ms) << ", program " << in.program << "\n"
+     << "  " << time_text(in.created_ms) << ", program " << in.program << ", schema "
+     << schema_fingerprint(img.types) << "\n"
      << "  " << img.file_bytes << " bytes on disk for " << v.written << " objects of "
      << v.written_bytes << " bytes\n"
      << "  heap at checkpoint: " << in.live_objects << " live objects (" << in.live_bytes

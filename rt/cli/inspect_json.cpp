@@ -131,6 +131,7 @@ std::string inspect_json(const InspectView &v) {
   doc["kind"] = in.kind;
   doc["created"] = time_text(in.created_ms);
   doc["program"] = string_json(in.program.data(), in.program.size());
+  doc["schema"] = schema_fingerprint(img.types);
   doc["file_bytes"] = img.file_bytes;
   doc["objects"] = v.written;
   doc["object_bytes"] = v.written_bytes;
@@ -150,7 +151,8 @@ std::string inspect_json(const InspectView &v) {
                      {"freed", f->freed.size()},
                      {"pause_us", f->info.stats.pause_us},
                      {"pages_touched", f->info.stats.pages_touched},
-                     {"dirty_pages", f->info.stats.dirty_pages}});
+                     {"dirty_pages", f->info.stats.dirty_pages},
+                     {"schema", schema_fingerprint(f->types)}});
   doc["checkpoints"] = files;
   json types = json::array();
   for (size_t i = 0; i < img.types.size(); ++i)

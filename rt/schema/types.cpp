@@ -1,6 +1,9 @@
 // types.cpp - target resolution and descriptions of persistent types.
 #include "schema/types.h"
 
+#include <algorithm>
+#include <cstdio>
+
 #include <unordered_map>
 
 namespace checksync::detail {
@@ -196,4 +199,26 @@ bool checksync::codec::record_may_hold_nodes(const char *key) {
     return false;
   auto it = search->by_key.find(key);
   return it != search->by_key.end() && holds_nodes(*search, it->second);
+}
+
+std::string checksync::detail::schema_fingerprint(const std::vector<Type> &types) {
+  std::vector<const Type *> sorted;
+  for (const Type &t : types)
+    sorted.push_back(&t);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const Type *a, const Type *b) { return a->key < b->key; });
+  std::string text;
+  for (const Type *t : sorted) {
+    text += t->key + "{";
+    for (const Field &f : t->fields)
+      text += f.name + ":" + std::to_string(f.kind) + "/" + std::to_string(f.elem_size) + "x" +
+              std::to_string(f.count) + "/" + f.target_key + ";";
+    text += "}";
+  }
+  std::uint64_t h = 1469598103934665603ull; // FNV-1a: stable across runs and builds
+  for (unsigned char c : text)
+    h = (h ^ c) * 1099511628211ull;
+  char out[17];
+  std::snprintf(out, sizeof out, "%016llx", (unsigned long long)h);
+  return out;
 }

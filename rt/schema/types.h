@@ -74,6 +74,11 @@ void resolve_targets(std::vector<Type> &types, std::vector<Root> *roots);
 // initialisers have run: they register the node types iterators point into).
 void find_node_holders(std::vector<Type> &types);
 
+// A short name for a schema (types by key, their fields' names and shapes):
+// 16 hex digits, equal for two builds whose persistent types agree. inspect
+// shows it per epoch, so a resume across builds can be seen in a directory.
+std::string schema_fingerprint(const std::vector<Type> &types);
+
 const char *kind_name(std::uint32_t kind);
 // "int64", "uint8[16]", "ref Node", "record Pair" ... for messages.
 std::string describe_field(const Field &f, const std::vector<Type> &types);
