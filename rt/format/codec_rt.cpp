@@ -165,7 +165,16 @@ void get_record(const Value &v, void *dst, const char *key) {
   f.kind = CHECKSYNC_FIELD_RECORD;
   f.elem_size = std::uint32_t(t.size);
   f.target = it->second;
-  detail::validate_value(cx->img, cx->types, v.o, f);
+  // Validated against the checkpoint's version of the type (it may differ).
+  std::int64_t ck = it->second < cx->ck_type.size() ? cx->ck_type[it->second] : -1;
+  if (ck >= 0) {
+    detail::Field fc = f;
+    fc.elem_size = std::uint32_t(cx->img.types[size_t(ck)].size);
+    fc.target = ck;
+    detail::validate_value(cx->img, cx->img.types, v.o, fc);
+  } else {
+    detail::validate_value(cx->img, cx->types, v.o, f);
+  }
   char *raw = static_cast<char *>(dst);
   detail::setup_raw(t, raw);
   detail::store_value(*cx, v.o, f, raw, /*constructed=*/false);
@@ -267,6 +276,20 @@ void setup_raw(const Type &t, char *dst) {
     std::memcpy(dst + v.offset, &v.value, sizeof v.value);
 }
 
+void value_init(const std::vector<Type> &types, const Field &f, char *dst) {
+  for (std::uint64_t e = 0; e < f.count; ++e) {
+    char *at = dst + e * f.elem_size;
+    if (f.kind == CHECKSYNC_FIELD_CODEC) {
+      f.codec->construct(at);
+    } else if (f.kind == CHECKSYNC_FIELD_RECORD) {
+      const Type &t = types[size_t(f.target)];
+      setup_raw(t, at);
+      for (const Field &g : t.fields)
+        value_init(types, g, at + g.offset);
+    }
+  }
+}
+
 namespace {
 
 void store_scalar(RestoreContext &cx, const msgpack::object &v, const Field &f, char *dst,
@@ -303,9 +326,18 @@ void store_scalar(RestoreContext &cx, const msgpack::object &v, const Field &f, 
     break;
   }
   case CHECKSYNC_FIELD_RECORD: {
+    // The record's fields in the checkpoint's order; the program's may differ
+    // (a resume across builds: added ones are value-initialised).
     const Type &t = cx.types[size_t(f.target)];
-    for (size_t i = 0; i < t.fields.size(); ++i)
-      store_value(cx, v.via.array.ptr[i], t.fields[i], dst + t.fields[i].offset, constructed);
+    const std::vector<std::int64_t> *src =
+        size_t(f.target) < cx.field_src.size() ? &cx.field_src[size_t(f.target)] : nullptr;
+    for (size_t i = 0; i < t.fields.size(); ++i) {
+      std::int64_t j = src && !src->empty() ? (*src)[i] : std::int64_t(i);
+      if (j < 0)
+        value_init(cx.types, t.fields[i], dst + t.fields[i].offset);
+      else
+        store_value(cx, v.via.array.ptr[j], t.fields[i], dst + t.fields[i].offset, constructed);
+    }
     break;
   }
   case CHECKSYNC_FIELD_CODEC:

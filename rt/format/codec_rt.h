@@ -48,6 +48,12 @@ struct RestoreContext {
   const Image &img;
   const std::vector<Type> &types; // the program's
   const std::unordered_map<std::string, std::uint32_t> &by_key;
+  // By program type index: for each of its fields, the index of the
+  // checkpoint's field it takes its value from (-1: value-initialised); empty
+  // when the checkpoint has no such type. A resume across builds (evolve.h).
+  std::vector<std::vector<std::int64_t>> field_src{};
+  // By program type index: the checkpoint's index of that type, or -1.
+  std::vector<std::int64_t> ck_type{};
   std::vector<char *> addr{};         // by object index in img
   std::vector<std::uint64_t> bytes{}; // payload bytes by object index
   std::unordered_map<const void *, std::shared_ptr<void>> owners{};
@@ -75,6 +81,9 @@ extern thread_local RestoreContext *current_restore;
 // Prepares raw storage for a value of type t: zero, transient fields
 // constructed, vtable pointers set.
 void setup_raw(const Type &t, char *dst);
+// A field the checkpoint does not have, in storage setup_raw prepared:
+// value-initialised (library values constructed, records set up).
+void value_init(const std::vector<Type> &types, const Field &f, char *dst);
 // Decodes a field value into dst. `constructed`: dst holds live library values
 // (a root) that must be destroyed first.
 void store_value(RestoreContext &cx, const msgpack::object &v, const Field &f, char *dst,

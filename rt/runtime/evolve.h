@@ -6,8 +6,9 @@
 // (int32 -> int64, uint16 -> uint32 or int32, float -> double) is converted.
 // Everything else that differs is refused before memory is touched, naming
 // the type and field: narrowing, a change of kind, a changed array length, a
-// ref or library value of another type, a record held by value whose fields
-// changed, a removed type that objects still have.
+// ref or library value of another type, a removed type that objects still
+// have. Records held by value (in fields, arrays, library values) follow
+// their own type's plan.
 #ifndef CHECKSYNC_RT_EVOLVE_H
 #define CHECKSYNC_RT_EVOLVE_H
 

@@ -19,24 +19,6 @@ void check_schema(const Image &img, const std::vector<Type> &types,
 }
 
 namespace {
-// A field the checkpoint does not have: value-initialised (the storage is
-// zeroed already; library values are constructed, records set up).
-void value_init(const std::vector<Type> &types, const Field &f, char *dst) {
-  for (std::uint64_t e = 0; e < f.count; ++e) {
-    char *at = dst + e * f.elem_size;
-    if (f.kind == CHECKSYNC_FIELD_CODEC) {
-      f.codec->construct(at);
-    } else if (f.kind == CHECKSYNC_FIELD_RECORD) {
-      const Type &t = types[size_t(f.target)];
-      setup_raw(t, at);
-      for (const Field &g : t.fields)
-        value_init(types, g, at + g.offset);
-    }
-  }
-}
-} // namespace
-
-namespace {
 // Iterators get the nodes rebuilt for their ids; the objects holding nodes or
 // iterators go to *renumbered: node ids are addresses, so those objects must
 // be written again before any checkpoint refers to the new nodes.
@@ -89,6 +71,13 @@ std::uint64_t restore_image(const Image &img, const std::vector<Type> &types,
     map[i] = std::uint32_t(plan.type_map[i]); // -1 only for types no object has
 
   RestoreContext cx{img, types, index};
+  cx.field_src.resize(types.size());
+  cx.ck_type.assign(types.size(), -1);
+  for (size_t i = 0; i < img.types.size(); ++i)
+    if (plan.type_map[i] >= 0) {
+      cx.field_src[size_t(plan.type_map[i])] = plan.field_src[i];
+      cx.ck_type[size_t(plan.type_map[i])] = std::int64_t(i);
+    }
   current_restore = &cx;
   struct Reset {
     ~Reset() { current_restore = nullptr; }
