@@ -20,6 +20,7 @@
 #include "Markers.h"
 #include "NewRewriter.h"
 #include "SchemaBuilder.h"
+#include "SchemaConsumer.h"
 #include "SchemaPass.h"
 
 #include "clang/AST/ASTConsumer.h"
@@ -182,6 +183,11 @@ protected:
 };
 
 } // namespace
+
+std::unique_ptr<ASTConsumer> createSchemaConsumer(std::shared_ptr<Schema> S) {
+  return std::make_unique<Consumer>(std::move(S));
+}
+
 } // namespace checksync::plugin
 
 static clang::FrontendPluginRegistry::Add<checksync::plugin::CheckSyncAction>
