@@ -6,12 +6,20 @@
 //   checksync-schema list -p BUILD_DIR [--json] [FILE...]
 //       every persistent type and root, field by field, per translation unit;
 //       a field the plugin rejects gets its diagnostic; exit 1 if any.
+//   checksync-schema diff OLD NEW
+//       what a resume from OLD into NEW would do, type by type
+//       (docs/evolution.md): OLD is a checkpoint (directory or file); NEW a
+//       checkpoint or a build (-p BUILD_DIR). Exit 0: it would resume (the
+//       changes listed), 3: it would be refused (the reason), 2: bad input.
 //   checksync-schema check -p BUILD_DIR [FILE...]
 //       every translation unit that sees a persistent type or root but is not
 //       compiled with the plugin (its allocations and writes would be
 //       invisible: lost state); exit 1 if any.
 #include "Schema.h"
 #include "SchemaConsumer.h"
+
+#include "runtime/evolve.h"
+#include "store/chain.h"
 
 #include "clang/Frontend/FrontendAction.h"
 #include "clang/Tooling/ArgumentsAdjusters.h"
@@ -38,13 +46,17 @@ namespace {
 const char *kUsage =
     "usage: checksync-schema list -p BUILD_DIR [--json] [FILE...]\n"
     "       checksync-schema check -p BUILD_DIR [FILE...]\n"
+    "       checksync-schema diff OLD_CHECKPOINT (NEW_CHECKPOINT | -p NEW_BUILD_DIR)\n"
     "  list   every persistent type and root the CheckSync plugin sees, field by field,\n"
     "         per translation unit of BUILD_DIR/compile_commands.json (or only FILEs);\n"
     "         fields the plugin rejects are reported with its diagnostic (exit 1)\n"
     "  check  translation units that see persistent types or roots but are compiled\n"
     "         without the plugin (-fplugin=.../checksync.so): exit 1 if any\n"
-    "exit codes: 0 ok, 1 findings (rejected fields, units without the plugin), 2 no\n"
-    "compilation database\n";
+    "  diff   what resuming OLD (a checkpoint directory or file) into NEW (a checkpoint,\n"
+    "         or the build in NEW_BUILD_DIR) would do, type by type: exit 0 if it would\n"
+    "         resume, 3 if it would be refused\n"
+    "exit codes: 0 ok, 1 findings (rejected fields, units without the plugin), 2 bad\n"
+    "input (no compilation database, unreadable checkpoint), 3 diff: resume refused\n";
 
 // Collects each translation unit's schema.
 struct Collected {
@@ -176,6 +188,101 @@ int check(const CompilationDatabase &db, const Collected &collected) {
   return without ? 1 : 0;
 }
 
+// The program schema a build would register: its units' types merged by key.
+void schema_of_build(const Collected &c, std::vector<checksync::detail::Type> &types,
+                     std::vector<checksync::detail::Root> &roots) {
+  namespace d = checksync::detail;
+  auto kind = [](const std::string &k) -> std::uint32_t {
+    static const std::map<std::string, std::uint32_t> kinds = {
+        {"int", 1}, {"uint", 2},   {"float", 3}, {"bytes", 4},
+        {"ref", 5}, {"record", 6}, {"codec", 7}};
+    auto it = kinds.find(k);
+    return it == kinds.end() ? 0 : it->second;
+  };
+  auto field = [&](const FieldSchema &F) {
+    d::Field f;
+    f.name = F.Name;
+    f.offset = F.Offset;
+    f.kind = kind(F.Kind);
+    f.elem_size = std::uint32_t(F.ElemSize);
+    f.count = F.Count;
+    f.target_key = F.Target;
+    for (std::string_view s = F.RenamedFrom; !s.empty();) {
+      std::size_t comma = s.find(',');
+      f.renamed_from.emplace_back(s.substr(0, comma));
+      s = comma == s.npos ? std::string_view() : s.substr(comma + 1);
+    }
+    return f;
+  };
+  std::map<std::string, bool> seen_types, seen_roots;
+  for (const auto &[file, S] : c.by_file) {
+    for (const auto &T : S->Types) {
+      if (seen_types[T.Key])
+        continue;
+      seen_types[T.Key] = true;
+      d::Type t;
+      t.key = T.Key;
+      t.name = T.Name;
+      t.size = T.Size;
+      t.align = T.Align;
+      for (const FieldSchema &F : T.Fields)
+        t.fields.push_back(field(F));
+      types.push_back(std::move(t));
+    }
+    for (const auto &R : S->Roots) {
+      if (seen_roots[R.Value.Name])
+        continue;
+      seen_roots[R.Value.Name] = true;
+      d::Root r;
+      r.name = R.Value.Name;
+      r.field = field(R.Value);
+      roots.push_back(std::move(r));
+    }
+  }
+}
+
+int diff(const std::string &old_path, const std::string &new_path, ClangTool *new_build,
+         Collected &collected) {
+  namespace d = checksync::detail;
+  std::unique_ptr<d::Image> old_img, new_img;
+  try {
+    std::string note;
+    old_img = d::load_chain(old_path, &note);
+    if (new_build == nullptr)
+      new_img = d::load_chain(new_path, &note);
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "checksync-schema diff: %s\n", e.what());
+    return 2;
+  }
+  std::vector<d::Type> types;
+  std::vector<d::Root> roots;
+  if (new_img) {
+    types = new_img->types;
+    for (const d::DecodedRoot &r : new_img->roots)
+      roots.push_back(r.root);
+  } else {
+    ListFactory factory(collected);
+    if (new_build->run(&factory) != 0) {
+      std::fprintf(stderr, "checksync-schema diff: the plugin rejects the new build (above)\n");
+      return 2;
+    }
+    schema_of_build(collected, types, roots);
+  }
+  std::cout << "resume of epoch " << old_img->info.epoch << " (" << old_path << ") into "
+            << (new_img ? new_path : "the build in " + new_path) << ":\n";
+  try {
+    d::SchemaPlan plan = d::plan_schema(*old_img, types, roots);
+    for (const std::string &c : plan.changes)
+      std::cout << "  " << c << "\n";
+    std::cout << (plan.changes.empty() ? "  identical schemas: it would resume as is\n"
+                                       : "  it would resume, with the changes above\n");
+    return 0;
+  } catch (const std::exception &e) {
+    std::cout << "  refused: " << e.what() << "\n";
+    return 3;
+  }
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -199,6 +306,27 @@ int main(int argc, char **argv) {
       return 1;
     } else
       files.push_back(a);
+  }
+  if (cmd == "diff") {
+    if (files.empty() || files.size() > 2 || (files.size() == 1) == build.empty()) {
+      std::fprintf(stderr,
+                   "checksync-schema diff: give OLD and NEW checkpoints, or OLD and "
+                   "-p NEW_BUILD_DIR\n%s",
+                   kUsage);
+      return 1;
+    }
+    Collected collected;
+    if (files.size() == 2)
+      return diff(files[0], files[1], nullptr, collected);
+    std::string error;
+    std::unique_ptr<CompilationDatabase> db = CompilationDatabase::loadFromDirectory(build, error);
+    if (!db) {
+      std::fprintf(stderr, "checksync-schema: %s: %s\n", build.c_str(), error.c_str());
+      return 2;
+    }
+    ClangTool tool(*db, db->getAllFiles());
+    tool.appendArgumentsAdjuster(adjust());
+    return diff(files[0], build, &tool, collected);
   }
   if ((cmd != "list" && cmd != "check") || build.empty()) {
     std::string why = build.empty() ? "-p BUILD_DIR is required" : "unknown command '" + cmd + "'";
