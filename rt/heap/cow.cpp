@@ -179,8 +179,10 @@ void cow_mark_range(const void *p, std::size_t n) noexcept {
   std::uint8_t *cards = checksync_rt_cards.cards;
   std::uint64_t c0 = d >> CHECKSYNC_CARD_SHIFT, c1 = last >> CHECKSYNC_CARD_SHIFT;
   if (!__atomic_load_n(&checksync_rt_cards.in_flight, __ATOMIC_ACQUIRE)) {
-    for (std::uint64_t c = c0; c <= c1; ++c) // as the inline barrier: plain stores
-      cards[c] = CHECKSYNC_CARD_DIRTY;
+    // Relaxed atomic stores, as the inline barrier's (plain stores here became
+    // a memset, which ThreadSanitizer reported racing with the barrier's).
+    for (std::uint64_t c = c0; c <= c1; ++c)
+      __atomic_store_n(&cards[c], std::uint8_t(CHECKSYNC_CARD_DIRTY), __ATOMIC_RELAXED);
   } else {
     bool flagged = false;
     for (std::uint64_t c = c0; c <= c1; ++c)
@@ -198,7 +200,7 @@ void cow_mark_range(const void *p, std::size_t n) noexcept {
                        __ATOMIC_RELAXED);
   }
   for (std::uint64_t g = d >> CHECKSYNC_PAGE_SHIFT; g <= last >> CHECKSYNC_PAGE_SHIFT; ++g)
-    checksync_rt_cards.pages[g] = 1;
+    __atomic_store_n(&checksync_rt_cards.pages[g], std::uint8_t(1), __ATOMIC_RELAXED);
 }
 
 } // namespace checksync::detail
