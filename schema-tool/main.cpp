@@ -207,11 +207,7 @@ void schema_of_build(const Collected &c, std::vector<checksync::detail::Type> &t
     f.elem_size = std::uint32_t(F.ElemSize);
     f.count = F.Count;
     f.target_key = F.Target;
-    for (std::string_view s = F.RenamedFrom; !s.empty();) {
-      std::size_t comma = s.find(',');
-      f.renamed_from.emplace_back(s.substr(0, comma));
-      s = comma == s.npos ? std::string_view() : s.substr(comma + 1);
-    }
+    f.renamed_from = d::split_renamed_from(F.RenamedFrom);
     return f;
   };
   std::map<std::string, bool> seen_types, seen_roots;

@@ -42,11 +42,4 @@ std::vector<ObjHeader *> node_holders() {
   return live;
 }
 
-bool is_node_holder(const ObjHeader *h) {
-  if (count.load(std::memory_order_relaxed) == 0)
-    return false;
-  std::lock_guard lock(mu);
-  return holders.count(h) != 0;
-}
-
 } // namespace checksync::detail

@@ -28,8 +28,6 @@ namespace checksync::detail {
 void note_node_holder(const ObjHeader *h, bool wrote_nodes);
 // The live objects of the set, in address order (freed ones are dropped).
 std::vector<ObjHeader *> node_holders();
-// Whether h is in the set.
-bool is_node_holder(const ObjHeader *h);
 
 } // namespace checksync::detail
 

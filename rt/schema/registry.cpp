@@ -89,11 +89,7 @@ Field field_from_desc(const checksync_field_desc &d) {
   f.target_key = d.target ? d.target : "";
   f.codec = static_cast<const codec::Entry *>(d.codec);
   if (d.renamed_from)
-    for (std::string_view s = d.renamed_from; !s.empty();) {
-      std::size_t comma = s.find(',');
-      f.renamed_from.emplace_back(s.substr(0, comma));
-      s = comma == s.npos ? std::string_view() : s.substr(comma + 1);
-    }
+    f.renamed_from = split_renamed_from(d.renamed_from);
   return f;
 }
 

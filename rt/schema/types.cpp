@@ -222,3 +222,13 @@ std::string checksync::detail::schema_fingerprint(const std::vector<Type> &types
   std::snprintf(out, sizeof out, "%016llx", (unsigned long long)h);
   return out;
 }
+
+std::vector<std::string> checksync::detail::split_renamed_from(std::string_view list) {
+  std::vector<std::string> names;
+  while (!list.empty()) {
+    std::size_t comma = list.find(',');
+    names.emplace_back(list.substr(0, comma));
+    list = comma == list.npos ? std::string_view() : list.substr(comma + 1);
+  }
+  return names;
+}

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace checksync::detail {
@@ -69,6 +70,9 @@ struct Root {
 // Resolves target keys to indices in `types` and computes ref_offsets.
 // Throws Error naming the type and field when a key is unknown.
 void resolve_targets(std::vector<Type> &types, std::vector<Root> *roots);
+
+// The former names of a field, from the ',' separated list in its descriptor.
+std::vector<std::string> split_renamed_from(std::string_view list);
 
 // Sets Type::holds_nodes (after resolve_targets, once the program's static
 // initialisers have run: they register the node types iterators point into).
