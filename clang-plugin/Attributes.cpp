@@ -145,10 +145,30 @@ public:
   }
 };
 
+/// [[checksync::allow_lossy]] on a field: a resume from a checkpoint where the
+/// field was wider (or of another arithmetic kind) converts it, clamping
+/// values that do not fit (docs/evolution.md).
+class AllowLossyAttrInfo : public MarkerAttrInfo {
+public:
+  AllowLossyAttrInfo() : MarkerAttrInfo(AllowLossyMarker) {
+    static constexpr Spelling S[] = {{ParsedAttr::AS_CXX11, "checksync::allow_lossy"}};
+    Spellings = S;
+  }
+
+  bool diagAppertainsToDecl(Sema &S, const ParsedAttr &Attr, const Decl *D) const override {
+    if (!isa<FieldDecl>(D))
+      return reject(S, Attr,
+                    "'checksync::allow_lossy' can only be applied to a non-static data "
+                    "member of a [[checksync::persistent]] class or struct");
+    return true;
+  }
+};
+
 /// [[checksync::renamed_from("old")]] on a field: a checkpoint that has a
 /// field `old` (and none with this field's name) resumes into this one
-/// (docs/evolution.md). Repeatable; the names are kept as an annotation
-/// "checksync.renamed_from:old".
+/// (docs/evolution.md). On a class: a checkpoint's type `old::Name` (a
+/// qualified name) resumes into this one. Repeatable; the names are kept as
+/// an annotation "checksync.renamed_from:old".
 class RenamedFromAttrInfo : public ParsedAttrInfo {
 public:
   RenamedFromAttrInfo() {
@@ -166,9 +186,11 @@ public:
   bool diagAppertainsToDecl(Sema &S, const ParsedAttr &Attr, const Decl *D) const override {
     if (isa<FieldDecl>(D))
       return true;
+    if (const auto *RD = dyn_cast<CXXRecordDecl>(D); RD && !RD->isUnion())
+      return true;
     reportError(S.getDiagnostics(), Attr.getLoc(),
                 "'checksync::renamed_from' can only be applied to a non-static data member "
-                "of a [[checksync::persistent]] class or struct");
+                "of a [[checksync::persistent]] class or struct, or to such a class");
     return false;
   }
 
@@ -182,12 +204,27 @@ public:
                           ? dyn_cast<StringLiteral>(Attr.getArgAsExpr(0)->IgnoreParenCasts())
                           : nullptr;
     llvm::StringRef Old = Lit && Lit->isOrdinary() ? Lit->getString() : "";
-    bool Identifier = !Old.empty() && (std::isalpha(Old[0]) || Old[0] == '_') &&
-                      llvm::all_of(Old, [](char C) { return std::isalnum(C) || C == '_'; });
-    if (!Identifier) {
+    bool OnType = isa<CXXRecordDecl>(D);
+    if (OnType)
+      Old.consume_front("::");
+    // A field's former name is an identifier; a type's, a qualified name
+    // (identifiers joined by "::", no template arguments).
+    bool Valid = !Old.empty();
+    for (llvm::StringRef Rest = Old; Valid && !Rest.empty();) {
+      auto [Part, Tail] = Rest.split("::");
+      Valid = !Part.empty() && (std::isalpha(Part[0]) || Part[0] == '_') &&
+              llvm::all_of(Part, [](char C) { return std::isalnum(C) || C == '_'; }) &&
+              (OnType || Tail.empty()) && (Tail.empty() == (Part.size() == Rest.size()));
+      Rest = Tail;
+    }
+    if (!Valid) {
       reportError(S.getDiagnostics(), Attr.getLoc(),
-                  "'checksync::renamed_from' takes the field's former name as a string "
-                  "literal, e.g. [[checksync::renamed_from(\"qty\")]]");
+                  OnType ? "'checksync::renamed_from' on a class takes its former qualified "
+                           "name as a string literal, e.g. "
+                           "[[checksync::renamed_from(\"shop::Order\")]] (templates are not "
+                           "supported)"
+                         : "'checksync::renamed_from' takes the field's former name as a "
+                           "string literal, e.g. [[checksync::renamed_from(\"qty\")]]");
       return AttributeNotApplied;
     }
     D->addAttr(AnnotateAttr::CreateImplicit(S.Context, (RenamedFromMarker + Old).str(), nullptr,
@@ -199,9 +236,12 @@ public:
 } // namespace
 } // namespace checksync::plugin
 
+static clang::ParsedAttrInfoRegistry::Add<checksync::plugin::AllowLossyAttrInfo>
+    AllowLossyAttr("checksync-allow-lossy",
+                   "[[checksync::allow_lossy]]: a resume may narrow this field");
 static clang::ParsedAttrInfoRegistry::Add<checksync::plugin::RenamedFromAttrInfo>
     RenamedFromAttr("checksync-renamed-from",
-                    "[[checksync::renamed_from(\"old\")]]: a field's former name");
+                    "[[checksync::renamed_from(\"old\")]]: a field's or type's former name");
 static clang::ParsedAttrInfoRegistry::Add<
     checksync::plugin::PersistentAttrInfo>
     PersistentAttr("checksync-persistent",

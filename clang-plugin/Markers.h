@@ -29,6 +29,8 @@ namespace checksync::plugin {
 inline constexpr llvm::StringLiteral PersistentMarker = "checksync.persistent";
 inline constexpr llvm::StringLiteral RootMarker = "checksync.root";
 inline constexpr llvm::StringLiteral TransientMarker = "checksync.transient";
+/// [[checksync::allow_lossy]] on a field: a resume may narrow its values.
+inline constexpr llvm::StringLiteral AllowLossyMarker = "checksync.allow_lossy";
 /// Prefix of "checksync.renamed_from:<old name>" ([[checksync::renamed_from]]).
 inline constexpr llvm::StringLiteral RenamedFromMarker = "checksync.renamed_from:";
 /// Prefix of the implicit annotation on every checkpointed field of a

@@ -27,6 +27,9 @@ struct FieldSchema {
                        ///< spelling for "codec", else empty
   std::string RenamedFrom; ///< former names, ',' separated
                            ///< ([[checksync::renamed_from("old")]])
+  std::string Default;     ///< the default member initialiser's value, if it
+                           ///< is a constant (abi.h: default_value)
+  uint64_t Flags = 0;      ///< CHECKSYNC_FIELD_* (allow_lossy, has an initialiser)
   std::string Codec;   ///< mangled name of the instantiated
                        ///< checksync::codec::entry<T> (or transient_entry<T>
                        ///< for inits), else empty
@@ -43,6 +46,7 @@ struct VPtrSchema {
 struct TypeSchema {
   std::string Key;  ///< typeid(T).name()
   std::string Name; ///< qualified C++ name with template arguments
+  std::string RenamedFrom; ///< former qualified names, ',' separated
   uint64_t Size = 0, Align = 0;
   std::vector<FieldSchema> Fields; ///< sorted by offset, transient omitted;
                                    ///< persistent bases are "record" fields

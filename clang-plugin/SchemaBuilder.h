@@ -104,6 +104,18 @@ private:
   };
   std::vector<PendingRef> Pending;
 
+  /// Fields with a default member initialiser (parsed only after the
+  /// outermost class is complete): their values are evaluated in finish().
+  struct PendingDefault {
+    std::string TypeKey, Field;
+    const clang::FieldDecl *FD;
+  };
+  std::vector<PendingDefault> Defaults;
+  /// The value of \p FD's default member initialiser as abi.h's
+  /// default_value (setting CHECKSYNC_FIELD_DEFAULT_CONSTANT in \p F), or ""
+  /// if it is not a constant the runtime can store.
+  std::string defaultValue(const clang::FieldDecl *FD, FieldSchema &F);
+
   clang::ASTContext &Ctx;
   clang::DiagnosticsEngine &Diags;
   Namer &N;

@@ -36,10 +36,14 @@ public:
   /// kind, elem_size, count, target
   void kindOps(const FieldSchema &F, SmallVectorImpl<Metadata *> &Ops) {
     Ops.append({str(F.Kind), i64(F.ElemSize), i64(F.Count), str(F.Target)});
-    if (!F.Codec.empty() || !F.RenamedFrom.empty())
+    // Trailing operands only as far as the last one needed.
+    bool Extra = !F.Default.empty() || F.Flags != 0;
+    if (!F.Codec.empty() || !F.RenamedFrom.empty() || Extra)
       Ops.push_back(str(F.Codec));
-    if (!F.RenamedFrom.empty())
+    if (!F.RenamedFrom.empty() || Extra)
       Ops.push_back(str(F.RenamedFrom));
+    if (Extra)
+      Ops.append({str(F.Default), i64(F.Flags)});
   }
   MDNode *field(const FieldSchema &F) {
     SmallVector<Metadata *, 6> Ops{str(F.Name), i64(F.Offset)};
@@ -55,9 +59,16 @@ public:
     for (const VPtrSchema &V : T.VPtrs)
       VPtrs.push_back(
           MDNode::get(Ctx, {i64(V.Offset), str(V.VTable), i64(V.ByteOffset)}));
-    return MDNode::get(Ctx, {str(T.Key), str(T.Name), i64(T.Size),
-                             i64(T.Align), MDNode::get(Ctx, Fields),
-                             MDNode::get(Ctx, Inits), MDNode::get(Ctx, VPtrs)});
+    SmallVector<Metadata *, 8> Ops{str(T.Key),
+                                   str(T.Name),
+                                   i64(T.Size),
+                                   i64(T.Align),
+                                   MDNode::get(Ctx, Fields),
+                                   MDNode::get(Ctx, Inits),
+                                   MDNode::get(Ctx, VPtrs)};
+    if (!T.RenamedFrom.empty())
+      Ops.push_back(str(T.RenamedFrom));
+    return MDNode::get(Ctx, Ops);
   }
   MDNode *root(GlobalValue *GV, const FieldSchema &F) {
     SmallVector<Metadata *, 6> Ops{ValueAsMetadata::get(GV), str(F.Name)};

@@ -93,10 +93,10 @@ public:
       : M(M), Ctx(M.getContext()), Ptr(PointerType::getUnqual(Ctx)),
         I32(Type::getInt32Ty(Ctx)), I64(Type::getInt64Ty(Ctx)) {
     FieldTy = namedStruct("checksync.field_desc",
-                          {Ptr, I64, I32, I32, I64, Ptr, Ptr, Ptr});
+                          {Ptr, I64, I32, I32, I64, Ptr, Ptr, Ptr, Ptr, I64, I64});
     VPtrTy = namedStruct("checksync.vptr_desc", {I64, Ptr});
-    TypeTy = namedStruct("checksync.type_desc",
-                         {Ptr, Ptr, I64, I64, I64, Ptr, I64, Ptr, I64, Ptr});
+    TypeTy =
+        namedStruct("checksync.type_desc", {Ptr, Ptr, I64, I64, I64, Ptr, I64, Ptr, I64, Ptr, Ptr});
     RootTy = namedStruct("checksync.root_desc", {Ptr, FieldTy});
     ModuleTy =
         namedStruct("checksync.module_desc", {I64, I64, Ptr, I64, Ptr});
@@ -162,11 +162,12 @@ Constant *Lowering::field(const FieldInfo &F, const Twine &Owner) {
   Constant *Target = F.Target.empty() ? Constant::getNullValue(Ptr)
                                       : str(F.Target);
   return ConstantStruct::get(
-      FieldTy, {str(F.Name), ConstantInt::get(I64, F.Offset),
-                ConstantInt::get(I32, F.Kind),
-                ConstantInt::get(I32, F.ElemSize),
-                ConstantInt::get(I64, F.Count), Target, codecEntry(F, Owner),
-                F.RenamedFrom.empty() ? Constant::getNullValue(Ptr) : str(F.RenamedFrom)});
+      FieldTy, {str(F.Name), ConstantInt::get(I64, F.Offset), ConstantInt::get(I32, F.Kind),
+                ConstantInt::get(I32, F.ElemSize), ConstantInt::get(I64, F.Count), Target,
+                codecEntry(F, Owner),
+                F.RenamedFrom.empty() ? Constant::getNullValue(Ptr) : str(F.RenamedFrom),
+                F.Default.empty() ? Constant::getNullValue(Ptr) : str(F.Default),
+                ConstantInt::get(I64, F.Default.size()), ConstantInt::get(I64, F.Flags)});
 }
 
 /// {offset, @vtable + byte offset}. The vtable may be defined in another
@@ -221,10 +222,10 @@ void Lowering::emitTypes(ArrayRef<TypeInfo> Types) {
     Constant *VPtrArray = array("checksync.vptrs." + T.Key, VPtrTy, VPtrs);
     Descs.push_back(ConstantStruct::get(
         TypeTy,
-        {str(T.Key), str(T.Name), ConstantInt::get(I64, T.Size),
-         ConstantInt::get(I64, T.Align), ConstantInt::get(I64, Fields.size()),
-         FieldArray, ConstantInt::get(I64, Inits.size()), InitArray,
-         ConstantInt::get(I64, VPtrs.size()), VPtrArray}));
+        {str(T.Key), str(T.Name), ConstantInt::get(I64, T.Size), ConstantInt::get(I64, T.Align),
+         ConstantInt::get(I64, Fields.size()), FieldArray, ConstantInt::get(I64, Inits.size()),
+         InitArray, ConstantInt::get(I64, VPtrs.size()), VPtrArray,
+         T.RenamedFrom.empty() ? Constant::getNullValue(Ptr) : str(T.RenamedFrom)}));
   }
   // The module descriptor needs the types contiguous; each one is also
   // reachable by name through a private alias.

@@ -50,8 +50,10 @@ uint64_t mdInt(const MDNode *N, unsigned I, StringRef What) {
   fail("malformed " + What + ": operand " + Twine(I) + " is not an integer");
 }
 
-/// Reads {kind, elem_size, count, target[, codec[, renamed_from]]} starting
-/// at operand \p First (codec is "" when a field has none but is renamed).
+/// Reads {kind, elem_size, count, target[, codec[, renamed_from[, default,
+/// flags]]]} starting at operand \p First (trailing operands are written only
+/// when a later one is needed: codec is "" when a field has none but is
+/// renamed).
 void readKind(const MDNode *N, unsigned First, FieldInfo &F, StringRef What) {
   StringRef Kind = mdString(N, First, What);
   std::optional<unsigned> K = kindValue(Kind);
@@ -67,6 +69,10 @@ void readKind(const MDNode *N, unsigned First, FieldInfo &F, StringRef What) {
     F.Codec = mdString(N, First + 4, What).str();
   if (N->getNumOperands() > First + 5)
     F.RenamedFrom = mdString(N, First + 5, What).str();
+  if (N->getNumOperands() > First + 6)
+    F.Default = mdString(N, First + 6, What).str();
+  if (N->getNumOperands() > First + 7)
+    F.Flags = mdInt(N, First + 7, What);
   if (F.Kind == 7 && F.Codec.empty())
     fail("malformed " + What + ": codec field without a codec entry symbol");
 }
@@ -98,7 +104,7 @@ ArrayRef<MDOperand> mdList(const MDNode *N, unsigned I, StringRef What,
 } // namespace
 
 // !{!"key", !"qualified name", i64 size, i64 align, !{fields...},
-//   !{inits...}, !{vptrs...}}
+//   !{inits...}, !{vptrs...}[, !"former names"]}
 // field, init: !{!"name", i64 offset, !"kind", i64 elem_size, i64 count,
 //                !"target"[, !"codec entry symbol"]}
 // vptr: !{i64 offset, !"vtable symbol", i64 byte offset of the address point}
@@ -130,6 +136,8 @@ TypeInfo readType(const MDNode *N) {
       fail("malformed " + What + ": vptr without a vtable symbol");
     T.VPtrs.push_back(std::move(V));
   }
+  if (N->getNumOperands() > 7)
+    T.RenamedFrom = mdString(N, 7, What).str();
   auto ByOffset = [](const auto &A, const auto &B) {
     return A.Offset < B.Offset;
   };

@@ -28,6 +28,8 @@ struct FieldInfo {
   std::string Target;
   std::string RenamedFrom; ///< former names, ',' separated ([[checksync::renamed_from]])
   std::string Codec; ///< symbol of the codec entry global, or empty
+  std::string Default; ///< the default member initialiser's value (abi.h), or empty
+  uint64_t Flags = 0;  ///< CHECKSYNC_FIELD_* flags
 };
 
 struct VPtrInfo {
@@ -38,6 +40,7 @@ struct VPtrInfo {
 
 struct TypeInfo {
   std::string Key, Name;
+  std::string RenamedFrom; ///< former qualified names, ',' separated
   uint64_t Size = 0, Align = 0;
   std::vector<FieldInfo> Fields;
   std::vector<FieldInfo> Inits;

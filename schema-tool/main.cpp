@@ -6,11 +6,11 @@
 //   checksync-schema list -p BUILD_DIR [--json] [FILE...]
 //       every persistent type and root, field by field, per translation unit;
 //       a field the plugin rejects gets its diagnostic; exit 1 if any.
-//   checksync-schema diff OLD NEW
+//   checksync-schema diff OLD NEW [--allow-lossy]
 //       what a resume from OLD into NEW would do, type by type
-//       (docs/evolution.md): OLD is a checkpoint (directory or file); NEW a
-//       checkpoint or a build (-p BUILD_DIR). Exit 0: it would resume (the
-//       changes listed), 3: it would be refused (the reason), 2: bad input.
+//       (docs/evolution.md): each side is a checkpoint (directory or file) or
+//       a build (-p BUILD_DIR). Exit 0: it would resume (the changes listed),
+//       3: it would be refused (the reason), 2: bad input.
 //   checksync-schema check -p BUILD_DIR [FILE...]
 //       every translation unit that sees a persistent type or root but is not
 //       compiled with the plugin (its allocations and writes would be
@@ -46,15 +46,17 @@ namespace {
 const char *kUsage =
     "usage: checksync-schema list -p BUILD_DIR [--json] [FILE...]\n"
     "       checksync-schema check -p BUILD_DIR [FILE...]\n"
-    "       checksync-schema diff OLD_CHECKPOINT (NEW_CHECKPOINT | -p NEW_BUILD_DIR)\n"
+    "       checksync-schema diff (OLD_CHECKPOINT | -p OLD_BUILD_DIR)\n"
+    "                             (NEW_CHECKPOINT | -p NEW_BUILD_DIR) [--allow-lossy]\n"
     "  list   every persistent type and root the CheckSync plugin sees, field by field,\n"
     "         per translation unit of BUILD_DIR/compile_commands.json (or only FILEs);\n"
     "         fields the plugin rejects are reported with its diagnostic (exit 1)\n"
     "  check  translation units that see persistent types or roots but are compiled\n"
     "         without the plugin (-fplugin=.../checksync.so): exit 1 if any\n"
-    "  diff   what resuming OLD (a checkpoint directory or file) into NEW (a checkpoint,\n"
-    "         or the build in NEW_BUILD_DIR) would do, type by type: exit 0 if it would\n"
-    "         resume, 3 if it would be refused\n"
+    "  diff   what resuming OLD into NEW would do, type by type; each is a checkpoint\n"
+    "         (directory or file) or a build (-p DIR with compile_commands.json); a\n"
+    "         build as OLD has types but no objects. --allow-lossy: as `checksync-rt\n"
+    "         resume --allow-lossy`. Exit 0 if it would resume, 3 if it would be refused\n"
     "exit codes: 0 ok, 1 findings (rejected fields, units without the plugin), 2 bad\n"
     "input (no compilation database, unreadable checkpoint), 3 diff: resume refused\n";
 
@@ -110,6 +112,10 @@ json field_json(const FieldSchema &F) {
     j["target"] = F.Target;
   if (!F.RenamedFrom.empty())
     j["renamed_from"] = F.RenamedFrom;
+  if (F.Flags & CHECKSYNC_FIELD_ALLOW_LOSSY)
+    j["allow_lossy"] = true;
+  if (F.Flags & CHECKSYNC_FIELD_HAS_INITIALISER)
+    j["initialiser"] = (F.Flags & CHECKSYNC_FIELD_DEFAULT_CONSTANT) ? "constant" : "not constant";
   return j;
 }
 
@@ -119,10 +125,16 @@ void print(const Collected &C, bool as_json) {
     if (!as_json) {
       std::cout << file << ":\n";
       for (const auto &T : S->Types) {
-        std::cout << "  type " << T.Name << " (size " << T.Size << ", key " << T.Key << ")\n";
+        std::cout << "  type " << T.Name << " (size " << T.Size << ", key " << T.Key
+                  << (T.RenamedFrom.empty() ? "" : ", renamed from " + T.RenamedFrom) << ")\n";
         for (const FieldSchema &F : T.Fields)
           std::cout << "    " << F.Name << ": " << shape(F, *S)
                     << (F.RenamedFrom.empty() ? "" : " (renamed from " + F.RenamedFrom + ")")
+                    << ((F.Flags & CHECKSYNC_FIELD_ALLOW_LOSSY) ? " (allow_lossy)" : "")
+                    << ((F.Flags & CHECKSYNC_FIELD_DEFAULT_CONSTANT) ? " (initialiser: constant)"
+                        : (F.Flags & CHECKSYNC_FIELD_HAS_INITIALISER)
+                            ? " (initialiser: not a constant)"
+                            : "")
                     << "\n";
       }
       for (const auto &R : S->Roots)
@@ -134,7 +146,10 @@ void print(const Collected &C, bool as_json) {
       json fields = json::array();
       for (const FieldSchema &F : T.Fields)
         fields.push_back(field_json(F));
-      types.push_back({{"name", T.Name}, {"key", T.Key}, {"size", T.Size}, {"fields", fields}});
+      json t{{"name", T.Name}, {"key", T.Key}, {"size", T.Size}, {"fields", fields}};
+      if (!T.RenamedFrom.empty())
+        t["renamed_from"] = T.RenamedFrom;
+      types.push_back(std::move(t));
     }
     json roots = json::array();
     for (const auto &R : S->Roots)
@@ -208,6 +223,8 @@ void schema_of_build(const Collected &c, std::vector<checksync::detail::Type> &t
     f.count = F.Count;
     f.target_key = F.Target;
     f.renamed_from = d::split_renamed_from(F.RenamedFrom);
+    f.flags = F.Flags;
+    f.default_value = F.Default;
     return f;
   };
   std::map<std::string, bool> seen_types, seen_roots;
@@ -221,6 +238,7 @@ void schema_of_build(const Collected &c, std::vector<checksync::detail::Type> &t
       t.name = T.Name;
       t.size = T.Size;
       t.align = T.Align;
+      t.renamed_from = d::split_renamed_from(T.RenamedFrom);
       for (const FieldSchema &F : T.Fields)
         t.fields.push_back(field(F));
       types.push_back(std::move(t));
@@ -237,37 +255,80 @@ void schema_of_build(const Collected &c, std::vector<checksync::detail::Type> &t
   }
 }
 
-int diff(const std::string &old_path, const std::string &new_path, ClangTool *new_build,
-         Collected &collected) {
+// One side of a diff: a checkpoint (directory or file) or a build.
+struct Side {
+  std::string path;
+  bool build = false;
+};
+
+// A build's schema as the image of a checkpoint with no objects.
+int load_build(const Side &side, checksync::detail::Image &img,
+               std::vector<checksync::detail::Type> &types,
+               std::vector<checksync::detail::Root> &roots) {
+  std::string error;
+  std::unique_ptr<CompilationDatabase> db =
+      CompilationDatabase::loadFromDirectory(side.path, error);
+  if (!db) {
+    std::fprintf(stderr, "checksync-schema: %s: %s\n", side.path.c_str(), error.c_str());
+    return 2;
+  }
+  ClangTool tool(*db, db->getAllFiles());
+  tool.appendArgumentsAdjuster(adjust());
+  Collected collected;
+  ListFactory factory(collected);
+  if (tool.run(&factory) != 0) {
+    std::fprintf(stderr, "checksync-schema diff: the plugin rejects the build in %s (above)\n",
+                 side.path.c_str());
+    return 2;
+  }
+  schema_of_build(collected, types, roots);
+  img.types = types;
+  for (const checksync::detail::Root &r : roots) {
+    checksync::detail::DecodedRoot dr;
+    dr.root = r;
+    img.roots.push_back(std::move(dr));
+  }
+  return 0;
+}
+
+int diff(const Side &old_side, const Side &new_side, bool allow_lossy) {
   namespace d = checksync::detail;
-  std::unique_ptr<d::Image> old_img, new_img;
+  std::unique_ptr<d::Image> old_img = std::make_unique<d::Image>(), new_img;
+  std::vector<d::Type> types, unused_types;
+  std::vector<d::Root> roots, unused_roots;
   try {
     std::string note;
-    old_img = d::load_chain(old_path, &note);
-    if (new_build == nullptr)
-      new_img = d::load_chain(new_path, &note);
+    if (!old_side.build)
+      old_img = d::load_chain(old_side.path, &note);
+    if (!new_side.build)
+      new_img = d::load_chain(new_side.path, &note);
   } catch (const std::exception &e) {
     std::fprintf(stderr, "checksync-schema diff: %s\n", e.what());
     return 2;
   }
-  std::vector<d::Type> types;
-  std::vector<d::Root> roots;
+  if (old_side.build)
+    if (int rc = load_build(old_side, *old_img, unused_types, unused_roots))
+      return rc;
   if (new_img) {
     types = new_img->types;
     for (const d::DecodedRoot &r : new_img->roots)
       roots.push_back(r.root);
   } else {
-    ListFactory factory(collected);
-    if (new_build->run(&factory) != 0) {
-      std::fprintf(stderr, "checksync-schema diff: the plugin rejects the new build (above)\n");
-      return 2;
-    }
-    schema_of_build(collected, types, roots);
+    d::Image scratch;
+    if (int rc = load_build(new_side, scratch, types, roots))
+      return rc;
   }
-  std::cout << "resume of epoch " << old_img->info.epoch << " (" << old_path << ") into "
-            << (new_img ? new_path : "the build in " + new_path) << ":\n";
+  auto name = [](const Side &s) { return s.build ? "the build in " + s.path : s.path; };
+  std::cout << "resume of "
+            << (old_side.build
+                    ? name(old_side)
+                    : "epoch " + std::to_string(old_img->info.epoch) + " (" + old_side.path + ")")
+            << " into " << name(new_side) << ":\n";
   try {
-    d::SchemaPlan plan = d::plan_schema(*old_img, types, roots);
+    d::PlanOptions opts;
+    opts.allow_lossy = allow_lossy;
+    opts.objects_unknown = old_side.build;
+    d::SchemaPlan plan = d::plan_schema(*old_img, types, roots, opts);
     for (const std::string &c : plan.changes)
       std::cout << "  " << c << "\n";
     std::cout << (plan.changes.empty() ? "  identical schemas: it would resume as is\n"
@@ -287,42 +348,35 @@ int main(int argc, char **argv) {
     return argc < 2 ? 1 : 0;
   }
   std::string cmd = argv[1], build;
-  bool as_json = false;
+  bool as_json = false, allow_lossy = false;
   std::vector<std::string> files;
+  std::vector<Side> sides; // diff: checkpoints and builds, in order
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "-p" && i + 1 < argc)
-      build = argv[++i];
+      sides.push_back({build = argv[++i], true});
     else if (a.rfind("-p=", 0) == 0)
-      build = a.substr(3);
+      sides.push_back({build = a.substr(3), true});
     else if (a == "--json")
       as_json = true;
+    else if (a == "--allow-lossy" && cmd == "diff")
+      allow_lossy = true;
     else if (!a.empty() && a[0] == '-') {
       std::fprintf(stderr, "checksync-schema: unknown option %s\n%s", a.c_str(), kUsage);
       return 1;
-    } else
+    } else {
       files.push_back(a);
+      sides.push_back({a, false});
+    }
   }
   if (cmd == "diff") {
-    if (files.empty() || files.size() > 2 || (files.size() == 1) == build.empty()) {
+    if (sides.size() != 2) {
       std::fprintf(stderr,
-                   "checksync-schema diff: give OLD and NEW checkpoints, or OLD and "
-                   "-p NEW_BUILD_DIR\n%s",
+                   "checksync-schema diff: give OLD and NEW, each a checkpoint or -p BUILD_DIR\n%s",
                    kUsage);
       return 1;
     }
-    Collected collected;
-    if (files.size() == 2)
-      return diff(files[0], files[1], nullptr, collected);
-    std::string error;
-    std::unique_ptr<CompilationDatabase> db = CompilationDatabase::loadFromDirectory(build, error);
-    if (!db) {
-      std::fprintf(stderr, "checksync-schema: %s: %s\n", build.c_str(), error.c_str());
-      return 2;
-    }
-    ClangTool tool(*db, db->getAllFiles());
-    tool.appendArgumentsAdjuster(adjust());
-    return diff(files[0], build, &tool, collected);
+    return diff(sides[0], sides[1], allow_lossy);
   }
   if ((cmd != "list" && cmd != "check") || build.empty()) {
     std::string why = build.empty() ? "-p BUILD_DIR is required" : "unknown command '" + cmd + "'";

@@ -7,8 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* 3: the write barrier checks CHECKSYNC_CARD_IN_FLIGHT (copy-on-write). */
-#define CHECKSYNC_ABI_VERSION 4
+/* 3: the write barrier checks CHECKSYNC_CARD_IN_FLIGHT (copy-on-write).
+   4: checksync_field_desc.renamed_from.
+   5: field defaults and flags, checksync_type_desc.renamed_from. */
+#define CHECKSYNC_ABI_VERSION 5
 
 #ifdef __cplusplus
 extern "C" {
@@ -26,8 +28,16 @@ enum checksync_field_kind {
                                  encoded by `codec`; `target` is the type's spelling */
 };
 
+/* checksync_field_desc.flags (since ABI 5):
+   ALLOW_LOSSY      [[checksync::allow_lossy]]: a resume may narrow the field (clamped);
+   HAS_INITIALISER  the field has a default member initialiser;
+   DEFAULT_CONSTANT ... and default_value holds its value (possibly empty). */
+#define CHECKSYNC_FIELD_ALLOW_LOSSY 1u
+#define CHECKSYNC_FIELD_HAS_INITIALISER 2u
+#define CHECKSYNC_FIELD_DEFAULT_CONSTANT 4u
+
 /* One field of a persistent type; arrays are flattened into `count`.
-   Layout (56 bytes): { ptr, i64, i32, i32, i64, ptr, ptr, ptr }. */
+   Layout (80 bytes): { ptr, i64, i32, i32, i64, ptr, ptr, ptr, ptr, i64, i64 }. */
 typedef struct checksync_field_desc {
   const char *name;
   uint64_t offset;    /* byte offset inside the record (0 for roots) */
@@ -39,6 +49,12 @@ typedef struct checksync_field_desc {
                          for `inits`; NULL otherwise */
   const char *renamed_from; /* [[checksync::renamed_from("old")]]: former names
                                separated by ',', or NULL (since ABI 4) */
+  /* The default member initialiser's value, for a field a resume adds (since
+     ABI 5): the field's bytes (count * elem_size) for INT/UINT/FLOAT, the
+     characters for a std::string CODEC field; see CHECKSYNC_FIELD_DEFAULT_CONSTANT. */
+  const char *default_value;
+  uint64_t default_size;
+  uint64_t flags; /* CHECKSYNC_FIELD_* flags */
 } checksync_field_desc;
 
 /* A vtable pointer to store at `offset` of a restored object.
@@ -50,7 +66,7 @@ typedef struct checksync_vptr_desc {
 
 /* One persistent type. `key` is typeid(T).name() (Itanium RTTI name without
    the _ZTS prefix); it identifies the type across translation units.
-   Layout (80 bytes): { ptr, ptr, i64, i64, i64, ptr, i64, ptr, i64, ptr }. */
+   Layout (88 bytes): { ptr, ptr, i64, i64, i64, ptr, i64, ptr, i64, ptr, ptr }. */
 typedef struct checksync_type_desc {
   const char *key;
   const char *name; /* qualified C++ name, for messages and `inspect` */
@@ -66,10 +82,13 @@ typedef struct checksync_type_desc {
   uint64_t num_vptrs;
   const checksync_vptr_desc *vptrs; /* every vtable pointer of the complete object,
                                        including base subobjects, NOT members */
+  const char *renamed_from;         /* [[checksync::renamed_from("old::Name")]] on the type:
+                                       former qualified names, ',' separated, or NULL
+                                       (since ABI 5) */
 } checksync_type_desc;
 
 /* One [[checksync::root]] variable. The field's name is the qualified variable
-   name and its offset is 0. Layout (56 bytes): { ptr, field_desc }. */
+   name and its offset is 0. Layout (88 bytes): { ptr, field_desc }. */
 typedef struct checksync_root_desc {
   void *address;
   checksync_field_desc field;

@@ -16,8 +16,8 @@
 // B1: build 1: 3 orders, total 600
 //
 // RUN: %csrt resume --from %t.d -- %t.b2 2>&1 | FileCheck %s --check-prefix=B2
-// B2-DAG: resume across builds: type Order: renamed 'lots' -> 'units'; added (value-initialised) 'tags', 'flags'; dropped 'legacy'; converted 'qty' int32 -> int64, 'price' float32 -> float64, 'code' uint16 -> int32, 'lots' int32 -> int64
-// B2-DAG: resume across builds: type Book: added (value-initialised) 'owner'
+// B2-DAG: resume across builds: type Order: renamed 'lots' -> 'units'; added 'tags' (value-initialised), 'flags' (value-initialised); dropped 'legacy'; converted 'qty' int32 -> int64, 'price' float32 -> float64, 'code' uint16 -> int32, 'lots' int32 -> int64
+// B2-DAG: resume across builds: type Book: added 'owner' (value-initialised)
 // B2-DAG: resume across builds: roots added (initial values kept): audit
 // B2-DAG: resume across builds: roots dropped: {{.*}}retired
 // B2-DAG: resume across builds: type Scratch: removed (no reachable object had it)
@@ -31,7 +31,7 @@
 //
 // Refused: build 1 cannot take build 2's int64 qty back (narrowing).
 // RUN: not %csrt resume --from %t.d -- %t.b1 2>&1 | FileCheck %s --check-prefix=NARROW
-// NARROW: checksync: error: checkpoint does not match this program: type Order: field 'qty' is int64 at offset {{[0-9]+}} in the checkpoint but int32 at offset {{[0-9]+}} in the program (resume converts only scalars that widen)
+// NARROW: checksync: error: checkpoint does not match this program: type Order: field 'qty' is int64 at offset {{[0-9]+}} in the checkpoint but int32 at offset {{[0-9]+}} in the program (narrowing or another arithmetic kind: allow it with --allow-lossy or {{\[\[}}checksync::allow_lossy{{\]\]}} on the field)
 //
 // Refused: a change of kind (build 3: qty becomes a string).
 // RUN: rm -rf %t.k && env CHECKSYNC_DIR=%t.k %t.b1 > /dev/null
@@ -47,7 +47,7 @@
 // A record held by value whose fields changed (build 4: Money gains a field,
 // also inside a std::vector): decoded by its own type's plan.
 // RUN: rm -rf %t.r && %csrt resume --from %t.k --dir %t.r -- %t.b4 2>&1 | FileCheck %s --check-prefix=RECORD
-// RECORD: resume across builds: type Money: added (value-initialised) 'currency'
+// RECORD: resume across builds: type Money: added 'currency' (value-initialised)
 // RECORD: build 4: fees 12 currency 0, history 1 2 3
 // Refused: a removed type that objects still have (build 5 has no Order).
 // RUN: not %csrt resume --from %t.k -- %t.b5 2>&1 | FileCheck %s --check-prefix=GONE
@@ -58,7 +58,7 @@
 // RUN: rm -rf %t.up && python3 %S/Inputs/upgrade_takeover.py %csrt %t.b1 %t.b2 %t.up | FileCheck %s --check-prefix=UPGRADE
 // UPGRADE: build 1: 3 orders, total 600
 // UPGRADE: takeover: no word from the primary
-// UPGRADE: resume across builds: type Order: renamed 'lots' -> 'units'; added (value-initialised) 'tags', 'flags'
+// UPGRADE: resume across builds: type Order: renamed 'lots' -> 'units'; added 'tags' (value-initialised), 'flags' (value-initialised)
 // UPGRADE: build 2: 3 orders, total 600, qty 100 200 300, price 1.5 2.5 3.5, code 7 8 9, tags 0 0 0, flags 0 0 0, units 10 20 30, owner '', audit 42
 // UPGRADE: resumed program exited with status 0
 #include <checksync/checksync.h>

@@ -10,17 +10,17 @@
 @_ZTV5Shape = linkonce_odr unnamed_addr constant { [5 x ptr], [3 x ptr] } zeroinitializer
 @all = global [24 x i8] zeroinitializer
 
-; CHECK: %checksync.field_desc = type { ptr, i64, i32, i32, i64, ptr, ptr, ptr }
+; CHECK: %checksync.field_desc = type { ptr, i64, i32, i32, i64, ptr, ptr, ptr, ptr, i64, i64 }
 ; CHECK: %checksync.vptr_desc = type { i64, ptr }
-; CHECK: %checksync.type_desc = type { ptr, ptr, i64, i64, i64, ptr, i64, ptr, i64, ptr }
+; CHECK: %checksync.type_desc = type { ptr, ptr, i64, i64, i64, ptr, i64, ptr, i64, ptr, ptr }
 
 ; CHECK: @_ZTV5Other = external constant [0 x ptr]
-; CHECK: @checksync.fields.5Shape = private unnamed_addr constant [2 x %checksync.field_desc] [%checksync.field_desc { ptr @{{[^,]*}}, i64 8, i32 7, i32 32, i64 1, ptr @[[STRNAME:checksync.str[.0-9]*]], ptr @entry.str, ptr null }, %checksync.field_desc { ptr @{{[^,]*}}, i64 40, i32 7, i32 24, i64 2, ptr @{{[^,]*}}, ptr @entry.vec, ptr null }]
-; CHECK: @checksync.inits.5Shape = private unnamed_addr constant [1 x %checksync.field_desc] [%checksync.field_desc { ptr @{{[^,]*}}, i64 88, i32 7, i32 40, i64 1, ptr @{{[^,]*}}, ptr @transient.mutex, ptr null }]
+; CHECK: @checksync.fields.5Shape = private unnamed_addr constant [2 x %checksync.field_desc] [%checksync.field_desc { ptr @{{[^,]*}}, i64 8, i32 7, i32 32, i64 1, ptr @[[STRNAME:checksync.str[.0-9]*]], ptr @entry.str, ptr null, ptr null, i64 0, i64 0 }, %checksync.field_desc { ptr @{{[^,]*}}, i64 40, i32 7, i32 24, i64 2, ptr @{{[^,]*}}, ptr @entry.vec, ptr null, ptr null, i64 0, i64 0 }]
+; CHECK: @checksync.inits.5Shape = private unnamed_addr constant [1 x %checksync.field_desc] [%checksync.field_desc { ptr @{{[^,]*}}, i64 88, i32 7, i32 40, i64 1, ptr @{{[^,]*}}, ptr @transient.mutex, ptr null, ptr null, i64 0, i64 0 }]
 ; CHECK: @checksync.vptrs.5Shape = private unnamed_addr constant [2 x %checksync.vptr_desc] [%checksync.vptr_desc { i64 0, ptr getelementptr (i8, ptr @_ZTV5Shape, i64 16) }, %checksync.vptr_desc { i64 128, ptr getelementptr (i8, ptr @_ZTV5Other, i64 56) }]
-; CHECK: @checksync.types = private constant [1 x %checksync.type_desc] [%checksync.type_desc { ptr @{{[^,]*}}, ptr @{{[^,]*}}, i64 136, i64 8, i64 2, ptr @checksync.fields.5Shape, i64 1, ptr @checksync.inits.5Shape, i64 2, ptr @checksync.vptrs.5Shape }]
-; CHECK: @checksync.roots = private constant [1 x %checksync.root_desc] [%checksync.root_desc { ptr @all, %checksync.field_desc { ptr @{{[^,]*}}, i64 0, i32 7, i32 24, i64 1, ptr @{{[^,]*}}, ptr @entry.vec, ptr null } }]
-; CHECK: @checksync.module = private constant %checksync.module_desc { i64 4, i64 1, ptr @checksync.types, i64 1, ptr @checksync.roots }
+; CHECK: @checksync.types = private constant [1 x %checksync.type_desc] [%checksync.type_desc { ptr @{{[^,]*}}, ptr @{{[^,]*}}, i64 136, i64 8, i64 2, ptr @checksync.fields.5Shape, i64 1, ptr @checksync.inits.5Shape, i64 2, ptr @checksync.vptrs.5Shape, ptr null }]
+; CHECK: @checksync.roots = private constant [1 x %checksync.root_desc] [%checksync.root_desc { ptr @all, %checksync.field_desc { ptr @{{[^,]*}}, i64 0, i32 7, i32 24, i64 1, ptr @{{[^,]*}}, ptr @entry.vec, ptr null, ptr null, i64 0, i64 0 } }]
+; CHECK: @checksync.module = private constant %checksync.module_desc { i64 5, i64 1, ptr @checksync.types, i64 1, ptr @checksync.roots }
 ; CHECK: !checksync.lowered = !{![[L:[0-9]+]]}
 ; CHECK: ![[L]] = !{!"v2"}
 

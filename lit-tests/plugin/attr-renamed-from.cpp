@@ -16,7 +16,7 @@ struct [[checksync::persistent]] Order {
 
 // CHECK-DAG: [[LOTS:@[^ ]+]] = {{.*}} c"lots\00"
 // CHECK-DAG: [[QTY:@[^ ]+]] = {{.*}} c"qty,quantity\00"
-// CHECK: @checksync.fields.5Order = {{.*}} [%checksync.field_desc { ptr @{{[^,]*}}, i64 0, i32 1, i32 8, i64 1, ptr null, ptr null, ptr [[LOTS]] }, %checksync.field_desc { ptr @{{[^,]*}}, i64 8, i32 1, i32 4, i64 1, ptr null, ptr null, ptr [[QTY]] }, %checksync.field_desc { ptr @{{[^,]*}}, i64 12, i32 1, i32 4, i64 1, ptr null, ptr null, ptr null }]
+// CHECK: @checksync.fields.5Order = {{.*}} [%checksync.field_desc { ptr @{{[^,]*}}, i64 0, i32 1, i32 8, i64 1, ptr null, ptr null, ptr [[LOTS]], ptr null, i64 0, i64 0 }, %checksync.field_desc { ptr @{{[^,]*}}, i64 8, i32 1, i32 4, i64 1, ptr null, ptr null, ptr [[QTY]], ptr null, i64 0, i64 0 }, %checksync.field_desc { ptr @{{[^,]*}}, i64 12, i32 1, i32 4, i64 1, ptr null, ptr null, ptr null, ptr null, i64 0, i64 0 }]
 
 #ifdef MISUSE
 struct [[checksync::persistent]] Bad {

@@ -31,12 +31,12 @@ Node *make() { return new Node; }
 // SPELL-DAG: c"std::vector<Node *>\00"
 
 // CHECK: @checksync.fields.4Node = private unnamed_addr constant [4 x %checksync.field_desc] [
-// CHECK-SAME: %checksync.field_desc { ptr @{{[^,]*}}, i64 0, i32 1, i32 8, i64 1, ptr null, ptr null, ptr null },
-// CHECK-SAME: %checksync.field_desc { ptr @{{[^,]*}}, i64 8, i32 7, i32 32, i64 1, ptr @{{[^,]*}}, ptr @[[STR]], ptr null },
-// CHECK-SAME: %checksync.field_desc { ptr @{{[^,]*}}, i64 40, i32 7, i32 56, i64 1, ptr @{{[^,]*}}, ptr @[[MAP]], ptr null },
-// CHECK-SAME: %checksync.field_desc { ptr @{{[^,]*}}, i64 96, i32 7, i32 24, i64 2, ptr @{{[^,]*}}, ptr @[[VEC]], ptr null }]
-// CHECK: @checksync.roots = private constant [1 x %checksync.root_desc] [%checksync.root_desc { ptr @all, %checksync.field_desc { ptr @{{[^,]*}}, i64 0, i32 7, i32 24, i64 1, ptr @{{[^,]*}}, ptr @[[ROOTVEC]], ptr null } }]
-// CHECK: @checksync.module = private constant %checksync.module_desc { i64 4,
+// CHECK-SAME: %checksync.field_desc { ptr @{{[^,]*}}, i64 0, i32 1, i32 8, i64 1, ptr null, ptr null, ptr null, ptr null, i64 0, i64 0 },
+// CHECK-SAME: %checksync.field_desc { ptr @{{[^,]*}}, i64 8, i32 7, i32 32, i64 1, ptr @{{[^,]*}}, ptr @[[STR]], ptr null, ptr null, i64 0, i64 0 },
+// CHECK-SAME: %checksync.field_desc { ptr @{{[^,]*}}, i64 40, i32 7, i32 56, i64 1, ptr @{{[^,]*}}, ptr @[[MAP]], ptr null, ptr null, i64 0, i64 0 },
+// CHECK-SAME: %checksync.field_desc { ptr @{{[^,]*}}, i64 96, i32 7, i32 24, i64 2, ptr @{{[^,]*}}, ptr @[[VEC]], ptr null, ptr null, i64 0, i64 0 }]
+// CHECK: @checksync.roots = private constant [1 x %checksync.root_desc] [%checksync.root_desc { ptr @all, %checksync.field_desc { ptr @{{[^,]*}}, i64 0, i32 7, i32 24, i64 1, ptr @{{[^,]*}}, ptr @[[ROOTVEC]], ptr null, ptr null, i64 0, i64 0 } }]
+// CHECK: @checksync.module = private constant %checksync.module_desc { i64 5,
 
 // The codec functions are emitted with their entries.
 // CHECK-DAG: define linkonce_odr {{.*}}@_ZN9checksync5codec5codecINSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEEE6encodeEPKvRNS0_6WriterE(

@@ -50,25 +50,25 @@ app::Box<short> *makeBox() { return new app::Box<short>; }
 // STR-NOT: c"cache\00"
 
 // CHECK: @checksync.fields.N3app4NodeE = private unnamed_addr constant [12 x %checksync.field_desc] [
-// CHECK-SAME: %checksync.field_desc { ptr @checksync.str{{[.0-9]*}}, i64 0, i32 1, i32 8, i64 1, ptr null, ptr null, ptr null },
-// CHECK-SAME: %checksync.field_desc { ptr @{{.*}}, i64 8, i32 2, i32 1, i64 1, ptr null, ptr null, ptr null },
-// CHECK-SAME: %checksync.field_desc { ptr @{{.*}}, i64 9, i32 2, i32 1, i64 1, ptr null, ptr null, ptr null },
-// CHECK-SAME: %checksync.field_desc { ptr @{{.*}}, i64 10, i32 2, i32 1, i64 1, ptr null, ptr null, ptr null },
-// CHECK-SAME: %checksync.field_desc { ptr @{{.*}}, i64 12, i32 1, i32 2, i64 1, ptr null, ptr null, ptr null },
-// CHECK-SAME: %checksync.field_desc { ptr @checksync.str{{[.0-9]*}}, i64 16, i32 2, i32 4, i64 6, ptr null, ptr null, ptr null },
-// CHECK-SAME: %checksync.field_desc { ptr @{{.*}}, i64 40, i32 3, i32 8, i64 1, ptr null, ptr null, ptr null },
-// CHECK-SAME: %checksync.field_desc { ptr @{{.*}}, i64 48, i32 4, i32 16, i64 1, ptr null, ptr null, ptr null },
-// CHECK-SAME: %checksync.field_desc { ptr @{{.*}}, i64 64, i32 5, i32 8, i64 1, ptr @checksync.str{{[.0-9]*}}, ptr null, ptr null },
-// CHECK-SAME: %checksync.field_desc { ptr @{{.*}}, i64 72, i32 5, i32 8, i64 1, ptr @checksync.str{{[.0-9]*}}, ptr null, ptr null },
-// CHECK-SAME: %checksync.field_desc { ptr @{{.*}}, i64 80, i32 6, i32 8, i64 1, ptr @checksync.str{{[.0-9]*}}, ptr null, ptr null },
-// CHECK-SAME: %checksync.field_desc { ptr @{{.*}}, i64 96, i32 6, i32 8, i64 3, ptr @checksync.str{{[.0-9]*}}, ptr null, ptr null }]
+// CHECK-SAME: %checksync.field_desc { ptr @checksync.str{{[.0-9]*}}, i64 0, i32 1, i32 8, i64 1, ptr null, ptr null, ptr null, ptr null, i64 0, i64 0 },
+// CHECK-SAME: %checksync.field_desc { ptr @{{.*}}, i64 8, i32 2, i32 1, i64 1, ptr null, ptr null, ptr null, ptr null, i64 0, i64 0 },
+// CHECK-SAME: %checksync.field_desc { ptr @{{.*}}, i64 9, i32 2, i32 1, i64 1, ptr null, ptr null, ptr null, ptr null, i64 0, i64 0 },
+// CHECK-SAME: %checksync.field_desc { ptr @{{.*}}, i64 10, i32 2, i32 1, i64 1, ptr null, ptr null, ptr null, ptr null, i64 0, i64 0 },
+// CHECK-SAME: %checksync.field_desc { ptr @{{.*}}, i64 12, i32 1, i32 2, i64 1, ptr null, ptr null, ptr null, ptr null, i64 0, i64 0 },
+// CHECK-SAME: %checksync.field_desc { ptr @checksync.str{{[.0-9]*}}, i64 16, i32 2, i32 4, i64 6, ptr null, ptr null, ptr null, ptr null, i64 0, i64 0 },
+// CHECK-SAME: %checksync.field_desc { ptr @{{.*}}, i64 40, i32 3, i32 8, i64 1, ptr null, ptr null, ptr null, ptr null, i64 0, i64 0 },
+// CHECK-SAME: %checksync.field_desc { ptr @{{.*}}, i64 48, i32 4, i32 16, i64 1, ptr null, ptr null, ptr null, ptr null, i64 0, i64 0 },
+// CHECK-SAME: %checksync.field_desc { ptr @{{.*}}, i64 64, i32 5, i32 8, i64 1, ptr @checksync.str{{[.0-9]*}}, ptr null, ptr null, ptr null, i64 0, i64 0 },
+// CHECK-SAME: %checksync.field_desc { ptr @{{.*}}, i64 72, i32 5, i32 8, i64 1, ptr @checksync.str{{[.0-9]*}}, ptr null, ptr null, ptr null, i64 0, i64 0 },
+// CHECK-SAME: %checksync.field_desc { ptr @{{.*}}, i64 80, i32 6, i32 8, i64 1, ptr @checksync.str{{[.0-9]*}}, ptr null, ptr null, ptr null, i64 0, i64 0 },
+// CHECK-SAME: %checksync.field_desc { ptr @{{.*}}, i64 96, i32 6, i32 8, i64 3, ptr @checksync.str{{[.0-9]*}}, ptr null, ptr null, ptr null, i64 0, i64 0 }]
 
 // CHECK: @checksync.types = private constant [3 x %checksync.type_desc] [
-// CHECK-SAME: %checksync.type_desc { ptr @checksync.str{{[.0-9]*}}, ptr @{{.*}}, i64 8, i64 4, i64 2, ptr @checksync.fields.N3app5PointE, i64 0, ptr null, i64 0, ptr null },
-// CHECK-SAME: %checksync.type_desc { ptr @checksync.str{{[.0-9]*}}, ptr @checksync.str{{[.0-9]*}}, i64 128, i64 16, i64 12, ptr @checksync.fields.N3app4NodeE, i64 0, ptr null, i64 0, ptr null },
-// CHECK-SAME: %checksync.type_desc { ptr @checksync.str{{[.0-9]*}}, ptr @checksync.str{{[.0-9]*}}, i64 16, i64 8, i64 2, ptr @checksync.fields.N3app3BoxIsEE, i64 0, ptr null, i64 0, ptr null }]
+// CHECK-SAME: %checksync.type_desc { ptr @checksync.str{{[.0-9]*}}, ptr @{{.*}}, i64 8, i64 4, i64 2, ptr @checksync.fields.N3app5PointE, i64 0, ptr null, i64 0, ptr null, ptr null },
+// CHECK-SAME: %checksync.type_desc { ptr @checksync.str{{[.0-9]*}}, ptr @checksync.str{{[.0-9]*}}, i64 128, i64 16, i64 12, ptr @checksync.fields.N3app4NodeE, i64 0, ptr null, i64 0, ptr null, ptr null },
+// CHECK-SAME: %checksync.type_desc { ptr @checksync.str{{[.0-9]*}}, ptr @checksync.str{{[.0-9]*}}, i64 16, i64 8, i64 2, ptr @checksync.fields.N3app3BoxIsEE, i64 0, ptr null, i64 0, ptr null, ptr null }]
 
-// CHECK: @checksync.module = private constant %checksync.module_desc { i64 4, i64 3, ptr @checksync.types, i64 0, ptr null }
+// CHECK: @checksync.module = private constant %checksync.module_desc { i64 5, i64 3, ptr @checksync.types, i64 0, ptr null }
 // CHECK: @llvm.global_ctors = appending global [1 x { i32, ptr, ptr }] [{ i32, ptr, ptr } { i32 101, ptr @checksync.register, ptr null }]
 // CHECK: @checksync.type.N3app4NodeE = private alias %checksync.type_desc, getelementptr inbounds ([3 x %checksync.type_desc], ptr @checksync.types, i64 0, i64 1)
 

@@ -23,11 +23,11 @@ ns::E *make() { return new ns::E; }
 // NAMES-DAG: c"ns::D\00"
 
 // CHECK: @checksync.fields.N2ns1DE = private unnamed_addr constant [3 x %checksync.field_desc] [
-// CHECK-SAME: %checksync.field_desc { ptr @[[A:checksync.str[.0-9]*]], i64 0, i32 6, i32 8, i64 1, ptr @[[AKEY:checksync.str[.0-9]*]], ptr null, ptr null },
-// CHECK-SAME: %checksync.field_desc { ptr @{{[^,]*}}, i64 8, i32 6, i32 8, i64 1, ptr @{{[^,]*}}, ptr null, ptr null },
-// CHECK-SAME: %checksync.field_desc { ptr @{{[^,]*}}, i64 16, i32 1, i32 2, i64 1, ptr null, ptr null, ptr null }]
+// CHECK-SAME: %checksync.field_desc { ptr @[[A:checksync.str[.0-9]*]], i64 0, i32 6, i32 8, i64 1, ptr @[[AKEY:checksync.str[.0-9]*]], ptr null, ptr null, ptr null, i64 0, i64 0 },
+// CHECK-SAME: %checksync.field_desc { ptr @{{[^,]*}}, i64 8, i32 6, i32 8, i64 1, ptr @{{[^,]*}}, ptr null, ptr null, ptr null, i64 0, i64 0 },
+// CHECK-SAME: %checksync.field_desc { ptr @{{[^,]*}}, i64 16, i32 1, i32 2, i64 1, ptr null, ptr null, ptr null, ptr null, i64 0, i64 0 }]
 // CHECK: @checksync.fields.N2ns1EE = private unnamed_addr constant [2 x %checksync.field_desc] [
-// CHECK-SAME: %checksync.field_desc { ptr @{{[^,]*}}, i64 0, i32 6, i32 24, i64 1, ptr @{{[^,]*}}, ptr null, ptr null },
-// CHECK-SAME: %checksync.field_desc { ptr @{{[^,]*}}, i64 20, i32 1, i32 4, i64 1, ptr null, ptr null, ptr null }]
+// CHECK-SAME: %checksync.field_desc { ptr @{{[^,]*}}, i64 0, i32 6, i32 24, i64 1, ptr @{{[^,]*}}, ptr null, ptr null, ptr null, i64 0, i64 0 },
+// CHECK-SAME: %checksync.field_desc { ptr @{{[^,]*}}, i64 20, i32 1, i32 4, i64 1, ptr null, ptr null, ptr null, ptr null, i64 0, i64 0 }]
 // CHECK: @checksync.types = private constant [4 x %checksync.type_desc]
 // CHECK: call {{.*}}ptr @checksync_rt_new(ptr {{.*}}@checksync.type.N2ns1EE, i64 24)

@@ -29,12 +29,12 @@ extern "C" {
 // GLOBALS-DAG: @c_root = {{.*}}global double
 // GLOBALS-DAG: @llvm.compiler.used = appending global [5 x ptr] [{{.*}}ptr @_ZN3appL4gridE
 // CHECK: @checksync.roots = private constant [5 x %checksync.root_desc] [
-// CHECK-SAME: %checksync.root_desc { ptr @head, %checksync.field_desc { ptr @checksync.str{{[.0-9]*}}, i64 0, i32 5, i32 8, i64 1, ptr @checksync.str{{[.0-9]*}}, ptr null, ptr null } },
-// CHECK-SAME: %checksync.root_desc { ptr @_ZN3app7counterE, %checksync.field_desc { ptr @checksync.str{{[.0-9]*}}, i64 0, i32 1, i32 8, i64 1, ptr null, ptr null, ptr null } },
-// CHECK-SAME: %checksync.root_desc { ptr @_ZN3app8sentinelE, %checksync.field_desc { ptr @checksync.str{{[.0-9]*}}, i64 0, i32 6, i32 16, i64 1, ptr @checksync.str{{[.0-9]*}}, ptr null, ptr null } },
-// CHECK-SAME: %checksync.root_desc { ptr @_ZN3appL4gridE, %checksync.field_desc { ptr @checksync.str{{[.0-9]*}}, i64 0, i32 1, i32 4, i64 8, ptr null, ptr null, ptr null } },
-// CHECK-SAME: %checksync.root_desc { ptr @c_root, %checksync.field_desc { ptr @checksync.str{{[.0-9]*}}, i64 0, i32 3, i32 8, i64 1, ptr null, ptr null, ptr null } }]
-// CHECK: @checksync.module = private constant %checksync.module_desc { i64 4, i64 1, ptr @checksync.types, i64 5, ptr @checksync.roots }
+// CHECK-SAME: %checksync.root_desc { ptr @head, %checksync.field_desc { ptr @checksync.str{{[.0-9]*}}, i64 0, i32 5, i32 8, i64 1, ptr @checksync.str{{[.0-9]*}}, ptr null, ptr null, ptr null, i64 0, i64 0 } },
+// CHECK-SAME: %checksync.root_desc { ptr @_ZN3app7counterE, %checksync.field_desc { ptr @checksync.str{{[.0-9]*}}, i64 0, i32 1, i32 8, i64 1, ptr null, ptr null, ptr null, ptr null, i64 0, i64 0 } },
+// CHECK-SAME: %checksync.root_desc { ptr @_ZN3app8sentinelE, %checksync.field_desc { ptr @checksync.str{{[.0-9]*}}, i64 0, i32 6, i32 16, i64 1, ptr @checksync.str{{[.0-9]*}}, ptr null, ptr null, ptr null, i64 0, i64 0 } },
+// CHECK-SAME: %checksync.root_desc { ptr @_ZN3appL4gridE, %checksync.field_desc { ptr @checksync.str{{[.0-9]*}}, i64 0, i32 1, i32 4, i64 8, ptr null, ptr null, ptr null, ptr null, i64 0, i64 0 } },
+// CHECK-SAME: %checksync.root_desc { ptr @c_root, %checksync.field_desc { ptr @checksync.str{{[.0-9]*}}, i64 0, i32 3, i32 8, i64 1, ptr null, ptr null, ptr null, ptr null, i64 0, i64 0 } }]
+// CHECK: @checksync.module = private constant %checksync.module_desc { i64 5, i64 1, ptr @checksync.types, i64 5, ptr @checksync.roots }
 // CHECK-NOT: llvm.global.annotations
 // CHECK-NOT: checksync.root\00
 // CHECK: define internal void @checksync.register()

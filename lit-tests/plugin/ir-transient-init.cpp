@@ -20,10 +20,10 @@ Node *make() { return new Node; }
 // CHECK-DAG: @[[STATS:_ZN9checksync5codec15transient_entryI5StatsEE]] = linkonce_odr
 // CHECK-DAG: c"std::mutex\00"
 // CHECK-DAG: c"Stats\00"
-// CHECK: @checksync.fields.4Node = private unnamed_addr constant [1 x %checksync.field_desc] [%checksync.field_desc { ptr @{{[^,]*}}, i64 0, i32 1, i32 8, i64 1, ptr null, ptr null, ptr null }]
+// CHECK: @checksync.fields.4Node = private unnamed_addr constant [1 x %checksync.field_desc] [%checksync.field_desc { ptr @{{[^,]*}}, i64 0, i32 1, i32 8, i64 1, ptr null, ptr null, ptr null, ptr null, i64 0, i64 0 }]
 // CHECK: @checksync.inits.4Node = private unnamed_addr constant [3 x %checksync.field_desc] [
-// CHECK-SAME: %checksync.field_desc { ptr @{{[^,]*}}, i64 8, i32 7, i32 40, i64 1, ptr @{{[^,]*}}, ptr @[[MUTEX]], ptr null },
-// CHECK-SAME: %checksync.field_desc { ptr @{{[^,]*}}, i64 48, i32 7, i32 32, i64 3, ptr @{{[^,]*}}, ptr @[[STR]], ptr null },
-// CHECK-SAME: %checksync.field_desc { ptr @{{[^,]*}}, i64 152, i32 7, i32 8, i64 1, ptr @{{[^,]*}}, ptr @[[STATS]], ptr null }]
-// CHECK: @checksync.types = private constant [1 x %checksync.type_desc] [%checksync.type_desc { ptr @{{[^,]*}}, ptr @{{[^,]*}}, i64 160, i64 8, i64 1, ptr @checksync.fields.4Node, i64 3, ptr @checksync.inits.4Node, i64 0, ptr null }]
+// CHECK-SAME: %checksync.field_desc { ptr @{{[^,]*}}, i64 8, i32 7, i32 40, i64 1, ptr @{{[^,]*}}, ptr @[[MUTEX]], ptr null, ptr null, i64 0, i64 0 },
+// CHECK-SAME: %checksync.field_desc { ptr @{{[^,]*}}, i64 48, i32 7, i32 32, i64 3, ptr @{{[^,]*}}, ptr @[[STR]], ptr null, ptr null, i64 0, i64 0 },
+// CHECK-SAME: %checksync.field_desc { ptr @{{[^,]*}}, i64 152, i32 7, i32 8, i64 1, ptr @{{[^,]*}}, ptr @[[STATS]], ptr null, ptr null, i64 0, i64 0 }]
+// CHECK: @checksync.types = private constant [1 x %checksync.type_desc] [%checksync.type_desc { ptr @{{[^,]*}}, ptr @{{[^,]*}}, i64 160, i64 8, i64 1, ptr @checksync.fields.4Node, i64 3, ptr @checksync.inits.4Node, i64 0, ptr null, ptr null }]
 // CHECK-DAG: define linkonce_odr {{.*}}@_ZN9checksync5codec15transient_codecISt5mutexE9constructEPv(

@@ -35,10 +35,10 @@ struct [[checksync::persistent]] Abstract { virtual void f() = 0; int a; };
 // CHECK: @checksync.vptrs.6Circle = private unnamed_addr constant [2 x %checksync.vptr_desc] [%checksync.vptr_desc { i64 0, ptr getelementptr (i8, ptr @_ZTV6Circle, i64 16) }, %checksync.vptr_desc { i64 16, ptr getelementptr (i8, ptr @_ZTV6Circle, i64 56) }]
 // CHECK: @checksync.vptrs.5Keyed = private unnamed_addr constant [1 x %checksync.vptr_desc] [%checksync.vptr_desc { i64 0, ptr getelementptr (i8, ptr @_ZTV5Keyed, i64 16) }]
 // CHECK: @checksync.types = private constant [5 x %checksync.type_desc] [
-// CHECK-SAME: i64 1, ptr @checksync.fields.5Shape, i64 0, ptr null, i64 1, ptr @checksync.vptrs.5Shape }
-// CHECK-SAME: i64 3, ptr @checksync.fields.6Circle, i64 0, ptr null, i64 2, ptr @checksync.vptrs.6Circle }
+// CHECK-SAME: i64 1, ptr @checksync.fields.5Shape, i64 0, ptr null, i64 1, ptr @checksync.vptrs.5Shape, ptr null }
+// CHECK-SAME: i64 3, ptr @checksync.fields.6Circle, i64 0, ptr null, i64 2, ptr @checksync.vptrs.6Circle, ptr null }
 // An abstract class is never a complete object: no vptrs.
-// CHECK-SAME: i64 1, ptr @checksync.fields.8Abstract, i64 0, ptr null, i64 0, ptr null }]
+// CHECK-SAME: i64 1, ptr @checksync.fields.8Abstract, i64 0, ptr null, i64 0, ptr null, ptr null }]
 
 // CHECK-LABEL: define {{.*}} @_Z9makePlainv(
 // CHECK: call noalias {{.*}}nonnull {{.*}}ptr @checksync_rt_new(ptr {{.*}}@checksync.type.6Circle, i64 40)

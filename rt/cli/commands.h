@@ -25,6 +25,7 @@ int run_inspect_diff(const InspectOptions &opts);
 struct ResumeOptions {
   std::string from;
   std::string dir; // where the resumed program checkpoints; default: `from` if a directory
+  bool allow_lossy = false; // CHECKSYNC_ALLOW_LOSSY=1 for the program
   std::vector<std::string> command;
 };
 int run_resume(const ResumeOptions &opts);

@@ -22,6 +22,10 @@ CLI::App *add_resume(CLI::App &app, checksync::cli::ResumeOptions &ro) {
   resume->add_option("--dir", ro.dir,
                      "Where the resumed program writes new checkpoints "
                      "(default: CHECKSYNC_DIR if set, else --from when it is a directory)");
+  resume->add_flag("--allow-lossy", ro.allow_lossy,
+                   "A checkpoint of another build may be resumed although a field narrowed or "
+                   "changed between integer and floating point: values that do not fit are "
+                   "clamped, and each field's count is logged (CHECKSYNC_ALLOW_LOSSY=1)");
   resume->add_option("command", ro.command, "-- PROGRAM ARGS...")->required();
 
   return resume;

@@ -33,6 +33,8 @@ int run_resume(const ResumeOptions &opts) {
   std::error_code ec;
   std::string abs = std::filesystem::absolute(file, ec).string();
   ::setenv("CHECKSYNC_RESUME", abs.c_str(), 1);
+  if (opts.allow_lossy)
+    ::setenv("CHECKSYNC_ALLOW_LOSSY", "1", 1);
   if (!opts.dir.empty())
     ::setenv("CHECKSYNC_DIR", opts.dir.c_str(), 1);
   else if (!std::getenv("CHECKSYNC_DIR") && std::filesystem::is_directory(opts.from, ec))

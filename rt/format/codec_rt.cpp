@@ -7,6 +7,7 @@
 #include "format/image_writer.h"
 #include "format/node_holders.h"
 
+#include <cmath>
 #include <cstring>
 
 namespace checksync::codec {
@@ -277,6 +278,21 @@ void setup_raw(const Type &t, char *dst) {
 }
 
 void value_init(const std::vector<Type> &types, const Field &f, char *dst) {
+  if (f.flags & CHECKSYNC_FIELD_DEFAULT_CONSTANT) {
+    if (f.kind == CHECKSYNC_FIELD_CODEC) { // a std::string (SchemaBuilder::defaultValue)
+      msgpack::object chars;
+      chars.type = msgpack::type::STR;
+      chars.via.str.ptr = f.default_value.data();
+      chars.via.str.size = std::uint32_t(f.default_value.size());
+      f.codec->decode(codec::as_value(chars), dst);
+      return;
+    }
+    if (f.default_value.size() == std::uint64_t(f.elem_size) * f.count &&
+        f.kind != CHECKSYNC_FIELD_RECORD) {
+      std::memcpy(dst, f.default_value.data(), f.default_value.size());
+      return;
+    }
+  }
   for (std::uint64_t e = 0; e < f.count; ++e) {
     char *at = dst + e * f.elem_size;
     if (f.kind == CHECKSYNC_FIELD_CODEC) {
@@ -292,24 +308,83 @@ void value_init(const std::vector<Type> &types, const Field &f, char *dst) {
 
 namespace {
 
+// The range of an INT or UINT field of elem_size bytes.
+void int_range(const Field &f, long double &lo, long double &hi) {
+  int bits = int(f.elem_size) * 8;
+  lo = f.kind == CHECKSYNC_FIELD_INT ? -std::ldexp(1.0L, bits - 1) : 0;
+  hi = (f.kind == CHECKSYNC_FIELD_INT ? std::ldexp(1.0L, bits - 1) : std::ldexp(1.0L, bits)) - 1;
+}
+
+// An integer value into an INT or UINT field. A value that does not fit
+// (only a lossy resume across builds narrows: evolve.h) is clamped and
+// counted; the low bytes of one that fits are the value (little-endian).
+void store_int(RestoreContext &cx, const msgpack::object &v, const Field &f, char *dst) {
+  const unsigned n = f.elem_size * 8;
+  const bool is_signed = f.kind == CHECKSYNC_FIELD_INT;
+  const std::uint64_t hi = is_signed ? (std::uint64_t(1) << (n - 1)) - 1
+                           : n == 64 ? ~std::uint64_t(0)
+                                     : (std::uint64_t(1) << n) - 1;
+  const std::int64_t lo = is_signed ? -std::int64_t(hi) - 1 : 0;
+  std::uint64_t bits;
+  if (v.type == msgpack::type::NEGATIVE_INTEGER) {
+    bits = std::uint64_t(v.via.i64 < lo ? lo : v.via.i64);
+    if (v.via.i64 < lo)
+      ++cx.clamped[f.name];
+  } else {
+    bits = v.via.u64 > hi ? hi : v.via.u64;
+    if (v.via.u64 > hi)
+      ++cx.clamped[f.name];
+  }
+  std::memcpy(dst, &bits, f.elem_size);
+}
+
+// A floating-point value into an INT or UINT field (a lossy resume):
+// truncated toward zero, clamped, NaN as 0.
+void store_converted_int(RestoreContext &cx, double d, const Field &f, char *dst) {
+  long double lo, hi, t = d == d ? std::trunc((long double)d) : 0;
+  int_range(f, lo, hi);
+  if (t != (long double)d)
+    ++cx.clamped[f.name];
+  if (t < lo || t > hi) {
+    if (t == (long double)d)
+      ++cx.clamped[f.name];
+    t = t < lo ? lo : hi;
+  }
+  std::uint64_t bits = t < 0 ? std::uint64_t(std::int64_t(t)) : std::uint64_t(t);
+  std::memcpy(dst, &bits, f.elem_size);
+}
+
 void store_scalar(RestoreContext &cx, const msgpack::object &v, const Field &f, char *dst,
                   bool constructed) {
   switch (f.kind) {
   case CHECKSYNC_FIELD_INT:
-  case CHECKSYNC_FIELD_UINT: {
-    std::uint64_t bits = v.type == msgpack::type::NEGATIVE_INTEGER ? std::uint64_t(v.via.i64)
-                                                                  : v.via.u64;
-    std::memcpy(dst, &bits, f.elem_size); // little-endian: low bytes first
+  case CHECKSYNC_FIELD_UINT:
+    if (v.type == msgpack::type::FLOAT32 || v.type == msgpack::type::FLOAT64)
+      store_converted_int(cx, v.via.f64, f, dst); // a lossy resume across builds
+    else
+      store_int(cx, v, f, dst);
     break;
-  }
-  case CHECKSYNC_FIELD_FLOAT:
+  case CHECKSYNC_FIELD_FLOAT: {
+    // An integer here is a lossy resume across builds (evolve.h).
+    bool from_int =
+        v.type == msgpack::type::POSITIVE_INTEGER || v.type == msgpack::type::NEGATIVE_INTEGER;
+    double d = !from_int                                   ? v.via.f64
+               : v.type == msgpack::type::NEGATIVE_INTEGER ? double(v.via.i64)
+                                                           : double(v.via.u64);
+    bool exact = !from_int || (v.type == msgpack::type::NEGATIVE_INTEGER
+                                   ? d < 0x1p63 && std::int64_t(d) == v.via.i64
+                                   : d < 0x1p64 && std::uint64_t(d) == v.via.u64);
     if (f.elem_size == 4) {
-      float x = narrow_float(v.via.f64);
+      float x = narrow_float(d);
+      exact &= x != x || double(x) == d;
       std::memcpy(dst, &x, 4);
     } else {
-      std::memcpy(dst, &v.via.f64, 8);
+      std::memcpy(dst, &d, 8);
     }
+    if (!exact)
+      ++cx.clamped[f.name];
     break;
+  }
   case CHECKSYNC_FIELD_BYTES:
     std::memcpy(dst, v.via.bin.ptr, f.elem_size);
     break;

@@ -74,6 +74,9 @@ struct RestoreContext {
   std::vector<Nested> nested{};
   std::uint64_t copied_nodes = 0; // ids lost: their container was copied, not moved
   std::uint64_t node_events = 0; // nodes noted and iterators decoded so far
+  // Lossy conversions (evolve.h): by program field name, the values that did
+  // not fit and were clamped (or rounded).
+  std::unordered_map<std::string, std::uint64_t> clamped{};
   void *address(std::uint64_t id, std::uint64_t off) const; // throws Error
 };
 extern thread_local RestoreContext *current_restore;
@@ -81,8 +84,10 @@ extern thread_local RestoreContext *current_restore;
 // Prepares raw storage for a value of type t: zero, transient fields
 // constructed, vtable pointers set.
 void setup_raw(const Type &t, char *dst);
-// A field the checkpoint does not have, in storage setup_raw prepared:
-// value-initialised (library values constructed, records set up).
+// A field the checkpoint does not have, in storage setup_raw prepared: its
+// default member initialiser's value when the plugin could evaluate it
+// (CHECKSYNC_FIELD_DEFAULT_CONSTANT), else value-initialised (library values
+// constructed, records set up field by field).
 void value_init(const std::vector<Type> &types, const Field &f, char *dst);
 // Decodes a field value into dst. `constructed`: dst holds live library values
 // (a root) that must be destroyed first.

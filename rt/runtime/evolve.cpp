@@ -1,6 +1,7 @@
 // evolve.cpp - see evolve.h.
 #include "runtime/evolve.h"
 
+#include <cctype>
 #include <unordered_map>
 
 namespace checksync::detail {
@@ -31,6 +32,11 @@ bool same_shape(const Field &a, const Field &b) {
          a.target_key == b.target_key;
 }
 
+bool arithmetic(const Field &f) {
+  return f.kind == CHECKSYNC_FIELD_INT || f.kind == CHECKSYNC_FIELD_UINT ||
+         f.kind == CHECKSYNC_FIELD_FLOAT;
+}
+
 // Single scalars that widen without loss.
 bool widens(const Field &ck, const Field &pg) {
   if (ck.count != 1 || pg.count != 1 || pg.elem_size <= ck.elem_size)
@@ -42,16 +48,63 @@ bool widens(const Field &ck, const Field &pg) {
   return ck.kind == CHECKSYNC_FIELD_FLOAT && pg.kind == CHECKSYNC_FIELD_FLOAT;
 }
 
+// What an added field starts as (codec_rt.h value_init).
+std::string how_added(const Field &f) {
+  bool has = f.flags & CHECKSYNC_FIELD_HAS_INITIALISER;
+  if (f.flags & CHECKSYNC_FIELD_DEFAULT_CONSTANT)
+    return "its initialiser";
+  if (f.kind == CHECKSYNC_FIELD_RECORD)
+    return has ? "a fresh record: its fields' initialisers; its own initialiser is not a "
+                 "constant"
+               : "a fresh record: its fields' initialisers";
+  return has ? "value-initialised: its initialiser is not a constant" : "value-initialised";
+}
+
+// `spelling` with every whole qualified name `from` replaced by `to`.
+std::string replace_name(std::string spelling, const std::string &from, const std::string &to) {
+  auto ident = [](char c) { return std::isalnum((unsigned char)c) || c == '_' || c == ':'; };
+  for (std::size_t at = spelling.find(from); at != std::string::npos;
+       at = spelling.find(from, at)) {
+    std::size_t end = at + from.size();
+    if ((at == 0 || !ident(spelling[at - 1])) &&
+        (end == spelling.size() || !ident(spelling[end]))) {
+      spelling.replace(at, from.size(), to);
+      at += to.size();
+    } else {
+      at = end;
+    }
+  }
+  return spelling;
+}
+
 struct Planner {
   const Image &img;
   const std::vector<Type> &types;
   const std::vector<Root> &roots;
+  const PlanOptions &opts;
   std::unordered_map<std::string, std::string> names; // key -> C++ name
   std::unordered_map<std::string, std::size_t> ck_by_key, pg_by_key;
+  // Types the program renamed ([[checksync::renamed_from]] on the class):
+  // checkpoint key -> program key, and qualified name -> new name.
+  std::unordered_map<std::string, std::string> renamed_keys;
+  std::vector<std::pair<std::string, std::string>> renamed_names;
+
+  // The checkpoint's field as this program would spell it (renamed types).
+  Field in_program_terms(Field f) const {
+    if (f.kind == CHECKSYNC_FIELD_REF || f.kind == CHECKSYNC_FIELD_RECORD) {
+      if (auto it = renamed_keys.find(f.target_key); it != renamed_keys.end())
+        f.target_key = it->second;
+    } else if (f.kind == CHECKSYNC_FIELD_CODEC) {
+      for (const auto &[from, to] : renamed_names)
+        f.target_key = replace_name(f.target_key, from, to);
+    }
+    return f;
+  }
 
   // Empty if the checkpoint's value fits the program's field; a note for the
   // log if it is converted; throws otherwise.
-  std::string carry(const Field &ck, const Field &pg, const std::string &where) {
+  std::string carry(const Field &ck_as_written, const Field &pg, const std::string &where) {
+    const Field ck = in_program_terms(ck_as_written);
     // A record by value is decoded by its own type's plan (field by field,
     // by name), which plan_schema checks like any type's.
     if (ck.kind == CHECKSYNC_FIELD_RECORD && pg.kind == CHECKSYNC_FIELD_RECORD &&
@@ -59,12 +112,19 @@ struct Planner {
       return "";
     if (same_shape(ck, pg))
       return "";
+    std::string conversion = "'" + ck.name + "' " + kind_name(ck.kind) +
+                             std::to_string(ck.elem_size * 8) + " -> " + kind_name(pg.kind) +
+                             std::to_string(pg.elem_size * 8);
     if (widens(ck, pg))
-      return "'" + ck.name + "' " + kind_name(ck.kind) + std::to_string(ck.elem_size * 8) +
-             " -> " + kind_name(pg.kind) + std::to_string(pg.elem_size * 8);
+      return conversion;
+    bool lossy = arithmetic(ck) && arithmetic(pg) && ck.count == 1 && pg.count == 1;
+    if (lossy && (opts.allow_lossy || (pg.flags & CHECKSYNC_FIELD_ALLOW_LOSSY)))
+      return conversion + " (lossy)";
     throw Error(std::string(kPrefix) + where + " is " + shape(ck, names) +
-                " in the checkpoint but " + shape(pg, names) +
-                " in the program (resume converts only scalars that widen)");
+                " in the checkpoint but " + shape(pg, names) + " in the program" +
+                (lossy ? " (narrowing or another arithmetic kind: allow it with "
+                         "--allow-lossy or [[checksync::allow_lossy]] on the field)"
+                       : " (resume converts only scalars that widen)"));
   }
 
   std::vector<std::int64_t> plan_type(const Type &ck, const Type &pg, std::string &change) {
@@ -94,7 +154,7 @@ struct Planner {
         throw Error(std::string(kPrefix) + "type " + pg.name + ": field '" +
                     ck.fields[size_t(j)].name + "' of the checkpoint would go to two fields");
       if (j < 0) {
-        added.push_back("'" + g.name + "'");
+        added.push_back("'" + g.name + "' (" + how_added(g) + ")");
         continue;
       }
       src[k] = j;
@@ -114,12 +174,15 @@ struct Planner {
       return s;
     };
     std::string parts;
-    for (std::string p : {list("renamed ", renamed), list("added (value-initialised) ", added),
+    for (std::string p : {list("renamed ", renamed), list("added ", added),
                           list("dropped ", dropped), list("converted ", converted)})
       if (!p.empty())
         parts += (parts.empty() ? "" : "; ") + p;
+    std::string type = ck.name == pg.name ? pg.name : ck.name + " -> " + pg.name;
+    if (ck.name != pg.name)
+      parts = "renamed type" + (parts.empty() ? "" : "; " + parts);
     if (!parts.empty())
-      change = "type " + pg.name + ": " + parts;
+      change = "type " + type + ": " + parts;
     return src;
   }
 
@@ -167,8 +230,8 @@ struct Planner {
 } // namespace
 
 SchemaPlan plan_schema(const Image &img, const std::vector<Type> &types,
-                       const std::vector<Root> &roots) {
-  Planner p{img, types, roots, {}, {}, {}};
+                       const std::vector<Root> &roots, const PlanOptions &opts) {
+  Planner p{img, types, roots, opts, {}, {}, {}, {}, {}};
   for (std::size_t i = 0; i < img.types.size(); ++i) {
     p.names.emplace(img.types[i].key, img.types[i].name);
     p.ck_by_key.emplace(img.types[i].key, i);
@@ -184,10 +247,39 @@ SchemaPlan plan_schema(const Image &img, const std::vector<Type> &types,
   for (std::size_t i = 0; i < img.objects.size(); ++i)
     if (img.reachable.empty() || img.reachable[i])
       ++objects_of[img.objects[i].type];
+  // Renamed types: a program type whose former name is a checkpoint type's
+  // name, when the checkpoint has no type of the program type's own key.
+  std::unordered_map<std::string, std::size_t> renamed_into; // program key -> ck index
+  for (std::size_t i = 0; i < img.types.size(); ++i) {
+    const Type &ck = img.types[i];
+    if (p.pg_by_key.count(ck.key))
+      continue;
+    for (const Type &pg : types) {
+      if (p.ck_by_key.count(pg.key))
+        continue;
+      for (const std::string &former : pg.renamed_from)
+        if (former == ck.name) {
+          if (!renamed_into.emplace(pg.key, i).second)
+            throw Error(std::string(kPrefix) + "type " + pg.name +
+                        " was renamed from two types of the checkpoint: " +
+                        img.types[renamed_into[pg.key]].name + " and " + ck.name);
+          p.renamed_keys[ck.key] = pg.key;
+          p.renamed_names.emplace_back(ck.name, pg.name);
+        }
+    }
+  }
   for (std::size_t i = 0; i < img.types.size(); ++i) {
     const Type &ck = img.types[i];
     auto it = p.pg_by_key.find(ck.key);
+    if (auto r = p.renamed_keys.find(ck.key); r != p.renamed_keys.end())
+      it = p.pg_by_key.find(r->second);
     if (it == p.pg_by_key.end()) {
+      if (opts.objects_unknown) {
+        plan.changes.push_back("type " + ck.name +
+                               ": removed (a resume is refused if the checkpoint holds "
+                               "reachable objects of it)");
+        continue;
+      }
       if (objects_of[i])
         throw Error(std::string(kPrefix) + "type " + ck.name +
                     " is not a persistent type of this program, and the checkpoint holds " +

@@ -7,6 +7,7 @@
 #include "heap/heap.h"
 #include "heap/marker.h"
 #include "log/log.h"
+#include "settings/options.h"
 
 #include <cstring>
 #include <unordered_map>
@@ -57,7 +58,9 @@ std::uint64_t restore_image(const Image &img, const std::vector<Type> &types,
                             std::vector<std::uint64_t> *dropped,
                             std::vector<ObjHeader *> *renumbered,
                             std::vector<std::string> *changes) {
-  SchemaPlan plan = plan_schema(img, types, roots);
+  PlanOptions opts;
+  opts.allow_lossy = options::flag("CHECKSYNC_ALLOW_LOSSY");
+  SchemaPlan plan = plan_schema(img, types, roots, opts);
   for (const std::string &c : plan.changes)
     LOG_INFO("resume across builds: %s", c.c_str());
   if (changes)
@@ -146,6 +149,10 @@ std::uint64_t restore_image(const Image &img, const std::vector<Type> &types,
     if (cx.node_events != events)
       roots_with_nodes.push_back(&r);
   }
+  for (const auto &[field, n] : cx.clamped)
+    LOG_WARN("resume across builds: %llu value(s) of '%s' did not fit its new type: clamped, "
+             "rounded or truncated (lossy conversions allowed)",
+             (unsigned long long)n, field.c_str());
   if (!with_nodes.empty() || !roots_with_nodes.empty())
     fix_restored_iterators(cx, types, roots_with_nodes, with_nodes, renumbered);
   return img.objects.size() - (dropped ? dropped->size() : 0);

@@ -90,6 +90,9 @@ Field field_from_desc(const checksync_field_desc &d) {
   f.codec = static_cast<const codec::Entry *>(d.codec);
   if (d.renamed_from)
     f.renamed_from = split_renamed_from(d.renamed_from);
+  f.flags = d.flags;
+  if (d.default_value)
+    f.default_value.assign(d.default_value, d.default_size);
   return f;
 }
 
@@ -105,6 +108,8 @@ Type type_from_desc(const checksync_type_desc &d) {
     t.inits.push_back(field_from_desc(d.inits[i]));
   for (std::uint64_t i = 0; i < d.num_vptrs; ++i)
     t.vptrs.push_back({d.vptrs[i].offset, d.vptrs[i].value});
+  if (d.renamed_from)
+    t.renamed_from = split_renamed_from(d.renamed_from);
   return t;
 }
 

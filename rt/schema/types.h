@@ -28,6 +28,11 @@ struct Field {
   // Former names ([[checksync::renamed_from]]); the program's only: files
   // carry the names they were written with.
   std::vector<std::string> renamed_from;
+  // The program's only, like renamed_from: CHECKSYNC_FIELD_* flags and the
+  // default member initialiser's value (abi.h default_value) for a field a
+  // resume adds.
+  std::uint64_t flags = 0;
+  std::string default_value;
 };
 
 // A library value (or transient field needing construction) at an offset.
@@ -49,6 +54,7 @@ struct Type {
   std::vector<Field> fields;
   std::vector<Field> inits; // transient fields constructed on resume
   std::vector<Vptr> vptrs;  // the complete object's own vtable pointers
+  std::vector<std::string> renamed_from; // former qualified names (the program's only)
 
   // Filled by resolve_targets(), nested records and arrays flattened:
   std::vector<std::uint64_t> ref_offsets; // every raw ref: marking walks these

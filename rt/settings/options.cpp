@@ -142,6 +142,8 @@ const std::vector<Spec> &all() {
        "encode deltas on a background thread (0: inside checkpoint())"},
       {"CHECKSYNC_ALLOW_UNINSTRUMENTED", Kind::Flag, 0, 1, "0",
        "run even though a file was compiled without the plugin (its state is not saved)"},
+      {"CHECKSYNC_ALLOW_LOSSY", Kind::Flag, 0, 1, "0",
+       "a resume across builds may narrow fields or change int <-> float (values clamped)"},
       {"CHECKSYNC_LOG_LEVEL", Kind::Text, 0, 0, "info", "the least severe runtime message printed",
        false, "error warning warn info debug"},
       {"CHECKSYNC_VERIFY", Kind::Flag, 0, 1, "0",
