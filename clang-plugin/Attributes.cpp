@@ -14,6 +14,7 @@
 #include "clang/AST/ASTContext.h"
 #include "clang/AST/Attr.h"
 #include "clang/AST/DeclCXX.h"
+#include "clang/AST/DeclTemplate.h"
 #include "clang/Sema/ParsedAttr.h"
 #include "clang/Sema/Sema.h"
 
@@ -186,8 +187,14 @@ public:
   bool diagAppertainsToDecl(Sema &S, const ParsedAttr &Attr, const Decl *D) const override {
     if (isa<FieldDecl>(D))
       return true;
-    if (const auto *RD = dyn_cast<CXXRecordDecl>(D); RD && !RD->isUnion())
-      return true;
+    if (const auto *RD = dyn_cast<CXXRecordDecl>(D); RD && !RD->isUnion()) {
+      if (!RD->getDescribedClassTemplate() && !isa<ClassTemplateSpecializationDecl>(RD))
+        return true;
+      reportError(S.getDiagnostics(), Attr.getLoc(),
+                  "'checksync::renamed_from' cannot be applied to a class template: each "
+                  "of its specialisations is a type of its own");
+      return false;
+    }
     reportError(S.getDiagnostics(), Attr.getLoc(),
                 "'checksync::renamed_from' can only be applied to a non-static data member "
                 "of a [[checksync::persistent]] class or struct, or to such a class");

@@ -35,14 +35,22 @@ namespace checksync::plugin {
 
 namespace {
 /// The former names [[checksync::renamed_from]] gave \p D, ',' separated.
-std::string renamedFrom(const Decl *D) {
-  std::string Names;
+std::string renamedFrom(const Decl *D, std::string Names = "") {
   for (const auto *A : D->specific_attrs<AnnotateAttr>()) {
     llvm::StringRef S = A->getAnnotation();
-    if (S.consume_front(RenamedFromMarker))
+    if (!S.consume_front(RenamedFromMarker))
+      continue;
+    llvm::SmallVector<llvm::StringRef, 4> Have;
+    llvm::StringRef(Names).split(Have, ',', -1, false);
+    if (!llvm::is_contained(Have, S)) // redeclarations inherit the attribute
       Names += (Names.empty() ? "" : ",") + S.str();
   }
   return Names;
+}
+
+/// A bool or an array of bools.
+bool isBool(QualType T) {
+  return T.getCanonicalType()->getBaseElementTypeUnsafe()->isBooleanType();
 }
 } // namespace
 
@@ -451,11 +459,8 @@ void SchemaBuilder::handleRecord(const CXXRecordDecl *RD) {
   T.Name = Name;
   T.Size = Layout.getSize().getQuantity();
   T.Align = Layout.getAlignment().getQuantity();
-  for (const Decl *R : RD->redecls()) {
-    std::string Former = renamedFrom(R);
-    if (!Former.empty())
-      T.RenamedFrom += (T.RenamedFrom.empty() ? "" : ",") + Former;
-  }
+  for (const Decl *R : RD->redecls())
+    T.RenamedFrom = renamedFrom(R, T.RenamedFrom);
   bool OK = handleBases(RD, Name, T);
   for (const FieldDecl *FD : RD->fields()) {
     std::string FieldName = FD->getNameAsString();
@@ -490,6 +495,8 @@ void SchemaBuilder::handleRecord(const CXXRecordDecl *RD) {
     F->RenamedFrom = renamedFrom(FD);
     if (hasMarker(FD, AllowLossyMarker))
       F->Flags |= CHECKSYNC_FIELD_ALLOW_LOSSY;
+    if (isBool(FD->getType()))
+      F->Flags |= CHECKSYNC_FIELD_BOOL;
     if (FD->hasInClassInitializer()) {
       F->Flags |= CHECKSYNC_FIELD_HAS_INITIALISER;
       // Late-parsed: evaluated at the end of the translation unit.
@@ -543,6 +550,8 @@ void SchemaBuilder::handleVar(VarDecl *VD) {
   if (!F)
     return;
   F->Name = Name;
+  if (isBool(VD->getType()))
+    F->Flags |= CHECKSYNC_FIELD_BOOL;
   F->Offset = 0;
   if (!VD->hasAttr<UsedAttr>())
     VD->addAttr(UsedAttr::CreateImplicit(Ctx));
@@ -624,12 +633,20 @@ std::optional<std::string> stringLiteralInit(const Expr *E) {
 } // namespace
 
 std::string SchemaBuilder::defaultValue(const FieldDecl *FD, FieldSchema &F) {
+  const auto *Parent = dyn_cast<CXXRecordDecl>(FD->getParent());
+  if (!FD->getInClassInitializer() && SemaRef && Parent &&
+      isTemplateInstantiation(Parent->getTemplateSpecializationKind())) {
+    // A class template's initialiser is instantiated only where a constructor
+    // uses it: instantiate it here, so every translation unit agrees.
+    Sema::ContextRAII TUContext(*SemaRef, Ctx.getTranslationUnitDecl());
+    (void)SemaRef->BuildCXXDefaultInitExpr(FD->getLocation(), const_cast<FieldDecl *>(FD));
+  }
   const Expr *Init = FD->getInClassInitializer();
   if (!Init || Init->isValueDependent() || Init->isTypeDependent())
     return "";
   if (F.Kind == "codec") {
     std::optional<std::string> Chars;
-    if (F.Target == "std::string" && (Chars = stringLiteralInit(Init)))
+    if (F.Target == "std::string" && F.Count == 1 && (Chars = stringLiteralInit(Init)))
       F.Flags |= CHECKSYNC_FIELD_DEFAULT_CONSTANT;
     return Chars.value_or("");
   }

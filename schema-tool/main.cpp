@@ -400,5 +400,12 @@ int main(int argc, char **argv) {
     print(collected, as_json);
     return rc == 0 ? 0 : 1;
   }
-  return check(*db, collected);
+  int found = check(*db, collected);
+  if (rc != 0) {
+    // A unit that could not be parsed was not checked: never report "clean".
+    std::fprintf(stderr, "checksync-schema check: some translation units could not be processed "
+                         "(above): they were not checked\n");
+    return 2;
+  }
+  return found;
 }

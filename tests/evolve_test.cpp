@@ -63,6 +63,15 @@ TEST(Evolve, RenamedTypeTranslatesRefsAndWholeNamesInSpellings) {
   program[0].fields[2].target_key = "std::vector<shop::ArticleX *>";
   EXPECT_NE(refusal(img, program).find("field 'other'"), std::string::npos);
 
+  // Nor can two program types both claim one checkpoint type.
+  program.push_back(type("N4shop5OfferE", "shop::Offer", {}));
+  program[1].renamed_from = {"shop::Item"};
+  EXPECT_NE(refusal(img, program)
+                .find("types shop::Article and shop::Offer both say they were "
+                      "renamed from the checkpoint's type shop::Item"),
+            std::string::npos);
+  program.pop_back();
+
   // Two checkpoint types cannot both become one program type.
   program[0].fields[2].target_key = "std::vector<shop::ItemX *>";
   img.types.push_back(type("5Thing", "Thing", {}));

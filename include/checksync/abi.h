@@ -31,10 +31,13 @@ enum checksync_field_kind {
 /* checksync_field_desc.flags (since ABI 5):
    ALLOW_LOSSY      [[checksync::allow_lossy]]: a resume may narrow the field (clamped);
    HAS_INITIALISER  the field has a default member initialiser;
-   DEFAULT_CONSTANT ... and default_value holds its value (possibly empty). */
+   DEFAULT_CONSTANT ... and default_value holds its value (possibly empty);
+   BOOL             a `bool` (the kind says only UINT, 1 byte): a lossy resume
+                    stores value != 0. */
 #define CHECKSYNC_FIELD_ALLOW_LOSSY 1u
 #define CHECKSYNC_FIELD_HAS_INITIALISER 2u
 #define CHECKSYNC_FIELD_DEFAULT_CONSTANT 4u
+#define CHECKSYNC_FIELD_BOOL 8u
 
 /* One field of a persistent type; arrays are flattened into `count`.
    Layout (80 bytes): { ptr, i64, i32, i32, i64, ptr, ptr, ptr, ptr, i64, i64 }. */

@@ -26,11 +26,13 @@
 // RUN: not %csrt resume --from %t.d -- %t.b3 2>&1 | FileCheck %s --check-prefix=NARROW
 // NARROW: checksync: error: checkpoint does not match this program: type shop::Item: field 'qty' is int64 at offset 0 in the checkpoint but int16 at offset 0 in the program (narrowing or another arithmetic kind: allow it with --allow-lossy or {{\[\[}}checksync::allow_lossy{{\]\]}} on the field)
 // RUN: %csrt resume --allow-lossy --from %t.d --dir %t.d3 -- %t.b3 2>&1 | FileCheck %s --check-prefix=LOSSY
-// LOSSY-DAG: resume across builds: type shop::Item: converted 'qty' int64 -> int16 (lossy), 'weight' float64 -> float32 (lossy), 'level' int32 -> float64 (lossy), 'big' int64 -> int32 (lossy)
+// LOSSY-DAG: resume across builds: type shop::Item: converted 'qty' int64 -> int16 (lossy), 'weight' float64 -> float32 (lossy), 'level' int32 -> float64 (lossy), 'big' int64 -> int32 (lossy), 'flag' int32 -> uint8 (lossy), 'huge' float64 -> float32 (lossy)
 // LOSSY-DAG: 1 value(s) of 'qty' did not fit its new type: clamped, rounded or truncated (lossy conversions allowed)
 // LOSSY-DAG: 1 value(s) of 'weight' did not fit its new type
 // LOSSY-DAG: 2 value(s) of 'big' did not fit its new type
-// LOSSY: build 3: qty 5 32767 -3, weight 0.1 2.5 -7.75, level 1 2 3, big 7 2147483647 -2147483648
+// LOSSY-DAG: 2 value(s) of 'flag' did not fit its new type
+// LOSSY-DAG: 1 value(s) of 'huge' did not fit its new type
+// LOSSY: build 3: qty 5 32767 -3, weight 0.1 2.5 -7.75, level 1 2 3, big 7 2147483647 -2147483648, flag 0 1 1, huge 0 -3.40282e+38 2
 // The same through the environment (serve --takeover passes it on).
 // RUN: env CHECKSYNC_ALLOW_LOSSY=1 %csrt resume --from %t.d --dir %t.d3e -- %t.b3 2>&1 | FileCheck %s --check-prefix=LOSSY
 //
@@ -66,16 +68,22 @@ struct [[checksync::persistent]] Item {
   float weight;
   double level;
   std::int32_t big;
+  bool flag;  // was int32: value != 0
+  float huge; // was double: beyond float's range, clamped to its largest
 #elif BUILD == 4
   std::int64_t qty;
   double weight;
   std::int32_t level;
   [[checksync::allow_lossy]] std::int32_t big;
+  std::int32_t flag;
+  double huge;
 #else
   std::int64_t qty;
   double weight;
   std::int32_t level;
   std::int64_t big;
+  std::int32_t flag;
+  double huge;
 #endif
 #if BUILD == 2
   std::int32_t priority = 7;
@@ -125,7 +133,9 @@ int main() {
   const std::int64_t qty[] = {5, 100000, -3}, big[] = {7, 5000000000, -5000000000};
   const double weight[] = {0.1, 2.5, -7.75};
   for (int i = 2; i >= 0; --i) {
-    store->items = new shop::Item{qty[i], weight[i], i + 1, big[i], store->items};
+    const std::int32_t flag[] = {0, 2, -1};
+    store->items = new shop::Item{qty[i], weight[i], i + 1, big[i], flag[i],
+                                  i == 1 ? -1e300 : 1.0 * i, store->items};
     store->index.insert(store->index.begin(), store->items);
   }
   store->kind = Kind::B;
@@ -160,9 +170,12 @@ int main() {
 #elif BUILD == 3
   if (!checksync::resumed())
     return 1;
-  std::string qty, weight, level, big;
+  std::string qty, weight, level, big, flag, huge;
   for (shop::Item *i = store->items; i; i = i->next) {
     char w[32];
+    flag += " " + std::to_string(int(i->flag));
+    std::snprintf(w, sizeof w, " %g", double(i->huge));
+    huge += w;
     std::snprintf(w, sizeof w, " %g", double(i->weight));
     qty += " " + std::to_string(i->qty);
     weight += w;
@@ -170,8 +183,8 @@ int main() {
     level += w;
     big += " " + std::to_string(i->big);
   }
-  std::printf("build 3: qty%s, weight%s, level%s, big%s\n", qty.c_str(), weight.c_str(),
-              level.c_str(), big.c_str());
+  std::printf("build 3: qty%s, weight%s, level%s, big%s, flag%s, huge%s\n", qty.c_str(),
+              weight.c_str(), level.c_str(), big.c_str(), flag.c_str(), huge.c_str());
 #else
   if (!checksync::resumed())
     return 1;

@@ -27,7 +27,24 @@ struct [[checksync::persistent, checksync::renamed_from("shop::Item"),
 } // namespace shop
 [[checksync::root]] shop::Article *article;
 
-// Flags: 1 allow_lossy, 2 has an initialiser, 4 its value is in the descriptor.
+// A forward declaration carrying the attribute: the definition inherits it,
+// the former name is listed once.
+struct [[checksync::renamed_from("OldFwd")]] Fwd;
+struct [[checksync::persistent]] Fwd {
+  bool on = true;
+  std::string names[2] = {"x"}; // an array of strings: not used (flag 2 only)
+};
+[[checksync::root]] Fwd *fwd;
+
+// A class template's initialiser is instantiated for the schema even where
+// no constructor uses it.
+template <class T> struct [[checksync::persistent]] Box {
+  T v = 3;
+};
+[[checksync::root]] Box<int> *box;
+static_assert(sizeof(Box<int>) == sizeof(int)); // completes the class, not the initialiser
+
+// Flags: 1 allow_lossy, 2 has an initialiser, 4 its value is in the descriptor, 8 bool.
 // CHECK-DAG: [[SEVEN:@[^ ]+]] = {{.*}} c"\07\00\00\00\00"
 // CHECK-DAG: [[AB:@[^ ]+]] = {{.*}} c"ab\00\00\00"
 // CHECK-DAG: [[GREEN:@[^ ]+]] = {{.*}} c"\02\00"
@@ -41,11 +58,19 @@ struct [[checksync::persistent, checksync::renamed_from("shop::Item"),
 // CHECK-SAME: { ptr @{{[^,]*}}, i64 52, i32 1, i32 2, i64 1, ptr null, ptr null, ptr null, ptr null, i64 0, i64 1 },
 // CHECK-SAME: { ptr @{{[^,]*}}, i64 56, i32 5, i32 8, i64 1, ptr @{{[^,]*}}, ptr null, ptr null, ptr @{{[^,]*}}, i64 8, i64 6 }]
 // CHECK: [[FORMER:@[^ ]+]] = {{.*}} c"shop::Item,Thing\00"
-// CHECK: @checksync.types = {{.*}} ptr @checksync.fields.N4shop7ArticleE, i64 0, ptr null, i64 0, ptr null, ptr [[FORMER]] }]
+// CHECK: @checksync.fields.3Fwd = {{.*}} [
+// CHECK-SAME: { ptr @{{[^,]*}}, i64 0, i32 2, i32 1, i64 1, ptr null, ptr null, ptr null, ptr @{{[^,]*}}, i64 1, i64 14 },
+// CHECK-SAME: { ptr @{{[^,]*}}, i64 8, i32 7, i32 32, i64 2, ptr @{{[^,]*}}, ptr @{{[^,]*}}, ptr null, ptr null, i64 0, i64 2 }]
+// CHECK: [[OLDFWD:@[^ ]+]] = {{.*}} c"OldFwd\00"
+// CHECK: @checksync.fields.3BoxIiE = {{.*}} [%checksync.field_desc { ptr @{{[^,]*}}, i64 0, i32 1, i32 4, i64 1, ptr null, ptr null, ptr null, ptr [[THREE:@[^,]*]], i64 4, i64 6 }]
+// CHECK: @checksync.types = {{.*}} ptr @checksync.fields.N4shop7ArticleE, i64 0, ptr null, i64 0, ptr null, ptr [[FORMER]] }
+// CHECK-SAME: ptr @checksync.fields.3Fwd, i64 0, ptr null, i64 0, ptr null, ptr [[OLDFWD]] }
+// CHECK-SAME: ptr @checksync.fields.3BoxIiE, i64 0, ptr null, i64 0, ptr null, ptr null }]
 
 #ifdef MISUSE
 struct [[checksync::persistent, checksync::renamed_from("a::")]] Bad1 { int x; }; // expected-error {{'checksync::renamed_from' on a class takes its former qualified name as a string literal, e.g. [[checksync::renamed_from("shop::Order")]] (templates are not supported)}}
 struct [[checksync::persistent, checksync::renamed_from("Box<int>")]] Bad2 { int x; }; // expected-error {{'checksync::renamed_from' on a class takes its former qualified name}}
+template <class T> struct [[checksync::persistent, checksync::renamed_from("OldBox")]] Bad4 { T x; }; // expected-error {{'checksync::renamed_from' cannot be applied to a class template: each of its specialisations is a type of its own}}
 struct [[checksync::persistent]] Bad3 {
   [[checksync::renamed_from("a::b")]] int x; // expected-error {{'checksync::renamed_from' takes the field's former name as a string literal}}
 };

@@ -51,7 +51,7 @@ app::Box<short> *makeBox() { return new app::Box<short>; }
 
 // CHECK: @checksync.fields.N3app4NodeE = private unnamed_addr constant [12 x %checksync.field_desc] [
 // CHECK-SAME: %checksync.field_desc { ptr @checksync.str{{[.0-9]*}}, i64 0, i32 1, i32 8, i64 1, ptr null, ptr null, ptr null, ptr null, i64 0, i64 0 },
-// CHECK-SAME: %checksync.field_desc { ptr @{{.*}}, i64 8, i32 2, i32 1, i64 1, ptr null, ptr null, ptr null, ptr null, i64 0, i64 0 },
+// CHECK-SAME: %checksync.field_desc { ptr @{{.*}}, i64 8, i32 2, i32 1, i64 1, ptr null, ptr null, ptr null, ptr null, i64 0, i64 8 },
 // CHECK-SAME: %checksync.field_desc { ptr @{{.*}}, i64 9, i32 2, i32 1, i64 1, ptr null, ptr null, ptr null, ptr null, i64 0, i64 0 },
 // CHECK-SAME: %checksync.field_desc { ptr @{{.*}}, i64 10, i32 2, i32 1, i64 1, ptr null, ptr null, ptr null, ptr null, i64 0, i64 0 },
 // CHECK-SAME: %checksync.field_desc { ptr @{{.*}}, i64 12, i32 1, i32 2, i64 1, ptr null, ptr null, ptr null, ptr null, i64 0, i64 0 },

@@ -7,6 +7,7 @@
 #include "format/image_writer.h"
 #include "format/node_holders.h"
 
+#include <cfloat>
 #include <cmath>
 #include <cstring>
 
@@ -308,13 +309,6 @@ void value_init(const std::vector<Type> &types, const Field &f, char *dst) {
 
 namespace {
 
-// The range of an INT or UINT field of elem_size bytes.
-void int_range(const Field &f, long double &lo, long double &hi) {
-  int bits = int(f.elem_size) * 8;
-  lo = f.kind == CHECKSYNC_FIELD_INT ? -std::ldexp(1.0L, bits - 1) : 0;
-  hi = (f.kind == CHECKSYNC_FIELD_INT ? std::ldexp(1.0L, bits - 1) : std::ldexp(1.0L, bits)) - 1;
-}
-
 // An integer value into an INT or UINT field. A value that does not fit
 // (only a lossy resume across builds narrows: evolve.h) is clamped and
 // counted; the low bytes of one that fits are the value (little-endian).
@@ -326,7 +320,11 @@ void store_int(RestoreContext &cx, const msgpack::object &v, const Field &f, cha
                                      : (std::uint64_t(1) << n) - 1;
   const std::int64_t lo = is_signed ? -std::int64_t(hi) - 1 : 0;
   std::uint64_t bits;
-  if (v.type == msgpack::type::NEGATIVE_INTEGER) {
+  if (f.flags & CHECKSYNC_FIELD_BOOL) { // a lossy resume into a bool: value != 0
+    bits = v.via.u64 != 0;
+    if (v.via.u64 > 1)
+      ++cx.clamped[f.name];
+  } else if (v.type == msgpack::type::NEGATIVE_INTEGER) {
     bits = std::uint64_t(v.via.i64 < lo ? lo : v.via.i64);
     if (v.via.i64 < lo)
       ++cx.clamped[f.name];
@@ -339,18 +337,34 @@ void store_int(RestoreContext &cx, const msgpack::object &v, const Field &f, cha
 }
 
 // A floating-point value into an INT or UINT field (a lossy resume):
-// truncated toward zero, clamped, NaN as 0.
+// truncated toward zero, clamped, NaN as 0; into a bool, value != 0.
 void store_converted_int(RestoreContext &cx, double d, const Field &f, char *dst) {
-  long double lo, hi, t = d == d ? std::trunc((long double)d) : 0;
-  int_range(f, lo, hi);
-  if (t != (long double)d)
-    ++cx.clamped[f.name];
-  if (t < lo || t > hi) {
-    if (t == (long double)d)
+  const unsigned n = f.elem_size * 8;
+  const bool is_signed = f.kind == CHECKSYNC_FIELD_INT;
+  std::uint64_t bits;
+  if (f.flags & CHECKSYNC_FIELD_BOOL) {
+    bits = d != 0;
+    if (d != 0 && d != 1)
       ++cx.clamped[f.name];
-    t = t < lo ? lo : hi;
+    std::memcpy(dst, &bits, 1);
+    return;
   }
-  std::uint64_t bits = t < 0 ? std::uint64_t(std::int64_t(t)) : std::uint64_t(t);
+  double t = d == d ? std::trunc(d) : 0;
+  if (t != d)
+    ++cx.clamped[f.name];
+  // Bounds as doubles (powers of two: exact): [lo, end).
+  const double lo = is_signed ? -std::ldexp(1.0, int(n) - 1) : 0;
+  const double end = std::ldexp(1.0, is_signed ? int(n) - 1 : int(n));
+  if (t < lo || t >= end) {
+    if (t == d)
+      ++cx.clamped[f.name];
+    const std::uint64_t max = is_signed ? (std::uint64_t(1) << (n - 1)) - 1
+                              : n == 64 ? ~std::uint64_t(0)
+                                        : (std::uint64_t(1) << n) - 1;
+    bits = t < lo ? std::uint64_t(is_signed ? -std::int64_t(max) - 1 : 0) : max;
+  } else {
+    bits = is_signed ? std::uint64_t(std::int64_t(t)) : std::uint64_t(t);
+  }
   std::memcpy(dst, &bits, f.elem_size);
 }
 
@@ -375,7 +389,10 @@ void store_scalar(RestoreContext &cx, const msgpack::object &v, const Field &f, 
                                    ? d < 0x1p63 && std::int64_t(d) == v.via.i64
                                    : d < 0x1p64 && std::uint64_t(d) == v.via.u64);
     if (f.elem_size == 4) {
-      float x = narrow_float(d);
+      // Finite doubles beyond float's range clamp to its largest value.
+      float x = std::isfinite(d) && std::fabs(d) > double(FLT_MAX)
+                    ? std::copysign(FLT_MAX, float(d))
+                    : narrow_float(d);
       exact &= x != x || double(x) == d;
       std::memcpy(dst, &x, 4);
     } else {

@@ -1,6 +1,7 @@
 // evolve.cpp - see evolve.h.
 #include "runtime/evolve.h"
 
+#include <algorithm>
 #include <cctype>
 #include <unordered_map>
 
@@ -257,15 +258,17 @@ SchemaPlan plan_schema(const Image &img, const std::vector<Type> &types,
     for (const Type &pg : types) {
       if (p.ck_by_key.count(pg.key))
         continue;
-      for (const std::string &former : pg.renamed_from)
-        if (former == ck.name) {
-          if (!renamed_into.emplace(pg.key, i).second)
-            throw Error(std::string(kPrefix) + "type " + pg.name +
-                        " was renamed from two types of the checkpoint: " +
-                        img.types[renamed_into[pg.key]].name + " and " + ck.name);
-          p.renamed_keys[ck.key] = pg.key;
-          p.renamed_names.emplace_back(ck.name, pg.name);
-        }
+      if (std::find(pg.renamed_from.begin(), pg.renamed_from.end(), ck.name) ==
+          pg.renamed_from.end())
+        continue;
+      if (auto [at, fresh] = renamed_into.emplace(pg.key, i); !fresh && at->second != i)
+        throw Error(std::string(kPrefix) + "type " + pg.name +
+                    " was renamed from two types of the checkpoint: " + img.types[at->second].name +
+                    " and " + ck.name);
+      if (auto [at, fresh] = p.renamed_keys.emplace(ck.key, pg.key); !fresh)
+        throw Error(std::string(kPrefix) + "types " + p.names[at->second] + " and " + pg.name +
+                    " both say they were renamed from the checkpoint's type " + ck.name);
+      p.renamed_names.emplace_back(ck.name, pg.name);
     }
   }
   for (std::size_t i = 0; i < img.types.size(); ++i) {

@@ -64,6 +64,16 @@ std::uint32_t add_locked(State &s, const checksync_type_desc *desc) {
       fatal("persistent type " + t.name +
             " is registered twice with different layouts (ODR violation: "
             "rebuild every translation unit with the same definition)");
+    // A unit that could evaluate a default member initialiser the first one
+    // registered could not (evolve.h) completes it.
+    Type &known = s.types[index];
+    for (size_t i = 0; i < t.fields.size(); ++i)
+      if ((t.fields[i].flags & CHECKSYNC_FIELD_DEFAULT_CONSTANT) &&
+          !(known.fields[i].flags & CHECKSYNC_FIELD_DEFAULT_CONSTANT)) {
+        known.fields[i].flags |= t.fields[i].flags;
+        known.fields[i].default_value = t.fields[i].default_value;
+        s.snapshot.reset();
+      }
   } else {
     index = std::uint32_t(s.types.size());
     if (index >= kMaxTypes)
