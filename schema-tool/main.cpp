@@ -277,7 +277,7 @@ int load_build(const Side &side, checksync::detail::Image &img,
   Collected collected;
   ListFactory factory(collected);
   if (tool.run(&factory) != 0) {
-    std::fprintf(stderr, "checksync-schema diff: the plugin rejects the build in %s (above)\n",
+    std::fprintf(stderr, "checksync-schema diff: the build in %s does not compile with the plugin (errors above)\n",
                  side.path.c_str());
     return 2;
   }
