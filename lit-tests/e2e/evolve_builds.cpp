@@ -24,7 +24,7 @@
 // B2: build 2: 3 orders, total 600, qty 100 200 300, price 1.5 2.5 3.5, code 7 8 9, tags 0 0 0, flags 0 0 0, units 10 20 30, owner '', audit 42
 // RUN: %csrt inspect %t.d | FileCheck %s --check-prefix=FULL
 // FULL: full: {{.*}}, schema [[S2:[0-9a-f]+]]
-// FULL: program {{.*}}b2, schema [[S2]]
+// FULL: program {{.*}}b2 (build {{[0-9a-f]+}}), schema [[S2]]
 // RUN: %csrt resume --from %t.d -- %t.b2 2>&1 | FileCheck %s --check-prefix=B2AGAIN
 // B2AGAIN-NOT: resume across builds
 // B2AGAIN: build 2: 3 orders, total 600, qty 100 200 300, price 1.5 2.5 3.5, code 7 8 9, tags 1 1 1, flags 1 1 1, units 10 20 30, owner 'ann', audit 43
@@ -39,9 +39,10 @@
 // RUN: %csrt inspect %t.k > %t.schemas && %csrt inspect %t.d >> %t.schemas
 // RUN: FileCheck %s --check-prefix=SCHEMAS < %t.schemas
 // SCHEMAS: epoch 1 full: {{.*}}, schema [[S1:[0-9a-f]+]]
-// SCHEMAS: program {{.*}}b1, schema [[S1]]
+// SCHEMAS: program {{.*}}b1 (build [[ID1:[0-9a-f]+]]), schema [[S1]]
 // SCHEMAS-NOT: schema [[S1]]
-// SCHEMAS: program {{.*}}b2, schema
+// SCHEMAS-NOT: build [[ID1]]
+// SCHEMAS: program {{.*}}b2 (build {{[0-9a-f]+}}), schema
 // RUN: not %csrt resume --from %t.k -- %t.b3 2>&1 | FileCheck %s --check-prefix=KIND
 // KIND: error: checkpoint does not match this program: type Order: field 'qty' is int32 at offset {{[0-9]+}} in the checkpoint but std::string at offset {{[0-9]+}} in the program
 // A record held by value whose fields changed (build 4: Money gains a field,

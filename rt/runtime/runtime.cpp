@@ -31,6 +31,7 @@
 #include "heap/marker.h"
 #include "log/log.h"
 #include "log/progress.h"
+#include "runtime/build_id.h"
 #include "runtime/mutators.h"
 #include "runtime/pipeline.h"
 #include "runtime/restore.h"
@@ -349,7 +350,7 @@ ImageInfo describe(Runtime &r, const Snapshot &snap, std::uint64_t epoch, bool f
   info.prev_epoch = full ? 0 : r.epoch.load();
   info.chain_id = r.chain_id;
   info.created_ms = now_ms();
-  info.program = program_invocation_name;
+  info.program = program_and_build();
   HeapStats hs = heap_stats();
   info.live_objects = hs.live_objects;
   info.live_bytes = hs.live_bytes;
