@@ -188,6 +188,40 @@ void mx_resumed(std::uint64_t seed, std::uint64_t round);
 [[checksync::root]] std::uint64_t mx_round_no = 0;
 [[checksync::root]] std::uint64_t mx_seed = 0;
 
+#ifdef MX_UPGRADE
+// A newer build of the program (matrix mode upgrade): it adds a persistent
+// type and two roots that the checkpoints of the older build do not have.
+// The digest does not fold them: the history is the same program's.
+struct [[checksync::persistent]] MxRelease {
+  std::int32_t version = 2;
+  std::string name = "v2";
+};
+[[checksync::root]] MxRelease *mx_release = nullptr;
+[[checksync::root]] std::int64_t mx_upgraded_at = -1;
+
+namespace mx {
+// After a resume: the first resume into this build finds the added roots at
+// their initial values and records the upgrade; later ones find it intact.
+inline void check_upgrade() {
+  if (!mx_release) {
+    if (mx_upgraded_at != -1)
+      std::printf("error: added root mx_upgraded_at is %lld, not its initial value\n",
+                  (long long)mx_upgraded_at);
+    mx_release = new MxRelease;
+    mx_upgraded_at = std::int64_t(mx_round_no);
+    std::printf("upgrade: resumed round %llu into release %d '%s'\n",
+                (unsigned long long)mx_round_no, mx_release->version, mx_release->name.c_str());
+  } else if (mx_release->version != 2 || mx_release->name != "v2" || mx_upgraded_at < 0) {
+    std::printf("error: the upgrade record did not survive: version %d name '%s' at %lld\n",
+                mx_release->version, mx_release->name.c_str(), (long long)mx_upgraded_at);
+  } else {
+    std::printf("upgrade: release %d '%s' since round %lld\n", mx_release->version,
+                mx_release->name.c_str(), (long long)mx_upgraded_at);
+  }
+}
+} // namespace mx
+#endif
+
 namespace mx {
 // MX_TRACE=FILE MX_TRACE_ROUND=R: the values the digest of round R folds go
 // to FILE (to find the first difference between two runs' states).
@@ -243,6 +277,9 @@ int main(int argc, char **argv) {
     }
     mx_resumed(seed, mx_round_no);
     mx::print_state("resumed");
+#ifdef MX_UPGRADE
+    mx::check_upgrade();
+#endif
   } else {
     mx_seed = seed;
     mx_round_no = 0;

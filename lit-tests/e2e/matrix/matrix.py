@@ -36,6 +36,11 @@ Modes:
                 encoding, slowed down (CHECKSYNC_TEST_ENCODE_DELAY_US); with
                 CHECKSYNC_VERIFY_COW=1 the runtime aborts if a delta differs
                 from the one encoded at its checkpoint()
+  upgrade       killed, resumed by a newer build (the other opt level, with
+                -DMX_UPGRADE: matrix.h adds a persistent type and two roots),
+                continued; the older build is then refused the newer build's
+                directory (exit 3: a type it lacks has an object); the final
+                resume is the newer build's
 
 One line per program x opt x mode; a summary; on failure the seed and the
 commands to reproduce. Exit status 1 if any combination failed.
@@ -57,7 +62,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODES = ["full", "deltas", "compact", "full_every", "backup", "takeover", "resume_twice",
-         "verify", "cow"]
+         "verify", "cow", "upgrade"]
 SECRET = "matrix-secret"
 STATE = re.compile(r"^(round|resumed) (\d+) digest ([0-9a-f]{16}) objects (\d+)$", re.M)
 DURABLE = re.compile(r"^durable (\d+)$", re.M)
@@ -177,8 +182,9 @@ def check_clean(p):
 
 
 class Program:
-    def __init__(self, src, binary, seed, total, ref):
+    def __init__(self, src, binary, seed, total, ref, upgrade=None):
         self.src, self.binary, self.seed, self.total, self.ref = src, binary, seed, total, ref
+        self.upgrade = upgrade  # a newer build's binary (mode upgrade)
 
     def argv(self, *extra):
         return [self.binary, str(self.seed), str(self.total), *map(str, extra)]
@@ -448,6 +454,28 @@ def mode_backup(c, csrt, prog, rng):
     final_resume(c, csrt, prog, store)
 
 
+def mode_upgrade(c, csrt, prog, rng):
+    d = os.path.join(c.work, "ckpt.d")
+    k = rng.randint(2, prog.total - 2)
+    p = c.run(prog.argv("--kill-at", k), {"CHECKSYNC_DIR": d}, "run")
+    killed(prog, p)
+    newer = Program(prog.src, prog.upgrade, prog.seed, prog.total, prog.ref)
+    q = c.run(resume_argv(csrt, d, newer), {}, "resume-newer-build")
+    expect_resumed(newer, q, k, exactly=k)
+    finished(newer, q)
+    for want, where in (("resume across builds: roots added (initial values kept): "
+                         "mx_release, mx_upgraded_at", q.err),
+                        ("upgrade: resumed round %d into release 2 'v2'" % k, q.out)):
+        if want not in text(where):
+            raise Failure("resume-newer-build: no `%s`\n%s" % (want, tail(q)))
+    old = c.run(resume_argv(csrt, d, prog, out_dir=os.path.join(c.work, "old.d")), {},
+                "resume-older-build")
+    expect_exit(old, 3)
+    if "type MxRelease is not a persistent type of this program" not in text(old.err):
+        raise Failure("resume-older-build: not refused for MxRelease\n%s" % tail(old))
+    final_resume(c, csrt, newer, d)
+
+
 def mode_takeover(c, csrt, prog, rng):
     store = os.path.join(c.work, "store")
     k = rng.randint(2, prog.total - 3)
@@ -487,7 +515,7 @@ def file_hash(paths):
     return h.hexdigest()
 
 
-def compile_programs(args, progs, opts):
+def compile_programs(args, progs, opts, upgrade=False):
     """Compiles every program at every opt level, as a user would, into a cache
     shared by the matrix's lit tests (keyed by the sources, the flags and the
     installed plugin and runtime; a lock per key, so parallel drivers build
@@ -506,12 +534,18 @@ def compile_programs(args, progs, opts):
     tools = file_hash(sorted(tool_files) + [os.path.join(HERE, "matrix.h")])
     os.makedirs(args.cache, exist_ok=True)
     jobs = []
+    # A newer build for mode upgrade: the other opt level, with -DMX_UPGRADE.
+    variants = [(opt, [opt]) for opt in opts]
+    if upgrade:
+        variants += [(opt + "+upgrade", [opts[(i + 1) % len(opts)], "-DMX_UPGRADE"])
+                     for i, opt in enumerate(opts)]
     for src in progs:
-        for opt in opts:
-            flags = ["-std=c++20", opt, *cxxflags]
+        for opt, opt_flags in variants:
+            flags = ["-std=c++20", *opt_flags, *cxxflags]
             key = hashlib.sha256((file_hash([src]) + tools + " ".join(flags + ldflags) +
                                   args.cxx).encode()).hexdigest()[:16]
-            name = "%s%s-%s" % (os.path.splitext(os.path.basename(src))[0], opt, key)
+            name = "%s%s-%s" % (os.path.splitext(os.path.basename(src))[0],
+                                "".join(opt_flags).replace("-DMX_UPGRADE", "+upgrade"), key)
             binary = os.path.join(args.cache, name)
             cmd = [args.cxx, *flags, src, "-o", binary + ".tmp", *ldflags]
             jobs.append((src, opt, binary, cmd))
@@ -593,7 +627,7 @@ def main():
     opts = args.opts.split(",")
     os.makedirs(args.work, exist_ok=True)
     t0 = time.monotonic()
-    binaries = compile_programs(args, srcs, opts)
+    binaries = compile_programs(args, srcs, opts, upgrade="upgrade" in modes)
     t_build = time.monotonic() - t0
     total = passed = 0
     failures = []
@@ -614,7 +648,10 @@ def main():
                     b = binaries[(src, opt)]
                     if isinstance(b, Failure):
                         raise b
-                    prog = Program(src, b, pseed, args.rounds, None)
+                    up = binaries.get((src, opt + "+upgrade"))
+                    if isinstance(up, Failure):
+                        raise up
+                    prog = Program(src, b, pseed, args.rounds, None, up)
                     if ref is None:
                         ref = reference(Combo(os.path.join(args.work, pname + opt, "reference"),
                                               name), prog)
