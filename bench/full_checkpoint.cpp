@@ -3,6 +3,9 @@
 // the medians; or by hand:
 //   CHECKSYNC_DIR=D ./full_checkpoint write [N] [REPS]   # builds, checkpoints REPS times
 //   checksync-rt resume --from D -- ./full_checkpoint resume
+// Built with -DFULL_CHECKPOINT_V2 it is a newer build (hits widened to int64,
+// a field with an initialiser added): its resume measures a resume across
+// builds (docs/evolution.md) against the same build's.
 // Prints one "key=value" line per measurement.
 #include <checksync/checksync.h>
 
@@ -16,7 +19,12 @@
 
 struct [[checksync::persistent]] Item {
   std::uint64_t key;     // random 64-bit: the worst case for msgpack ints
+#ifdef FULL_CHECKPOINT_V2
+  std::int64_t hits;     // widened
+  std::int32_t level = 3; // added
+#else
   std::int32_t hits;     // small
+#endif
   float score;
   Item *next;            // a ref
   Item *bucket_peer;     // another ref, often null
@@ -53,7 +61,10 @@ int main(int argc, char **argv) {
   items.reserve(n);
   for (std::uint64_t i = 0; i < n; ++i) {
     x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    Item *it = new Item{x, std::int32_t(x % 1000), float(x % 100) / 4.0f, head, nullptr};
+    Item *it = new Item;
+    *it = Item{};
+    it->key = x, it->hits = std::int32_t(x % 1000), it->score = float(x % 100) / 4.0f;
+    it->next = head, it->bucket_peer = nullptr;
     if (i % 3 == 0 && !items.empty())
       it->bucket_peer = items[x % items.size()];
     head = it;
