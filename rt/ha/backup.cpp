@@ -12,22 +12,23 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdarg>
 #include <chrono>
 #include <condition_variable>
-#include <deque>
-#include <optional>
 #include <csignal>
+#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <deque>
 #include <fcntl.h>
 #include <filesystem>
 #include <mutex>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/crypto.h>
+#include <optional>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -67,6 +68,9 @@ void write_generation(const std::string &dir, std::uint64_t g) {
 }
 
 Backup::Backup(BackupOptions o) : o_(std::move(o)) {
+  // Connection threads may still seal frames while the process exits: keep
+  // OpenSSL's state alive until the end (see Shipper::Shipper).
+  OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
   store_ = std::make_unique<DirStore>(o_.dir);
   compactor_ = std::make_unique<Compactor>(*store_, o_.compact_after, o_.compact_ratio,
                                            o_.compress_level);
@@ -158,7 +162,13 @@ Admission Backup::admit(const wire::Nonce &challenge, const wire::Frame &f,
            (unsigned long long)durable);
   last_seen_ms = now_ms();
   seen_primary = true;
-  return Admission{wire::Type::Welcome, wire::encode(w), true, gen, conn};
+  return Admission{wire::Type::Welcome,
+                   wire::encode(w),
+                   true,
+                   gen,
+                   conn,
+                   std::make_shared<wire::Session>(wire::Session::Side::Backup, o_.secret,
+                                                   challenge, a.nonce, gen)};
 }
 
 // Answers an operator's status query (never a primary).

@@ -6,9 +6,10 @@
 #ifndef CHECKSYNC_HA_BACKUP_H
 #define CHECKSYNC_HA_BACKUP_H
 
+#include "ha/session.h"
+#include "ha/wire.h"
 #include "store/compactor.h"
 #include "store/store.h"
-#include "ha/wire.h"
 
 #include <atomic>
 #include <cstdint>
@@ -53,6 +54,7 @@ struct Admission {
   std::string reply;
   bool primary = false;
   std::uint64_t generation = 0, conn = 0; // primary: for its Link
+  std::shared_ptr<wire::Session> session; // primary: seals every later frame
 };
 
 class Backup {

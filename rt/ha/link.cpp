@@ -45,9 +45,11 @@ using namespace checksync::detail;
 // connection's thread, a writer thread stores the checkpoints they carry.
 class Backup::Link {
 public:
-  Link(Backup &b, int fd, std::uint64_t gen, std::uint64_t conn, std::string peer)
+  Link(Backup &b, int fd, std::uint64_t gen, std::uint64_t conn, std::string peer,
+       std::shared_ptr<wire::Session> session)
       : b_(b), fd_(fd), gen_(gen), conn_(conn), peer_(std::move(peer)),
-        last_alive_(now_ms()), last_frame_(last_alive_), writer_([this] { write_loop(); }) {}
+        session_(std::move(session)), last_alive_(now_ms()), last_frame_(last_alive_),
+        writer_([this] { write_loop(); }) {}
   void run(wire::Reader &rd);
 
 private:
@@ -71,8 +73,8 @@ private:
                       const Error &e);
   void refuse(wire::ErrorCode code, const std::string &msg, std::uint64_t epoch = 0);
   bool send(wire::Type type, const std::string &payload) {
-    std::lock_guard l(send_mu_);
-    return wire::send_frame(fd_, type, payload);
+    std::lock_guard l(send_mu_); // frames are sealed in the order they go out
+    return wire::send_all(fd_, session_->seal(type, payload));
   }
   void alive() { // a sign of life from the primary
     std::int64_t now = now_ms();
@@ -85,6 +87,7 @@ private:
   int fd_;
   std::uint64_t gen_, conn_;
   std::string peer_;
+  std::shared_ptr<wire::Session> session_;
   std::int64_t last_alive_, last_frame_, max_silence_ = 0, max_frame_gap_ = 0;
   std::mutex send_mu_;
   std::mutex q_mu_;
@@ -161,7 +164,7 @@ void Backup::Link::run(wire::Reader &rd) {
       closing = error;
       break;
     }
-    if (r == wire::Reader::Result::Bad) {
+    if (r == wire::Reader::Result::Bad || !session_->open(f, error)) {
       LOG_WARN("primary %s sent a bad frame: %s: closing", peer_.c_str(), error.c_str());
       refuse(wire::ErrorCode::Protocol, error);
       stop_ = true;
@@ -407,7 +410,7 @@ void Backup::run_primary(int fd, const Admission &a, const std::string &peer,
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   wire::Reader rd(fd, std::move(early));
-  Link(*this, fd, a.generation, a.conn, peer).run(rd);
+  Link(*this, fd, a.generation, a.conn, peer, a.session).run(rd);
   ::close(fd);
 }
 

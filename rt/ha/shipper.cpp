@@ -4,6 +4,8 @@
 #include "log/log.h"
 #include "schema/types.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 #include <chrono>
 #include <fcntl.h>
@@ -20,6 +22,11 @@ constexpr int kConnectTimeoutMs = 1000;
 } // namespace
 
 Shipper::Shipper(ShipperOptions o) : o_(std::move(o)) {
+  // OpenSSL would otherwise register, at its first use on this thread, an
+  // exit handler that frees its state; exit handlers run newest first, so it
+  // would run before the runtime's flush_at_exit while this thread still
+  // seals frames (a crash at exit, seen in ha_nothing_durable.test).
+  OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
   if (::pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0)
     throw Error("cannot create the shipper's wake-up pipe");
   thread_ = std::thread([this] { loop(); });
@@ -291,7 +298,8 @@ void Shipper::reconcile(std::uint64_t durable, std::uint64_t chain_id) {
   cv_.notify_all();
 }
 
-int Shipper::connect_and_handshake(std::uint64_t &durable, std::uint64_t &chain_id) {
+int Shipper::connect_and_handshake(std::uint64_t &durable, std::uint64_t &chain_id,
+                                   std::unique_ptr<wire::Session> &session) {
   std::string error;
   int fd = wire::connect_to(o_.backup, kConnectTimeoutMs, &error);
   if (fd < 0)
@@ -360,6 +368,8 @@ int Shipper::connect_and_handshake(std::uint64_t &durable, std::uint64_t &chain_
   }
   durable = w.durable;
   chain_id = w.chain_id;
+  session = std::make_unique<wire::Session>(wire::Session::Side::Primary, o_.secret, ch.nonce,
+                                            auth.nonce, w.generation);
   return fd;
 }
 
@@ -373,9 +383,10 @@ void Shipper::loop() {
         return;
     }
     int fd = -1;
+    std::unique_ptr<wire::Session> session;
     try {
       std::uint64_t durable = 0, chain_id = 0;
-      fd = connect_and_handshake(durable, chain_id);
+      fd = connect_and_handshake(durable, chain_id, session);
       reconcile(durable, chain_id);
       if (warned)
         LOG_INFO("reconnected to the backup at %s (generation %llu)", o_.backup_text.c_str(),
@@ -396,7 +407,7 @@ void Shipper::loop() {
       m_.connected = true;
       ++m_.reconnects;
     }
-    bool more = serve_connection(fd);
+    bool more = serve_connection(fd, *session);
     ::close(fd);
     {
       std::lock_guard l(mu_);
@@ -416,8 +427,8 @@ void Shipper::wake() {
 // due, else the next chunk of the checkpoint going out (`tx`), else the head
 // of the next unsent checkpoint; nothing when there is nothing to send.
 // False once the shipper stops.
-bool Shipper::next_frame(wire::Outgoing &out, std::optional<Entry> &tx,
-                         std::uint64_t &tx_offset, bool heartbeat_due) {
+bool Shipper::next_frame(Plain &out, std::optional<Entry> &tx, std::uint64_t &tx_offset,
+                         bool heartbeat_due) {
   std::lock_guard l(mu_);
   if (stopping_)
     return false;
@@ -428,29 +439,32 @@ bool Shipper::next_frame(wire::Outgoing &out, std::optional<Entry> &tx,
   if (tx && tx_offset == tx->bytes->size())
     tx.reset();
   if (heartbeat_due) {
-    out = wire::Outgoing(wire::Type::Heartbeat, {});
+    out = {true, wire::Type::Heartbeat, {}, {}, nullptr};
     return true;
   }
   if (!tx && unsent_ < queue_.size()) {
     tx = queue_[unsent_++];
     sent_bytes_ += tx->bytes->size();
     tx_offset = 0;
-    out = wire::Outgoing(wire::Type::Checkpoint,
-                         wire::encode_checkpoint_head(
-                             {tx->epoch, tx->prev, tx->full, tx->bytes->size(), tx->chain_id}));
+    out = {true,
+           wire::Type::Checkpoint,
+           wire::encode_checkpoint_head(
+               {tx->epoch, tx->prev, tx->full, tx->bytes->size(), tx->chain_id}),
+           {},
+           nullptr};
     return true;
   }
   if (tx) {
     std::size_t n = std::min<std::size_t>(wire::chunk_bytes(), tx->bytes->size() - tx_offset);
-    out = wire::Outgoing(wire::Type::Chunk, wire::encode_chunk_head(tx_offset),
-                         std::string_view(*tx->bytes).substr(tx_offset, n), tx->bytes);
+    out = {true, wire::Type::Chunk, wire::encode_chunk_head(tx_offset),
+           std::string_view(*tx->bytes).substr(tx_offset, n), tx->bytes};
     tx_offset += n;
   }
   return true;
 }
 
 // Handles what the backup said, without waiting. False: the connection is lost.
-bool Shipper::read_backup(wire::Reader &rd) {
+bool Shipper::read_backup(wire::Reader &rd, wire::Session &session) {
   for (;;) {
     wire::Frame f;
     std::string error;
@@ -459,6 +473,12 @@ bool Shipper::read_backup(wire::Reader &rd) {
       return true;
     if (r != wire::Reader::Result::Frame) {
       LOG_WARN("connection to the backup lost: %s (reconnecting)", error.c_str());
+      return false;
+    }
+    // Nothing unsealed counts: an acknowledgement an on-path attacker forged
+    // or altered never makes an epoch durable.
+    if (!session.open(f, error)) {
+      LOG_WARN("from the backup: %s (reconnecting)", error.c_str());
       return false;
     }
     try {
@@ -512,7 +532,7 @@ bool Shipper::read_backup(wire::Reader &rd) {
 // the shipper stops (false). The socket is non-blocking: one frame at a time
 // goes out as fast as the backup reads, acknowledgements are read meanwhile,
 // and the thread sleeps in poll() on the socket and the wake pipe.
-bool Shipper::serve_connection(int fd) {
+bool Shipper::serve_connection(int fd, wire::Session &session) {
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
   wire::Reader rd(fd);
   wire::Outgoing out;
@@ -521,10 +541,15 @@ bool Shipper::serve_connection(int fd) {
   const auto heartbeat = std::chrono::milliseconds(o_.heartbeat_ms);
   auto last_frame = Clock::now();
   for (;;) {
-    if (!read_backup(rd))
+    if (!read_backup(rd, session))
       return true;
-    if (out.done() && !next_frame(out, tx, tx_offset, Clock::now() - last_frame >= heartbeat))
-      return false;
+    if (out.done()) {
+      Plain next;
+      if (!next_frame(next, tx, tx_offset, Clock::now() - last_frame >= heartbeat))
+        return false;
+      if (next.any) // sealed outside the lock: encryption never delays checkpoint()
+        out = wire::Outgoing(session.seal(next.type, next.head, next.body));
+    }
     bool idle = out.done();
     if (!idle) {
       auto r = out.send_some(fd);

@@ -21,6 +21,7 @@
 #ifndef CHECKSYNC_RT_SHIPPER_H
 #define CHECKSYNC_RT_SHIPPER_H
 
+#include "ha/session.h"
 #include "ha/wire.h"
 
 #include <chrono>
@@ -90,7 +91,8 @@ private:
     std::shared_ptr<const std::string> bytes;
   };
   void loop();
-  int connect_and_handshake(std::uint64_t &durable, std::uint64_t &chain_id);
+  int connect_and_handshake(std::uint64_t &durable, std::uint64_t &chain_id,
+                            std::unique_ptr<wire::Session> &session);
   void reconcile(std::uint64_t durable, std::uint64_t chain_id);
   void mark_lost(std::uint64_t first, std::uint64_t last);
   bool is_lost(std::uint64_t epoch) const;
@@ -100,10 +102,18 @@ private:
   void drop_unsent(std::uint64_t through, bool lost);
   void report_drop(std::uint64_t epoch, std::uint64_t count, const std::string &why);
   void acked(std::uint64_t epoch);
-  bool serve_connection(int fd);
-  bool next_frame(wire::Outgoing &out, std::optional<Entry> &tx, std::uint64_t &tx_offset,
+  bool serve_connection(int fd, wire::Session &session);
+  // The next frame to send, not yet sealed (sealing is done outside mu_).
+  struct Plain {
+    bool any = false;
+    wire::Type type{};
+    std::string head;
+    std::string_view body;
+    std::shared_ptr<const std::string> keep; // owns body's bytes
+  };
+  bool next_frame(Plain &out, std::optional<Entry> &tx, std::uint64_t &tx_offset,
                   bool heartbeat_due);
-  bool read_backup(wire::Reader &rd);
+  bool read_backup(wire::Reader &rd, wire::Session &session);
   void wake();
   [[noreturn]] void fatal(const std::string &msg, int code);
 

@@ -169,14 +169,17 @@ const char *type_name(Type t) {
 std::uint32_t max_payload() {
   static const std::uint32_t limit = [] {
     unsigned long long v = options::uint("CHECKSYNC_TEST_MAX_FRAME");
-    // Room for a chunk head and at least a byte of checkpoint.
-    return v ? std::uint32_t(std::clamp<unsigned long long>(v, kChunkHeadBytes + 1, kMaxPayload))
+    // Room for a chunk head, at least a byte of checkpoint and the seal's tag.
+    return v ? std::uint32_t(
+                   std::clamp<unsigned long long>(v, kChunkHeadBytes + kTagBytes + 1, kMaxPayload))
              : kMaxPayload;
   }();
   return limit;
 }
 
-std::size_t chunk_bytes() { return std::min<std::size_t>(kChunkBytes, max_payload() - kChunkHeadBytes); }
+std::size_t chunk_bytes() {
+  return std::min<std::size_t>(kChunkBytes, max_payload() - kChunkHeadBytes - kTagBytes);
+}
 
 std::string encode_frame(Type type, std::string_view payload) {
   std::string out(kHeaderBytes, '\0');

@@ -21,8 +21,9 @@ namespace checksync::detail::wire {
 
 constexpr std::uint32_t kMagic = 0x31575343; // "CSW1"
 // 2: checkpoints in chunks; 3: chain ids in WELCOME and CHECKPOINT, the
-// refused epoch in ERROR.
-constexpr std::uint8_t kVersion = 3;
+// refused epoch in ERROR; 4: every frame after WELCOME sealed (session.h).
+constexpr std::uint8_t kVersion = 4;
+constexpr std::size_t kTagBytes = 16; // a sealed payload's Poly1305 tag (session.h)
 constexpr std::size_t kHeaderBytes = 20;
 constexpr std::uint32_t kMaxPayload = 16u << 20;
 constexpr std::uint32_t kChunkBytes = 4u << 20;
@@ -168,6 +169,8 @@ public:
   // The payload is head + body; `keep` owns body's bytes until sent.
   Outgoing(Type type, std::string_view head, std::string_view body = {},
            std::shared_ptr<const std::string> keep = nullptr);
+  // A whole frame, already encoded (a sealed one: Session::seal).
+  explicit Outgoing(std::string frame) : prefix_(std::move(frame)) {}
   bool done() const { return sent_ == prefix_.size() + body_.size(); }
   enum class Result { Done, Blocked, Failed };
   Result send_some(int fd); // as much as the socket takes now
