@@ -35,6 +35,9 @@ struct ServeOptions {
   std::string dir;
   bool takeover = false;
   int timeout_ms = 500; // silence before a takeover
+  // A restarted serve holding an earlier primary's durable state takes over
+  // if no primary connects within this (ms; at least timeout_ms).
+  int restart_grace_ms = 3000;
   unsigned long long compact_after = 1024;
   double compact_ratio = 1.0;
   int compress_level = 1;

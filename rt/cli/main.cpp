@@ -66,8 +66,16 @@ CLI::App *add_serve(CLI::App &app, checksync::cli::ServeOptions &so) {
   serve->add_option("--dir", so.dir, "Where checkpoints are stored")->required();
   serve->add_flag("--takeover", so.takeover,
                   "Resume PROGRAM from DIR when the primary sends nothing for --timeout ms "
-                  "(only after a primary has connected, and only once an epoch is durable: "
-                  "else it waits for a primary)");
+                  "(only once an epoch is durable: else it waits for a primary; armed by a "
+                  "primary connecting, or at start when DIR holds an earlier primary's "
+                  "durable epoch: see --restart-grace)");
+  serve
+      ->add_option("--restart-grace", so.restart_grace_ms,
+                   "With --takeover, after a restart on a DIR that holds an earlier primary's "
+                   "durable epoch: take over if no primary connects within this many ms (the "
+                   "primary reconnects within about 1 s)")
+      ->check(CLI::Range(1, 3600000))
+      ->capture_default_str();
   serve->add_option("--timeout", so.timeout_ms, "Silence (ms) before a takeover")
       ->capture_default_str()
       ->check(CLI::Range(10, 3600000));

@@ -100,8 +100,14 @@ pid_t start_program(const ServeOptions &o) {
 
 // The takeover: when the primary has been silent for --timeout ms (never
 // with nothing durable). Returns the program's pid, 0 to keep waiting, or -1.
-pid_t maybe_take_over(const ServeOptions &o, Backup &backup) {
+pid_t maybe_take_over(const ServeOptions &o, Backup &backup, std::int64_t restart_grace_ms) {
   std::int64_t silent = now_ms() - backup.last_seen_ms;
+  // What the backup waited for: the primary's silence, or (armed at start)
+  // any primary since this restart.
+  std::string waited = restart_grace_ms
+                           ? "no primary connected within " + std::to_string(restart_grace_ms) +
+                                 " ms of this restart"
+                           : "no word from the primary for " + std::to_string(silent) + " ms";
   auto t0 = Clock::now();
   std::optional<std::uint64_t> epoch;
   try {
@@ -113,14 +119,13 @@ pid_t maybe_take_over(const ServeOptions &o, Backup &backup) {
   if (!epoch) {
     // Starting the program with empty state would lose everything the
     // primary held; wait for a primary (this one, back, or a new one).
-    LOG_WARN("no word from the primary for %lld ms, but no epoch is durable here: not taking "
-             "over; waiting for a primary",
-             (long long)silent);
+    LOG_WARN("%s, but no epoch is durable here: not taking over; waiting for a primary",
+             waited.c_str());
     backup.seen_primary = false;
     return 0;
   }
-  LOG_WARN("takeover: no word from the primary for %lld ms; resuming %s from epoch %llu",
-           (long long)silent, o.command[0].c_str(), (unsigned long long)*epoch);
+  LOG_WARN("takeover: %s; resuming %s from epoch %llu", waited.c_str(), o.command[0].c_str(),
+           (unsigned long long)*epoch);
   pid_t child = start_program(o);
   if (child < 0)
     return -1; // start_program said why
@@ -142,8 +147,10 @@ public:
 
   int run() {
     write_status_now();
-    if (o_.takeover)
+    if (o_.takeover) {
+      arm_after_restart();
       check_takeover();
+    }
     io_.run();
     return code_;
   }
@@ -159,6 +166,24 @@ private:
     });
   }
 
+  // Restart-safe takeover (issue 16): the directory says a primary was served
+  // (DIR/generation) and holds its durable state, so a serve restarted after
+  // the primary died must not wait for a primary that will never connect.
+  // The grace covers the primary's reconnection backoff (at most 1 s).
+  void arm_after_restart() {
+    BackupStatus st = b_.status();
+    if (b_.seen_primary || st.durable == 0 || st.generation == 0)
+      return;
+    std::int64_t grace = std::max(o_.restart_grace_ms, o_.timeout_ms);
+    b_.last_seen_ms = now_ms() + (grace - o_.timeout_ms); // silent for timeout_ms at grace
+    b_.seen_primary = true;
+    restart_mark_ = b_.last_seen_ms; // changes when a primary connects
+    restart_grace_ms_ = grace;
+    LOG_INFO("holding epoch %llu of an earlier primary (generation %llu): taking over unless a "
+             "primary connects within %lld ms",
+             (unsigned long long)st.durable, (unsigned long long)st.generation, (long long)grace);
+  }
+
   // Wakes when the newest primary would have been silent for --timeout ms
   // (or --timeout ms from now while none is connected), not on a poll.
   void check_takeover() {
@@ -166,7 +191,8 @@ private:
     if (b_.seen_primary) {
       std::int64_t silent = now_ms() - b_.last_seen_ms;
       if (silent >= o_.timeout_ms) {
-        pid_t child = maybe_take_over(o_, b_);
+        pid_t child =
+            maybe_take_over(o_, b_, b_.last_seen_ms == restart_mark_ ? restart_grace_ms_ : 0);
         if (child < 0)
           return stop(2);
         if (child > 0)
@@ -206,6 +232,7 @@ private:
   const std::string bound_;
   asio::io_context io_;
   asio::steady_timer status_timer_, takeover_timer_;
+  std::int64_t restart_mark_ = -1, restart_grace_ms_ = 0; // arm_after_restart()
   asio::signal_set child_exit_; // SIGCHLD, registered before any fork
   int code_ = 0;
 };

@@ -291,6 +291,60 @@ def large_state(rt, prog, work, mb):
           (durable.group(1), durable.group(3)))
 
 
+def restart_takeover(rt, ledger, work):
+    """Takeover survives a restart of the backup (state on disk, not in serve's
+    memory): (a) serve is killed and restarted while the primary lives: the
+    primary reconnects within the grace and nothing is taken over; (b) serve
+    is killed, then the primary, then serve restarts: with no primary to come
+    back, it takes over after --restart-grace and resumes the acknowledged state."""
+    store = os.path.join(work, "store")
+    slog = os.path.join(work, "serve.log")
+    out = os.path.join(work, "takeover.out")
+    extra = ("--takeover", "--timeout", "300", "--restart-grace", "1500", "--", ledger,
+             "--rounds", "2", "--delay-ms", "0")
+    serve = Serve(rt, store, slog, extra=extra)
+    port = serve.port
+    log = os.path.join(work, "primary.log")
+    p, f = primary(rt, ledger, port, store, log, ["--accounts", "2000", "--delay-ms", "5"])
+    time.sleep(0.8)
+    serve.stop(signal.SIGKILL)
+    acked_before = last_durable(log)
+    serve = Serve(rt, store, slog, port=port, extra=extra)  # (a) the primary is alive
+    time.sleep(2.5)  # beyond the grace: the primary must have reconnected in time
+    if "takeover:" in open(slog).read():
+        sys.exit("a takeover while the primary was alive:\n" + open(slog).read())
+    acked_a = last_durable(log)
+    if acked_a <= acked_before:
+        sys.exit("the primary did not carry on with the restarted backup (acknowledged %d, %d)"
+                 % (acked_before, acked_a))
+    serve.stop(signal.SIGKILL)  # (b) the backup, then the primary
+    p.kill()
+    p.wait()
+    f.close()
+    t0 = time.monotonic()
+    serve = Serve(rt, store, slog, port=port, extra=extra, out=out)
+    resumed = None
+    while time.monotonic() - t0 < 15:
+        m = re.search(r"resumed at round (\d+): \d+ accounts, total \d+, digest ([0-9a-f]+)",
+                      open(out).read())
+        if m:
+            resumed = time.monotonic()
+            break
+        time.sleep(0.01)
+    serve.wait(timeout=30)
+    if resumed is None:
+        sys.exit("no takeover after the restart:\n" + open(slog).read())
+    r, d = int(m.group(1)), m.group(2)
+    if digests([log]).get(r) != d or r < last_durable(log):
+        sys.exit("resumed round %d digest %s; acknowledged %d" % (r, d, last_durable(log)))
+    text = open(slog).read()
+    print("restart (a): no takeover while the primary lived; acknowledged %d before the "
+          "restart, %d after" % (acked_before, acked_a))
+    print("restart (b): took over %.1f s after the restart; resumed round %d (acknowledged %d)" %
+          (resumed - t0, r, last_durable(log)))
+    print(text)
+
+
 def nothing_durable(rt, prog, work):
     """A primary that dies before anything is durable: `serve --takeover` must
     not start the program with empty state; it waits for a primary."""
@@ -327,6 +381,8 @@ def main():
         backup_restart(rt, ledger, work)
     elif scenario == "large-state":
         large_state(rt, ledger, work, int(sys.argv[5]))
+    elif scenario == "restart-takeover":
+        restart_takeover(rt, ledger, work)
     elif scenario == "nothing-durable":
         nothing_durable(rt, ledger, work)
     else:
