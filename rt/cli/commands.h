@@ -38,6 +38,9 @@ struct ServeOptions {
   // A restarted serve holding an earlier primary's durable state takes over
   // if no primary connects within this (ms; at least timeout_ms).
   int restart_grace_ms = 3000;
+  // After a takeover the resumed program ships to this backup (HOST:PORT):
+  // protection goes on; empty: it checkpoints into DIR only.
+  std::string ship_to;
   unsigned long long compact_after = 1024;
   double compact_ratio = 1.0;
   int compress_level = 1;

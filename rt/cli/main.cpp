@@ -100,6 +100,11 @@ CLI::App *add_serve(CLI::App &app, checksync::cli::ServeOptions &so) {
       "-v,--verbose", [&so] { so.log_level = "debug"; }, "Same as --log-level debug");
   serve->add_flag_callback(
       "-q,--quiet", [&so] { so.log_level = "warning"; }, "Same as --log-level warning");
+  serve->add_option("--ship-to", so.ship_to,
+                    "With --takeover: the resumed program ships its checkpoints to the backup "
+                    "at HOST:PORT (another `checksync-rt serve`, same CHECKSYNC_SECRET), so the "
+                    "service stays protected after the failover; without it, the program "
+                    "checkpoints into DIR only");
   serve->add_option("--program-log", so.program_log,
                     "With --takeover: append the resumed program's stdout and stderr to this "
                     "file (default: serve's stdout; serve's own log is its stderr)");

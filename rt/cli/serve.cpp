@@ -72,7 +72,12 @@ pid_t start_program(const ServeOptions &o) {
   for (auto &a : args)
     argv.push_back(a.data());
   argv.push_back(nullptr);
-  ::unsetenv("CHECKSYNC_BACKUP");
+  // Shipping on to the next backup, or checkpointing into DIR (resume sets
+  // CHECKSYNC_DIR; the runtime ships instead when CHECKSYNC_BACKUP is set).
+  if (o.ship_to.empty())
+    ::unsetenv("CHECKSYNC_BACKUP");
+  else
+    ::setenv("CHECKSYNC_BACKUP", o.ship_to.c_str(), 1);
   // The program's output stays out of this log (stderr): both of its
   // streams go to --program-log, or else to this process's stdout.
   int out_fd = 1;
@@ -252,6 +257,18 @@ int run_serve(const ServeOptions &o) {
   if (o.takeover && o.command.empty()) {
     LOG_ERROR("--takeover needs -- PROGRAM ARGS");
     return 1;
+  }
+  if (!o.ship_to.empty()) {
+    if (!o.takeover) {
+      LOG_ERROR("--ship-to needs --takeover (it is where the resumed program ships)");
+      return 1;
+    }
+    try {
+      wire::parse_endpoint(o.ship_to);
+    } catch (const Error &e) {
+      LOG_ERROR("--ship-to: %s", e.what());
+      return 1;
+    }
   }
   std::signal(SIGPIPE, SIG_IGN);
   int lfd;

@@ -345,6 +345,62 @@ def restart_takeover(rt, ledger, work):
     print(text)
 
 
+def ship_on(rt, ledger, work):
+    """Protection goes on after a failover: backup A takes over with
+    `--ship-to B`, so the resumed program ships to backup B; when it dies in
+    turn, B takes over with the state it acknowledged. Two failovers, nothing
+    acknowledged lost."""
+    out_a, out_b = os.path.join(work, "a.out"), os.path.join(work, "b.out")
+    slog = os.path.join(work, "serve.log")
+    serve_b = Serve(rt, os.path.join(work, "store-b"), slog, out=out_b,
+                    extra=("--takeover", "--timeout", "300", "--", ledger, "--rounds", "2",
+                           "--delay-ms", "0"))
+    serve_a = Serve(rt, os.path.join(work, "store-a"), slog, out=out_a,
+                    extra=("--takeover", "--timeout", "300", "--ship-to",
+                           "127.0.0.1:%d" % serve_b.port, "--", ledger, "--delay-ms", "5"))
+    log = os.path.join(work, "primary.log")
+    p, f = primary(rt, ledger, serve_a.port, os.path.join(work, "store-a"), log,
+                   ["--accounts", "2000", "--delay-ms", "5"])
+    time.sleep(0.8)
+    p.kill()
+    p.wait()
+    f.close()
+    # A takes over; its program must get rounds acknowledged by B.
+    pid = None
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        m = re.search(r"program started as pid (\d+)", open(slog).read())
+        if m and last_durable(out_a) > 0:
+            t = re.search(r"resumed at round (\d+)", open(out_a).read())
+            if t and last_durable(out_a) >= int(t.group(1)) + 3:
+                pid = int(m.group(1))
+                break
+        time.sleep(0.01)
+    if pid is None:
+        sys.exit("A's resumed program got nothing acknowledged by B:\n" + open(slog).read() +
+                 open(out_a).read())
+    os.kill(pid, signal.SIGKILL)
+    serve_a.wait(timeout=30)
+    deadline = time.monotonic() + 15
+    m = None
+    while time.monotonic() < deadline and not m:
+        m = re.search(r"resumed at round (\d+): \d+ accounts, total \d+, digest ([0-9a-f]+)",
+                      open(out_b).read())
+        time.sleep(0.01)
+    serve_b.wait(timeout=30)
+    if not m:
+        sys.exit("B did not take over:\n" + open(slog).read())
+    r, d = int(m.group(1)), m.group(2)
+    hist = digests([log, out_a])
+    acked = last_durable(out_a)
+    if hist.get(r) != d or r < acked:
+        sys.exit("B resumed round %d digest %s; history %s; A's program had %d acknowledged" %
+                 (r, d, hist.get(r), acked))
+    print("ship on: primary acknowledged %d by A; A's program resumed and got %d acknowledged "
+          "by B; B resumed round %d with the history's digest" % (last_durable(log), acked, r))
+    print(open(slog).read())
+
+
 def nothing_durable(rt, prog, work):
     """A primary that dies before anything is durable: `serve --takeover` must
     not start the program with empty state; it waits for a primary."""
@@ -383,6 +439,8 @@ def main():
         large_state(rt, ledger, work, int(sys.argv[5]))
     elif scenario == "restart-takeover":
         restart_takeover(rt, ledger, work)
+    elif scenario == "ship-on":
+        ship_on(rt, ledger, work)
     elif scenario == "nothing-durable":
         nothing_durable(rt, ledger, work)
     else:
