@@ -106,16 +106,22 @@ struct Client {
     rd = std::make_unique<w::Reader>(fd);
     return fd >= 0;
   }
+  // The backup's next frame, LEASE answers to heartbeats skipped (counted).
   w::Frame read() {
-    w::Frame f;
-    std::string err;
-    auto r = rd->next(f, 5000, err);
-    if (r != w::Reader::Result::Frame)
-      throw Error("no frame: " + err);
-    if (session && !session->open(f, err))
-      throw Error("from the backup: " + err);
-    return f;
+    for (;;) {
+      w::Frame f;
+      std::string err;
+      auto r = rd->next(f, 5000, err);
+      if (r != w::Reader::Result::Frame)
+        throw Error("no frame: " + err);
+      if (session && !session->open(f, err))
+        throw Error("from the backup: " + err);
+      if (f.type != w::Type::Lease)
+        return f;
+      leases.push_back(w::decode_lease(f.payload));
+    }
   }
+  std::vector<w::Lease> leases;
   // The next frame this primary sends (sealed once it is welcomed).
   std::string frame(w::Type type, const std::string &payload) {
     return session ? session->seal(type, payload) : w::encode_frame(type, payload);
@@ -163,7 +169,7 @@ struct Client {
         frame(w::Type::Checkpoint, w::encode_checkpoint_head({epoch, prev, full, b.size(), chain}));
     for (std::size_t off = 0; off < b.size(); off += chunk) {
       if (heartbeats)
-        out += frame(w::Type::Heartbeat, "");
+        out += frame(w::Type::Heartbeat, w::encode_heartbeat(off + 1));
       out += frame(w::Type::Chunk, w::encode_chunk_head(off) + b.substr(off, chunk));
     }
     return out;
@@ -517,6 +523,11 @@ TEST(Serve, ChunkedCheckpointsHeartbeatsAndAbandonedOnes) {
   // A heartbeat before every chunk.
   w::send_all(c.fd, c.checkpoint_frames(1, 0, true, base, 100, 0, /*heartbeats=*/true));
   EXPECT_EQ(w::decode_ack(c.read().payload), 1u);
+  // Each heartbeat is answered by a LEASE echoing its stamp; this serve never
+  // takes over (no --takeover): timeout 0.
+  ASSERT_FALSE(c.leases.empty());
+  EXPECT_EQ(c.leases[0].stamp_us, 1u);
+  EXPECT_EQ(c.leases[0].takeover_ms, 0u);
   // Half of delta 2, then delta 2 again from its head: the first is dropped.
   std::string delta = image(2, false, 1);
   std::string cut =
@@ -797,7 +808,7 @@ TEST(Serve, FramesNotSealedByThePrimaryAreRefused) {
     Client c;
     ASSERT_TRUE(c.connect(s.port()));
     ASSERT_EQ(c.hello(kSecret, 0).type, w::Type::Welcome);
-    std::string hb = c.frame(w::Type::Heartbeat, "");
+    std::string hb = c.frame(w::Type::Heartbeat, w::encode_heartbeat(1));
     expect_refused(c, hb + hb);
   }
   s.stop(SIGTERM);

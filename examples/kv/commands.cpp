@@ -190,6 +190,12 @@ bool Server::execute(Conn &c, const Args &a) {
     return cmd_auth(c, a, 0);
   if (!o_.requirepass.empty() && !c.authed && !ieq(cmd, "QUIT"))
     return error(c.out, "NOAUTH Authentication required."), false;
+  // Another process may be the primary now (its backup took over): answer
+  // nothing from this state, reads included (DESIGN.md: one primary at a time).
+  if (!checksync::is_leader() && !ieq(cmd, "PING") && !ieq(cmd, "INFO") && !ieq(cmd, "QUIT"))
+    return error(c.out, "TRYAGAIN no lease: the backup has not confirmed this server is still "
+                        "the primary"),
+           false;
   for (const auto &[name, handler] : table)
     if (ieq(cmd, name))
       return (this->*handler)(c, a, wall_ms());

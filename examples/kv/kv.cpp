@@ -27,6 +27,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <arpa/inet.h>
 #include <cctype>
 #include <chrono>
 #include <csignal>
@@ -36,10 +37,10 @@
 #include <memory>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <arpa/inet.h>
 #include <string>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <thread>
 #include <unistd.h>
 #include <unordered_map>
 
@@ -296,6 +297,13 @@ void Server::after_batch(bool wrote) {
 
 int Server::run() {
   std::signal(SIGPIPE, SIG_IGN);
+  // With a backup that may take over, requests are answered only under its
+  // lease: give the first one (right after the handshake) a moment to arrive.
+  for (int i = 0; i < 300 && !checksync::is_leader(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (!checksync::is_leader())
+    std::fprintf(stderr, "checksync-kv: no lease from the backup yet: answering TRYAGAIN until "
+                         "it confirms this server is the primary\n");
   lfd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int one = 1;
   ::setsockopt(lfd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);

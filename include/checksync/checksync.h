@@ -110,6 +110,15 @@ checkpoint_stats last_checkpoint_stats();
 // taken yet).
 bool wait_durable(std::uint64_t epoch);
 
+// True while this process may answer clients as the primary: always without
+// a backup, or with a backup that never takes over; with `serve --takeover`,
+// only while the backup's confirmation of a recent heartbeat guarantees it
+// cannot have taken over (until 80% of its --timeout after the heartbeat was
+// sent; false before the first). A server answers nothing, reads included,
+// while it is false: another process may be the primary (docs/protocol.md,
+// "Leases"). Cheap: one atomic load and a clock read.
+bool is_leader() noexcept;
+
 // The runtime's messages. Each is one line: a UTC timestamp, "checksync:",
 // the level (except for info) and the text, e.g.
 //   2026-11-29T16:04:05.123Z checksync: warning: connection to the backup lost

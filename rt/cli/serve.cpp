@@ -57,6 +57,7 @@ BackupOptions backup_options(const ServeOptions &o, const std::string &secret) {
   bo.compact_after = o.compact_after;
   bo.compact_ratio = o.compact_ratio;
   bo.compress_level = o.compress_level;
+  bo.takeover_timeout_ms = o.takeover ? std::uint64_t(o.timeout_ms) : 0;
   return bo;
 }
 

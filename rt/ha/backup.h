@@ -27,6 +27,9 @@ struct BackupOptions {
   unsigned long long compact_after = 1024;
   double compact_ratio = 1.0;
   int compress_level = 1;
+  // --takeover's --timeout, or 0 (never takes over): what each LEASE tells
+  // the primary (docs/protocol.md, "Leases").
+  std::uint64_t takeover_timeout_ms = 0;
 };
 
 // What `checksync-rt status` shows (serve writes it to DIR/serve-status.json).

@@ -176,6 +176,10 @@ void Backup::Link::run(wire::Reader &rd) {
     std::string bad; // a protocol violation
     try {
       if (f.type == wire::Type::Heartbeat) {
+        // The lease: this backup will not take over before the heartbeat's
+        // stamp + its timeout (its silence clock restarted on these bytes).
+        std::uint64_t stamp = wire::decode_heartbeat(f.payload);
+        send(wire::Type::Lease, wire::encode(wire::Lease{stamp, b_.o_.takeover_timeout_ms}));
         continue;
       } else if (f.type == wire::Type::Checkpoint) {
         wire::CheckpointHead h = wire::decode_checkpoint(f.payload);

@@ -34,6 +34,18 @@ Shipper::Shipper(ShipperOptions o) : o_(std::move(o)) {
 
 Shipper::~Shipper() { flush(0); }
 
+namespace {
+std::int64_t steady_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+} // namespace
+
+bool Shipper::lease_valid() const {
+  return steady_us() < lease_until_us_.load(std::memory_order_acquire);
+}
+
 [[noreturn]] void Shipper::fatal(const std::string &msg, int code) {
   LOG_ERROR("%s", msg.c_str());
   std::_Exit(code);
@@ -439,7 +451,11 @@ bool Shipper::next_frame(Plain &out, std::optional<Entry> &tx, std::uint64_t &tx
   if (tx && tx_offset == tx->bytes->size())
     tx.reset();
   if (heartbeat_due) {
-    out = {true, wire::Type::Heartbeat, {}, {}, nullptr};
+    out = {true,
+           wire::Type::Heartbeat,
+           wire::encode_heartbeat(std::uint64_t(steady_us())),
+           {},
+           nullptr};
     return true;
   }
   if (!tx && unsent_ < queue_.size()) {
@@ -487,6 +503,19 @@ bool Shipper::read_backup(wire::Reader &rd, wire::Session &session) {
         std::uint64_t epoch = wire::decode_ack(f.payload);
         LOG_DEBUG("the backup acknowledged epoch %llu", (unsigned long long)epoch);
         acked(epoch);
+        break;
+      }
+      case wire::Type::Lease: {
+        wire::Lease l = wire::decode_lease(f.payload);
+        if (std::int64_t(l.stamp_us) > steady_us()) // not a heartbeat this process sent
+          throw Error("LEASE for a heartbeat from the future");
+        std::int64_t until = l.takeover_ms == 0 ? INT64_MAX
+                                                : std::int64_t(l.stamp_us) +
+                                                      std::int64_t(l.takeover_ms) * 1000 * 4 / 5;
+        std::int64_t prev = lease_until_us_.load(std::memory_order_relaxed);
+        while (until > prev &&
+               !lease_until_us_.compare_exchange_weak(prev, until, std::memory_order_release)) {
+        }
         break;
       }
       case wire::Type::NeedFull: {
@@ -539,14 +568,19 @@ bool Shipper::serve_connection(int fd, wire::Session &session) {
   std::optional<Entry> tx;
   std::uint64_t tx_offset = 0;
   const auto heartbeat = std::chrono::milliseconds(o_.heartbeat_ms);
-  auto last_frame = Clock::now();
+  // A heartbeat every `heartbeat`, busy or not: each one the backup echoes
+  // renews the lease (is_leader()). The first goes out at once.
+  auto last_heartbeat = Clock::now() - heartbeat;
   for (;;) {
     if (!read_backup(rd, session))
       return true;
     if (out.done()) {
       Plain next;
-      if (!next_frame(next, tx, tx_offset, Clock::now() - last_frame >= heartbeat))
+      bool due = Clock::now() - last_heartbeat >= heartbeat;
+      if (!next_frame(next, tx, tx_offset, due))
         return false;
+      if (due)
+        last_heartbeat = Clock::now();
       if (next.any) // sealed outside the lock: encryption never delays checkpoint()
         out = wire::Outgoing(session.seal(next.type, next.head, next.body));
     }
@@ -557,13 +591,12 @@ bool Shipper::serve_connection(int fd, wire::Session &session) {
         LOG_WARN("lost the connection to the backup (reconnecting)");
         return true;
       }
-      if (r == wire::Outgoing::Result::Done) {
-        last_frame = Clock::now();
+      if (r == wire::Outgoing::Result::Done)
         continue;
-      }
     }
     // Idle until the next heartbeat, or blocked until the backup reads.
-    auto since = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - last_frame);
+    auto since =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - last_heartbeat);
     int timeout = idle ? int(std::max<std::int64_t>(0, (heartbeat - since).count())) : 1000;
     pollfd p[2] = {{fd, short(POLLIN | (idle ? 0 : POLLOUT)), 0}, {wake_[0], POLLIN, 0}};
     if (::poll(p, 2, timeout) < 0)

@@ -24,6 +24,7 @@
 #include "ha/session.h"
 #include "ha/wire.h"
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -82,6 +83,11 @@ public:
   // stops the thread. False if some checkpoint was not acknowledged.
   bool flush(int timeout_ms);
   ShipperMetrics metrics();
+  // True while the backup's latest LEASE says it cannot have taken over:
+  // until 80% of its takeover timeout after the confirmed heartbeat was sent
+  // (always, once a backup that never takes over confirmed one); false before
+  // the first (docs/protocol.md, "Leases").
+  bool lease_valid() const;
 
 private:
   struct Entry {
@@ -118,6 +124,7 @@ private:
   [[noreturn]] void fatal(const std::string &msg, int code);
 
   ShipperOptions o_;
+  std::atomic<std::int64_t> lease_until_us_{0}; // steady clock; INT64_MAX: unlimited
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Entry> queue_;  // unacknowledged, by epoch

@@ -162,6 +162,8 @@ const char *type_name(Type t) {
     return "STATUS_QUERY";
   case Type::Status:
     return "STATUS";
+  case Type::Lease:
+    return "LEASE";
   }
   return "?";
 }
@@ -201,7 +203,7 @@ Parse parse_frame(const char *data, std::size_t n, Frame &out, std::size_t &cons
     return Parse::Bad;
   }
   auto type = std::uint8_t(data[5]);
-  if (type < std::uint8_t(Type::Challenge) || type > std::uint8_t(Type::Status) || data[6] ||
+  if (type < std::uint8_t(Type::Challenge) || type > std::uint8_t(Type::Lease) || data[6] ||
       data[7]) {
     error = "unknown frame type " + std::to_string(type);
     return Parse::Bad;
@@ -332,6 +334,28 @@ Welcome decode_welcome(const std::string &p) {
 std::uint64_t decode_ack(const std::string &p) {
   Msg m(p, 1, "ACK");
   return m.u64(0);
+}
+std::string encode_heartbeat(std::uint64_t stamp_us) {
+  std::string p(8, '\0');
+  put64(p.data(), stamp_us);
+  return p;
+}
+std::uint64_t decode_heartbeat(const std::string &p) {
+  if (p.size() != 8)
+    malformed("HEARTBEAT");
+  return get64(p.data());
+}
+std::string encode(const Lease &m) {
+  msgpack::sbuffer b;
+  Packer pk(b);
+  pk.pack_array(2);
+  pk.pack(m.stamp_us);
+  pk.pack(m.takeover_ms);
+  return std::string(b.data(), b.size());
+}
+Lease decode_lease(const std::string &p) {
+  Msg m(p, 2, "LEASE");
+  return {m.u64(0), m.u64(1)};
 }
 NeedFull decode_need_full(const std::string &p) {
   Msg m(p, 2, "NEED_FULL");

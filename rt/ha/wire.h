@@ -47,6 +47,7 @@ enum class Type : std::uint8_t {
   Chunk = 9,        // primary -> backup: u64 offset, then the next bytes of the checkpoint
   StatusQuery = 10, // operator -> backup, instead of AUTH: [nonce(32), mac(32)]
   Status = 11,      // backup -> operator: [status JSON, mac(32)]; then it closes
+  Lease = 12,       // backup -> primary: [heartbeat stamp, takeover timeout ms (0: never)]
 };
 const char *type_name(Type t);
 
@@ -103,6 +104,17 @@ std::string encode(const Challenge &m);
 std::string encode(const Auth &m);
 std::string encode(const Welcome &m);
 std::string encode_ack(std::uint64_t epoch);
+// HEARTBEAT (primary -> backup) carries the primary's send time (steady
+// clock, us); LEASE echoes it with the backup's takeover timeout: the backup
+// will not take over before stamp + timeout (docs/protocol.md, "Leases").
+struct Lease {
+  std::uint64_t stamp_us;
+  std::uint64_t takeover_ms; // 0: this backup never takes over
+};
+std::string encode_heartbeat(std::uint64_t stamp_us);
+std::uint64_t decode_heartbeat(const std::string &p);
+std::string encode(const Lease &m);
+Lease decode_lease(const std::string &p);
 std::string encode(const NeedFull &m);
 std::string encode(const ErrorMsg &m);
 std::string encode(const StatusQuery &m);

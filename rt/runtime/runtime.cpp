@@ -250,6 +250,11 @@ void init() {
 
 bool resumed() noexcept { return rt().resumed; }
 
+bool is_leader() noexcept {
+  Runtime &r = rt();
+  return !r.shipper || r.shipper->lease_valid();
+}
+
 void touch(const void *p) noexcept {
   std::uint64_t off;
   if (ObjHeader *h = find_object(p, &off))

@@ -8,6 +8,10 @@ resume:         state survives kill -9 + `checksync-rt resume` (local dir).
 sync-failover:  --sync primary shipping to `serve --takeover`; a client writes
                 as fast as it can; kill -9; every write the client saw +OK for
                 is on the taken-over server, with its value.
+partition:      a primary cut off from its backup (a relay that stops
+                forwarding, connections left open): the backup takes over,
+                and the cut-off primary answers no request (reads included)
+                from the moment the backup could take over.
 hostile:        clients an exposed server must survive: expire times that
                 overflow, a bulk string without its CRLF or longer than the
                 limit, a request that never ends, a client that never reads
@@ -21,7 +25,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from datetime import datetime, timezone
 
 SECRET = "kv-test-secret"
 
@@ -271,6 +277,120 @@ def sync_failover(rt, kv, work):
     print([l for l in open(slog).read().splitlines() if "failover:" in l][-1])
 
 
+class Relay:
+    """A TCP relay from a local port to `target`; cut() makes it forward
+    nothing more, both ways, keeping the connections open (a partition)."""
+
+    def __init__(self, target):
+        self.target = target
+        self.cut_at = None
+        self.ls = socket.socket()
+        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(16)
+        self.port = self.ls.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def cut(self):
+        self.cut_at = time.time()
+
+    def _accept(self):
+        while True:
+            try:
+                a, _ = self.ls.accept()
+                b = socket.create_connection(("127.0.0.1", self.target))
+            except OSError:
+                return
+            for src, dst in ((a, b), (b, a)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    def _pump(self, src, dst):
+        while True:
+            try:
+                data = src.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            if self.cut_at is None:
+                try:
+                    dst.sendall(data)
+                except OSError:
+                    return
+
+
+def log_time(line):
+    """The UTC timestamp a runtime or serve log line starts with, as time.time()."""
+    stamp = line.split(" ", 1)[0]
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=timezone.utc).timestamp()
+
+
+def partition(rt, kv, work):
+    store = os.path.join(work, "store")
+    port_backup_kv = free_port()
+    slog = os.path.join(work, "serve.log")
+    sf = open(slog, "w")
+    tout = open(os.path.join(work, "takeover.out"), "w")
+    serve = subprocess.Popen(
+        [rt, "serve", "--listen", "127.0.0.1:0", "--dir", store, "--takeover", "--timeout", "300",
+         "--", kv, "--port", str(port_backup_kv)],
+        stdout=tout, stderr=sf, env=dict(os.environ, CHECKSYNC_SECRET=SECRET))
+    bport = None
+    for _ in range(500):
+        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", open(slog).read())
+        if m:
+            bport = int(m.group(1))
+            break
+        time.sleep(0.01)
+    relay = Relay(bport)
+    port = free_port()
+    f = open(os.path.join(work, "primary.log"), "w")
+    p = subprocess.Popen([rt, "run", "--backup", "127.0.0.1:%d" % relay.port, "--", kv, "--port",
+                          str(port), "--checkpoint-ms", "20"], stdout=f, stderr=subprocess.STDOUT,
+                         env=dict(os.environ, CHECKSYNC_SECRET=SECRET))
+    c = Client(port)
+    answered = []  # wall-clock times of the old primary's data replies
+    refused = 0
+    i = 0
+    start = time.time()
+    while time.time() - start < 3.0:  # bounded: 0.7 s connected, then cut off
+        if relay.cut_at is None and time.time() - start > 0.7:
+            relay.cut()
+        i += 1
+        k = "key:%d" % (i % 100)
+        r = c.call("SET", k, "v%d" % i) if i % 2 else c.call("GET", k)
+        if isinstance(r, tuple):
+            if not r[1].startswith("TRYAGAIN"):
+                sys.exit("unexpected error from the primary: %r" % (r,))
+            refused += 1
+        else:
+            answered.append(time.time())
+    took_over = [l for l in open(slog).read().splitlines() if "failover: program started" in l]
+    serve_up = Client(port_backup_kv, timeout=10).call("PING") if took_over else None
+    p.kill()
+    p.wait()
+    f.close()
+    serve.send_signal(signal.SIGTERM)
+    serve.wait(timeout=10)
+    subprocess.run(["pkill", "-f", "checksync-kv --port %d" % port_backup_kv])
+    sf.close()
+    tout.close()
+    if not took_over:
+        sys.exit("the backup did not take over:\n" + open(slog).read())
+    t_takeover = log_time(took_over[0])
+    before = sum(1 for t in answered if t < relay.cut_at)
+    window = sum(1 for t in answered if relay.cut_at <= t < t_takeover)
+    after = sum(1 for t in answered if t >= t_takeover)
+    last = max(answered) if answered else 0
+    print("partition: %d answers before the cut, %d in the lease window, %d after the takeover; "
+          "%d TRYAGAIN; last answer %.0f ms after the cut, takeover %.0f ms after it; the new "
+          "primary answers %s" % (before, window, after, refused, (last - relay.cut_at) * 1000,
+                                  (t_takeover - relay.cut_at) * 1000, serve_up))
+    if after:
+        sys.exit("the cut-off primary answered %d requests after the backup took over" % after)
+
+
 def closed(c, timeout=10):
     """True once the server has closed c (replies before the close are skipped)."""
     c.s.settimeout(timeout)
@@ -382,7 +502,7 @@ def main():
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     {"commands": commands, "resume": resume, "sync-failover": sync_failover,
-     "hostile": hostile}[scenario](rt, kv, work)
+     "partition": partition, "hostile": hostile}[scenario](rt, kv, work)
 
 
 if __name__ == "__main__":
