@@ -116,7 +116,7 @@ bool wait_durable(std::uint64_t epoch);
 // cannot have taken over (until 80% of its --timeout after the heartbeat was
 // sent; false before the first). A server answers nothing, reads included,
 // while it is false: another process may be the primary (docs/protocol.md,
-// "Leases"). Cheap: one atomic load and a clock read.
+// "Leases"). Cheap: one atomic load and a clock read. Meaningful after init().
 bool is_leader() noexcept;
 
 // The runtime's messages. Each is one line: a UTC timestamp, "checksync:",
