@@ -7,7 +7,8 @@
 // all little-endian. Control messages are msgpack arrays. A checkpoint of any
 // size travels as a CHECKPOINT head (epoch, previous epoch, kind, length)
 // followed by CHUNK frames of at most chunk_bytes() of the file each, so no
-// frame is large and heartbeats pass between chunks.
+// frame is large and heartbeats pass between chunks. After WELCOME every
+// frame is sealed (session.h); heartbeats are answered by LEASE frames.
 #ifndef CHECKSYNC_RT_WIRE_H
 #define CHECKSYNC_RT_WIRE_H
 
@@ -41,7 +42,7 @@ enum class Type : std::uint8_t {
   Checkpoint = 4,   // primary -> backup: u64 epoch, u64 prev epoch, u8 full, 7 x 0, u64 length,
                     // u64 chain id
   Ack = 5,          // backup -> primary: [epoch]: that epoch of the primary's chain is durable
-  Heartbeat = 6,    // primary -> backup: []
+  Heartbeat = 6,    // primary -> backup: u64 stamp (steady clock, us); answered by LEASE
   NeedFull = 7,     // backup -> primary: [durable epoch, reason]: send a full checkpoint
   Error = 8,        // either way: [code, message, epoch]; the sender closes the connection
   Chunk = 9,        // primary -> backup: u64 offset, then the next bytes of the checkpoint
