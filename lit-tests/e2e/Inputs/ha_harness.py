@@ -145,6 +145,18 @@ def kill_loop(rt, ledger, work, n):
     print("kill-loop: %d kills, every resume equal to an acknowledged-or-later epoch" % lost_none)
 
 
+def wait_resumed(out, since, limit, poll=0.002):
+    """Waits (at most `limit` s after `since`, monotonic) for the taken-over
+    ledger's "resumed at round R ..., digest D" in `out`: (R, D, when) or None."""
+    while time.monotonic() - since < limit:
+        m = re.search(r"resumed at round (\d+): \d+ accounts, total \d+, digest ([0-9a-f]+)",
+                      open(out).read())
+        if m:
+            return int(m.group(1)), m.group(2), time.monotonic()
+        time.sleep(poll)
+    return None
+
+
 def takeover(rt, ledger, work):
     """Primary killed; `serve --takeover` runs the program again, measured from the kill."""
     store = os.path.join(work, "store")
@@ -161,19 +173,12 @@ def takeover(rt, ledger, work):
     t_kill = time.monotonic()
     p.wait()
     f.close()
-    resumed = None
-    while time.monotonic() - t_kill < 10:
-        m = re.search(r"resumed at round (\d+): \d+ accounts, total \d+, digest ([0-9a-f]+)",
-                      open(out).read())
-        if m:
-            resumed = time.monotonic()
-            break
-        time.sleep(0.002)
+    got = wait_resumed(out, t_kill, 10)
     serve.wait(timeout=30)
-    if resumed is None:
+    if got is None:
         sys.exit("no takeover:\n" + open(slog).read())
+    r, d, resumed = got
     ms = (resumed - t_kill) * 1000
-    r, d = int(m.group(1)), m.group(2)
     if digests([log]).get(r) != d or r < last_durable(log):
         sys.exit("takeover resumed round %d digest %s; acknowledged %d" % (r, d, last_durable(log)))
     print("takeover: resumed round %d (acknowledged %d), running again %.0f ms after the kill" %
@@ -323,18 +328,11 @@ def restart_takeover(rt, ledger, work):
     f.close()
     t0 = time.monotonic()
     serve = Serve(rt, store, slog, port=port, extra=extra, out=out)
-    resumed = None
-    while time.monotonic() - t0 < 15:
-        m = re.search(r"resumed at round (\d+): \d+ accounts, total \d+, digest ([0-9a-f]+)",
-                      open(out).read())
-        if m:
-            resumed = time.monotonic()
-            break
-        time.sleep(0.01)
+    got = wait_resumed(out, t0, 15, poll=0.01)
     serve.wait(timeout=30)
-    if resumed is None:
+    if got is None:
         sys.exit("no takeover after the restart:\n" + open(slog).read())
-    r, d = int(m.group(1)), m.group(2)
+    r, d, resumed = got
     if digests([log]).get(r) != d or r < last_durable(log):
         sys.exit("resumed round %d digest %s; acknowledged %d" % (r, d, last_durable(log)))
     text = open(slog).read()
@@ -381,16 +379,11 @@ def ship_on(rt, ledger, work):
                  open(out_a).read())
     os.kill(pid, signal.SIGKILL)
     serve_a.wait(timeout=30)
-    deadline = time.monotonic() + 15
-    m = None
-    while time.monotonic() < deadline and not m:
-        m = re.search(r"resumed at round (\d+): \d+ accounts, total \d+, digest ([0-9a-f]+)",
-                      open(out_b).read())
-        time.sleep(0.01)
+    got = wait_resumed(out_b, time.monotonic(), 15, poll=0.01)
     serve_b.wait(timeout=30)
-    if not m:
+    if got is None:
         sys.exit("B did not take over:\n" + open(slog).read())
-    r, d = int(m.group(1)), m.group(2)
+    r, d, _ = got
     hist = digests([log, out_a])
     acked = last_durable(out_a)
     if hist.get(r) != d or r < acked:

@@ -207,7 +207,9 @@ def resume(rt, kv, work):
     print("resume: %d keys identical after kill -9 and resume" % len(model))
 
 
-def sync_failover(rt, kv, work):
+def takeover_serve(rt, kv, work):
+    """`serve --takeover --timeout 300 -- kv` on loopback: (process, its port,
+    the port the taken-over kv will listen on, its log path, open log files)."""
     store = os.path.join(work, "store")
     port_backup_kv = free_port()
     slog = os.path.join(work, "serve.log")
@@ -224,6 +226,13 @@ def sync_failover(rt, kv, work):
             bport = int(m.group(1))
             break
         time.sleep(0.01)
+    if bport is None:
+        sys.exit("serve did not start:\n" + open(slog).read())
+    return serve, bport, port_backup_kv, slog, sf, tout
+
+
+def sync_failover(rt, kv, work):
+    serve, bport, port_backup_kv, slog, sf, tout = takeover_serve(rt, kv, work)
     port = free_port()
     env = dict(os.environ, CHECKSYNC_SECRET=SECRET)
     f = open(os.path.join(work, "primary.log"), "w")
@@ -327,22 +336,7 @@ def log_time(line):
 
 
 def partition(rt, kv, work):
-    store = os.path.join(work, "store")
-    port_backup_kv = free_port()
-    slog = os.path.join(work, "serve.log")
-    sf = open(slog, "w")
-    tout = open(os.path.join(work, "takeover.out"), "w")
-    serve = subprocess.Popen(
-        [rt, "serve", "--listen", "127.0.0.1:0", "--dir", store, "--takeover", "--timeout", "300",
-         "--", kv, "--port", str(port_backup_kv)],
-        stdout=tout, stderr=sf, env=dict(os.environ, CHECKSYNC_SECRET=SECRET))
-    bport = None
-    for _ in range(500):
-        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", open(slog).read())
-        if m:
-            bport = int(m.group(1))
-            break
-        time.sleep(0.01)
+    serve, bport, port_backup_kv, slog, sf, tout = takeover_serve(rt, kv, work)
     relay = Relay(bport)
     port = free_port()
     f = open(os.path.join(work, "primary.log"), "w")
