@@ -8,22 +8,17 @@ keeps writing, kills the primary with SIGKILL at a random instant, and polls
 the backup's kv port (connect + GET of a key written before the kill, every
 2 ms) until it answers. Reports the distribution of kill -> answering, and
 serve's own split (detection = the primary's silence, takeover = fencing +
-starting the program), plus the CPU time of every process per run. Bounded:
+starting the program), plus the CPU time of each side per run (serve's
+includes the resumed kv, up to its first answer). Bounded:
 RUNS runs, each at most 30 s.
 
   python3 bench/failover_time.py build/prefix --runs 20 --timeout 300
 """
 import argparse, os, random, re, signal, socket, subprocess, sys, tempfile, time
 
+from kv_bench import free_port, tree_cpu  # same directory
+
 SECRET = "failover-bench"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def call(sock, *args):
@@ -55,14 +50,6 @@ def connect(port, timeout):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.002)
-
-
-def cpu_s(pid):
-    try:
-        stat = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
-    except FileNotFoundError:
-        return 0.0
-    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def one_run(prefix, timeout_ms, keys, rng, work):
@@ -100,7 +87,7 @@ def one_run(prefix, timeout_ms, keys, rng, work):
         while time.monotonic() < kill_at:
             call(c, "SET", "key:%d" % (i % keys), "v%d" % i)
             i += 1
-        primary_cpu = cpu_s(primary.pid)
+        primary_cpu = tree_cpu([primary.pid])
         primary.send_signal(signal.SIGKILL)
         t_kill = time.monotonic()
         primary.wait()
@@ -119,7 +106,7 @@ def one_run(prefix, timeout_ms, keys, rng, work):
             raise RuntimeError("no answer within 30 s:\n" + open(slog).read())
         log = open(slog).read()
         m = re.search(r"detection (\d+) ms \+ takeover (\d+) ms", log)
-        serve_cpu = cpu_s(serve.pid)
+        serve_cpu = tree_cpu([serve.pid])  # with the resumed kv, its child
         return ((t_up - t_kill) * 1000, int(m.group(1)) if m else -1,
                 int(m.group(2)) if m else -1, primary_cpu, serve_cpu)
     finally:
