@@ -309,16 +309,21 @@ void value_init(const std::vector<Type> &types, const Field &f, char *dst) {
 
 namespace {
 
+// The smallest and largest value of an INT or UINT field.
+std::pair<std::int64_t, std::uint64_t> int_range(const Field &f) {
+  const unsigned n = f.elem_size * 8;
+  if (f.kind == CHECKSYNC_FIELD_INT) {
+    std::uint64_t hi = (std::uint64_t(1) << (n - 1)) - 1;
+    return {-std::int64_t(hi) - 1, hi};
+  }
+  return {0, n == 64 ? ~std::uint64_t(0) : (std::uint64_t(1) << n) - 1};
+}
+
 // An integer value into an INT or UINT field. A value that does not fit
 // (only a lossy resume across builds narrows: evolve.h) is clamped and
 // counted; the low bytes of one that fits are the value (little-endian).
 void store_int(RestoreContext &cx, const msgpack::object &v, const Field &f, char *dst) {
-  const unsigned n = f.elem_size * 8;
-  const bool is_signed = f.kind == CHECKSYNC_FIELD_INT;
-  const std::uint64_t hi = is_signed ? (std::uint64_t(1) << (n - 1)) - 1
-                           : n == 64 ? ~std::uint64_t(0)
-                                     : (std::uint64_t(1) << n) - 1;
-  const std::int64_t lo = is_signed ? -std::int64_t(hi) - 1 : 0;
+  const auto [lo, hi] = int_range(f);
   std::uint64_t bits;
   if (f.flags & CHECKSYNC_FIELD_BOOL) { // a lossy resume into a bool: value != 0
     bits = v.via.u64 != 0;
@@ -352,16 +357,13 @@ void store_converted_int(RestoreContext &cx, double d, const Field &f, char *dst
   double t = d == d ? std::trunc(d) : 0;
   if (t != d)
     ++cx.clamped[f.name];
-  // Bounds as doubles (powers of two: exact): [lo, end).
-  const double lo = is_signed ? -std::ldexp(1.0, int(n) - 1) : 0;
+  // The range as doubles: [lo, end), end = hi + 1 (powers of two: exact).
+  const auto [lo, hi] = int_range(f);
   const double end = std::ldexp(1.0, is_signed ? int(n) - 1 : int(n));
-  if (t < lo || t >= end) {
+  if (t < double(lo) || t >= end) {
     if (t == d)
       ++cx.clamped[f.name];
-    const std::uint64_t max = is_signed ? (std::uint64_t(1) << (n - 1)) - 1
-                              : n == 64 ? ~std::uint64_t(0)
-                                        : (std::uint64_t(1) << n) - 1;
-    bits = t < lo ? std::uint64_t(is_signed ? -std::int64_t(max) - 1 : 0) : max;
+    bits = t < double(lo) ? std::uint64_t(lo) : hi;
   } else {
     bits = is_signed ? std::uint64_t(std::int64_t(t)) : std::uint64_t(t);
   }

@@ -73,9 +73,10 @@ Session::~Session() = default;
 
 std::string Session::seal(Type type, std::string_view head, std::string_view body) {
   const std::size_t n = head.size() + body.size();
-  std::string payload(n + kTagBytes, '\0');
-  auto *out = reinterpret_cast<unsigned char *>(payload.data());
-  auto ad = header_ad(type, payload.size());
+  // Encrypted straight into the frame, after room for its header.
+  std::string frame(kHeaderBytes + n + kTagBytes, '\0');
+  auto *out = reinterpret_cast<unsigned char *>(frame.data()) + kHeaderBytes;
+  auto ad = header_ad(type, n + kTagBytes);
   auto iv = iv_of(send_seq_++);
   EVP_CIPHER_CTX *c = send_ctx_.get();
   int len = 0;
@@ -93,7 +94,7 @@ std::string Session::seal(Type type, std::string_view head, std::string_view bod
        EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, int(kTagBytes), out + n) == 1;
   if (!ok || at != n)
     throw Error("cannot encrypt a frame (OpenSSL)");
-  return encode_frame(type, payload);
+  return finish_frame(type, std::move(frame));
 }
 
 bool Session::open(Frame &f, std::string &error) {
@@ -102,25 +103,24 @@ bool Session::open(Frame &f, std::string &error) {
     return false;
   }
   const std::size_t n = f.payload.size() - kTagBytes;
-  auto *in = reinterpret_cast<unsigned char *>(f.payload.data());
-  std::string plain(n, '\0');
-  auto *out = reinterpret_cast<unsigned char *>(plain.data());
+  // Decrypted in place (a stream cipher): the plaintext replaces the bytes.
+  auto *buf = reinterpret_cast<unsigned char *>(f.payload.data());
   auto ad = header_ad(f.type, f.payload.size());
   auto iv = iv_of(recv_seq_);
   EVP_CIPHER_CTX *c = recv_ctx_.get();
   int len = 0, fin = 0;
   bool ok = EVP_DecryptInit_ex(c, cipher_.get(), nullptr, recv_key_.data(), iv.data()) == 1 &&
             EVP_DecryptUpdate(c, nullptr, &len, ad.data(), int(ad.size())) == 1 &&
-            (n == 0 || EVP_DecryptUpdate(c, out, &len, in, int(n)) == 1) &&
-            EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, int(kTagBytes), in + n) == 1 &&
-            EVP_DecryptFinal_ex(c, out + (n ? len : 0), &fin) == 1;
+            (n == 0 || EVP_DecryptUpdate(c, buf, &len, buf, int(n)) == 1) &&
+            EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, int(kTagBytes), buf + n) == 1 &&
+            EVP_DecryptFinal_ex(c, buf + (n ? len : 0), &fin) == 1;
   if (!ok) {
     error = std::string(type_name(f.type)) + " frame #" + std::to_string(recv_seq_) +
             " failed authentication (forged, altered, replayed or out of order)";
     return false;
   }
   ++recv_seq_;
-  f.payload = std::move(plain);
+  f.payload.resize(n);
   return true;
 }
 

@@ -183,6 +183,11 @@ std::size_t chunk_bytes() {
   return std::min<std::size_t>(kChunkBytes, max_payload() - kChunkHeadBytes - kTagBytes);
 }
 
+std::string finish_frame(Type type, std::string frame) {
+  make_header(frame.data(), type, std::string_view(frame).substr(kHeaderBytes), {});
+  return frame;
+}
+
 std::string encode_frame(Type type, std::string_view payload) {
   std::string out(kHeaderBytes, '\0');
   make_header(out.data(), type, payload, {});

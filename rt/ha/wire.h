@@ -66,6 +66,9 @@ struct Frame {
 
 // Encodes a frame (header + payload).
 std::string encode_frame(Type type, std::string_view payload);
+// The same, for a payload already placed after kHeaderBytes of room at the
+// front of `frame` (no copy): fills the header in.
+std::string finish_frame(Type type, std::string frame);
 
 // Parses one frame from the front of [data, data + n).
 enum class Parse { Ok, NeedMore, Bad };
