@@ -48,6 +48,10 @@ struct ServeOptions {
   std::vector<std::string> command; // with --takeover
   std::string program_log;          // the resumed program's stdout and stderr ("": our stdout)
   std::string secret;               // from CHECKSYNC_SECRET
+  // Leadership on etcd (election.h): "etcd://HOST:PORT[,...]", the service's
+  // name, and the lease of a program resumed here.
+  std::string coordinator, service;
+  int lease_ms = 1000;
 };
 int run_serve(const ServeOptions &opts);
 
@@ -59,7 +63,10 @@ struct StatusOptions {
 int run_status(const StatusOptions &opts);
 
 struct RunOptions {
-  std::string backup; // HOST:PORT
+  std::string backup; // HOST:PORT[,HOST:PORT...]
+  std::string quorum; // "", majority, all or a number
+  std::string coordinator, service;
+  int lease_ms = 0; // 0: the runtime's default
   std::vector<std::string> command;
 };
 int run_run(const RunOptions &opts);

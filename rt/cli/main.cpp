@@ -108,6 +108,20 @@ CLI::App *add_serve(CLI::App &app, checksync::cli::ServeOptions &so) {
   serve->add_option("--program-log", so.program_log,
                     "With --takeover: append the resumed program's stdout and stderr to this "
                     "file (default: serve's stdout; serve's own log is its stderr)");
+  serve->add_option("--coordinator", so.coordinator,
+                    "etcd://HOST:PORT[,HOST:PORT...]: leadership is on etcd instead of the "
+                    "primary's heartbeats. This backup registers what it holds; with "
+                    "--takeover it takes over only by winning the service's leader key, once "
+                    "the leader stopped renewing it for longer than its lease, and only if no "
+                    "other live backup holds newer state. Primaries must use the same "
+                    "--coordinator and --service");
+  serve->add_option("--service", so.service, "With --coordinator: the service's name");
+  serve
+      ->add_option("--lease-ms", so.lease_ms,
+                   "With --coordinator --takeover: the lease of the program resumed here (how "
+                   "long it may serve without renewing its leadership)")
+      ->capture_default_str()
+      ->check(CLI::Range(100, 600000));
   serve->add_option("command", so.command, "-- PROGRAM ARGS... (with --takeover)");
 
   return serve;
@@ -134,9 +148,28 @@ int main(int argc, char **argv) {
 
   RunOptions rno;
   auto *run = app.add_subcommand(
-      "run", "Run PROGRAM with its checkpoints shipped to the backup at HOST:PORT "
-             "(sets CHECKSYNC_BACKUP; needs CHECKSYNC_SECRET)");
-  run->add_option("--backup", rno.backup, "HOST:PORT of `checksync-rt serve`")->required();
+      "run", "Run PROGRAM with its checkpoints shipped to the backups at HOST:PORT "
+             "(sets CHECKSYNC_BACKUP and the other variables below; needs CHECKSYNC_SECRET)");
+  run->add_option("--backup", rno.backup,
+                  "HOST:PORT of `checksync-rt serve`, or several separated by commas: every "
+                  "checkpoint goes to each")
+      ->required();
+  run->add_option("--quorum", rno.quorum,
+                  "With several backups: how many must acknowledge an epoch before it is "
+                  "durable (wait_durable): majority (default), all, or a number "
+                  "(CHECKSYNC_QUORUM)");
+  run->add_option("--coordinator", rno.coordinator,
+                  "etcd://HOST:PORT[,HOST:PORT...]: lead the service on etcd; the program "
+                  "starts only if the service has no leader, and stops serving (is_leader() "
+                  "false) when it cannot renew its leadership within its lease "
+                  "(CHECKSYNC_COORDINATOR)");
+  run->add_option("--service", rno.service,
+                  "With --coordinator: the service's name "
+                  "(CHECKSYNC_SERVICE)");
+  run->add_option("--lease-ms", rno.lease_ms,
+                  "With --coordinator: the leadership's lease in ms (CHECKSYNC_LEASE_MS, "
+                  "default 1000)")
+      ->check(CLI::Range(100, 600000));
   run->add_option("command", rno.command, "-- PROGRAM ARGS...")->required();
 
   StatusOptions sto;

@@ -3,6 +3,9 @@
 // primary falls silent (never with nothing durable).
 #include "commands.h"
 #include "ha/backup.h"
+#include "ha/election.h"
+#include "ha/etcd.h"
+#include "ha/replicas.h"
 #include "ha/server.h"
 #include "log/log.h"
 #include "status.h"
@@ -15,6 +18,7 @@
 #include "ha/wire.h"
 
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 
@@ -57,13 +61,15 @@ BackupOptions backup_options(const ServeOptions &o, const std::string &secret) {
   bo.compact_after = o.compact_after;
   bo.compact_ratio = o.compact_ratio;
   bo.compress_level = o.compress_level;
-  bo.takeover_timeout_ms = o.takeover ? std::uint64_t(o.timeout_ms) : 0;
+  bo.coordinated = !o.coordinator.empty();
+  // Coordinated, a LEASE only says the link is alive (replicas.h); etcd decides who leads.
+  bo.takeover_timeout_ms = o.takeover || bo.coordinated ? std::uint64_t(o.timeout_ms) : 0;
   return bo;
 }
 
 // Starts `checksync-rt resume --from DIR --dir DIR -- PROGRAM ARGS` after a
 // takeover. Returns its pid, or -1 (logged).
-pid_t start_program(const ServeOptions &o) {
+pid_t start_program(const ServeOptions &o, const std::string &ship_to) {
   // The child only execs `checksync-rt resume` (this same binary): other
   // threads may hold locks at fork time, so nothing else runs in it.
   std::vector<std::string> args = {"checksync-rt", "resume", "--from", o.dir, "--dir", o.dir,
@@ -75,10 +81,10 @@ pid_t start_program(const ServeOptions &o) {
   argv.push_back(nullptr);
   // Shipping on to the next backup, or checkpointing into DIR (resume sets
   // CHECKSYNC_DIR; the runtime ships instead when CHECKSYNC_BACKUP is set).
-  if (o.ship_to.empty())
+  if (ship_to.empty())
     ::unsetenv("CHECKSYNC_BACKUP");
   else
-    ::setenv("CHECKSYNC_BACKUP", o.ship_to.c_str(), 1);
+    ::setenv("CHECKSYNC_BACKUP", ship_to.c_str(), 1);
   // The program's output stays out of this log (stderr): both of its
   // streams go to --program-log, or else to this process's stdout.
   int out_fd = 1;
@@ -132,7 +138,7 @@ pid_t maybe_take_over(const ServeOptions &o, Backup &backup, std::int64_t restar
   }
   LOG_WARN("takeover: %s; resuming %s from epoch %llu", waited.c_str(), o.command[0].c_str(),
            (unsigned long long)*epoch);
-  pid_t child = start_program(o);
+  pid_t child = start_program(o, o.ship_to);
   if (child < 0)
     return -1; // start_program said why
   auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
@@ -141,6 +147,35 @@ pid_t maybe_take_over(const ServeOptions &o, Backup &backup, std::int64_t restar
            int(child), (long long)(silent + spent.count()), (long long)silent,
            (long long)spent.count());
   return child;
+}
+
+// A coordinated takeover, once the election (election.h) won the leader key:
+// fence, then resume the program as the leader of generation w.revision,
+// shipping to --ship-to or else to the other registered backups.
+pid_t take_over_as_leader(const ServeOptions &o, Backup &backup, const Win &w) {
+  std::optional<std::uint64_t> epoch;
+  try {
+    epoch = backup.take_over(std::uint64_t(w.revision));
+  } catch (const Error &e) {
+    LOG_ERROR("takeover failed: %s", e.what());
+    return -1;
+  }
+  if (!epoch) {
+    LOG_ERROR("takeover failed: no epoch is durable here");
+    return -1;
+  }
+  std::string ship_to = o.ship_to;
+  for (const std::string &b : w.others)
+    ship_to += (ship_to.empty() ? "" : ",") + b;
+  ::setenv("CHECKSYNC_COORDINATOR", o.coordinator.c_str(), 1);
+  ::setenv("CHECKSYNC_SERVICE", o.service.c_str(), 1);
+  ::setenv("CHECKSYNC_LEASE_MS", std::to_string(o.lease_ms).c_str(), 1);
+  ::setenv("CHECKSYNC_LEADER_REVISION", std::to_string(w.revision).c_str(), 1);
+  ::setenv("CHECKSYNC_LEADER_SINCE_US", std::to_string(w.sent_us).c_str(), 1);
+  LOG_WARN("takeover: resuming %s from epoch %llu as the leader of '%s' (generation %lld)%s%s",
+           o.command[0].c_str(), (unsigned long long)*epoch, o.service.c_str(),
+           (long long)w.revision, ship_to.empty() ? "" : ", shipping to ", ship_to.c_str());
+  return start_program(o, ship_to);
 }
 
 // serve's timers, on the event loop next to the connections (server.h).
@@ -153,7 +188,7 @@ public:
 
   int run() {
     write_status_now();
-    if (o_.takeover) {
+    if (o_.takeover && o_.coordinator.empty()) { // coordinated: election.h decides
       arm_after_restart();
       check_takeover();
     }
@@ -214,6 +249,7 @@ private:
     });
   }
 
+public:
   // serve exits with the resumed program's status.
   void wait_for(pid_t child) {
     child_exit_.async_wait([this, child](const asio::error_code &ec, int) {
@@ -233,6 +269,7 @@ private:
     io_.stop();
   }
 
+private:
   const ServeOptions &o_;
   Backup &b_;
   const std::string bound_;
@@ -259,15 +296,30 @@ int run_serve(const ServeOptions &o) {
     LOG_ERROR("--takeover needs -- PROGRAM ARGS");
     return 1;
   }
+  if (o.coordinator.empty() != o.service.empty()) {
+    LOG_ERROR("--coordinator and --service go together");
+    return 1;
+  }
+  if (!o.coordinator.empty()) {
+    try {
+      etcd::parse_url(o.coordinator);
+    } catch (const Error &e) {
+      LOG_ERROR("--coordinator: %s", e.what());
+      return 1;
+    }
+  }
+  if (!o.ship_to.empty()) {
+    try {
+      for (const auto &b : split_backups(o.ship_to))
+        wire::parse_endpoint(b);
+    } catch (const Error &e) {
+      LOG_ERROR("--ship-to: %s", e.what());
+      return 1;
+    }
+  }
   if (!o.ship_to.empty()) {
     if (!o.takeover) {
       LOG_ERROR("--ship-to needs --takeover (it is where the resumed program ships)");
-      return 1;
-    }
-    try {
-      wire::parse_endpoint(o.ship_to);
-    } catch (const Error &e) {
-      LOG_ERROR("--ship-to: %s", e.what());
       return 1;
     }
   }
@@ -289,6 +341,22 @@ int run_serve(const ServeOptions &o) {
   });
   Loop loop(o, *backup, bound_text);
   Server server(loop.io(), *backup, lfd);
+  std::unique_ptr<Election> election; // never destroyed either, like *backup
+  if (!o.coordinator.empty()) {
+    ElectionOptions eo;
+    eo.url = o.coordinator;
+    eo.service = o.service;
+    eo.addr = bound_text;
+    eo.takeover = o.takeover;
+    eo.lease_ms = o.lease_ms;
+    election = std::make_unique<Election>(eo, *backup, [&o, backup, &loop](const Win &w) {
+      pid_t child = take_over_as_leader(o, *backup, w);
+      if (child <= 0)
+        return false;
+      asio::post(loop.io(), [&loop, child] { loop.wait_for(child); });
+      return true;
+    });
+  }
   LOG_INFO("listening on %s%s", bound_text.c_str(),
            o.takeover
                ? (" (takeover after " + std::to_string(o.timeout_ms) + " ms of silence)").c_str()

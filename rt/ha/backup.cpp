@@ -130,6 +130,18 @@ Admission Backup::admit(const wire::Nonce &challenge, const wire::Frame &f,
     if (taken_over_)
       return refuse(wire::ErrorCode::Fenced,
                     "this backup took over (generation " + std::to_string(generation_) + ")");
+    if (o_.coordinated && a.generation == 0)
+      return refuse(wire::ErrorCode::Fenced,
+                    "this backup follows the leader on etcd: start the primary with "
+                    "--coordinator (CHECKSYNC_COORDINATOR)");
+    if (o_.coordinated && a.generation < leader_generation) {
+      LOG_WARN("%s: refused deposed primary %s of generation %llu (the leader's is %llu)",
+               peer.c_str(), a.program.c_str(), (unsigned long long)a.generation,
+               (unsigned long long)leader_generation.load());
+      return refuse(wire::ErrorCode::Fenced, "generation " + std::to_string(a.generation) +
+                                                 " is not the leader's (" +
+                                                 std::to_string(leader_generation) + ")");
+    }
     if (a.generation != 0 && a.generation < generation_) {
       LOG_WARN("%s: refused stale primary %s of generation %llu (current %llu)", peer.c_str(),
                a.program.c_str(), (unsigned long long)a.generation,
@@ -222,7 +234,7 @@ BackupStatus Backup::status() {
   return st;
 }
 
-std::optional<std::uint64_t> Backup::take_over() {
+std::optional<std::uint64_t> Backup::take_over(std::uint64_t generation) {
   std::unique_ptr<Compactor> compactor;
   std::unique_ptr<DirStore> store;
   std::uint64_t epoch;
@@ -231,7 +243,8 @@ std::optional<std::uint64_t> Backup::take_over() {
     if (durable_ == 0)
       return std::nullopt;
     taken_over_ = true;
-    generation_ += 1; // a primary of any earlier generation is now stale
+    // A primary of any earlier generation is now stale.
+    generation_ = std::max(generation_ + 1, generation);
     write_generation(o_.dir, generation_);
     // Nothing stores once taken_over_ is set (Link checks current()).
     compactor = std::move(compactor_);

@@ -30,6 +30,9 @@ struct BackupOptions {
   // --takeover's --timeout, or 0 (never takes over): what each LEASE tells
   // the primary (docs/protocol.md, "Leases").
   std::uint64_t takeover_timeout_ms = 0;
+  // Leadership is on etcd (election.h): primaries bring their generation
+  // (the revision that made them leader) and one without is refused.
+  bool coordinated = false;
 };
 
 // What `checksync-rt status` shows (serve writes it to DIR/serve-status.json).
@@ -75,7 +78,8 @@ public:
   void run_primary(int fd, const Admission &a, const std::string &peer, std::string early = {});
   // Takeover: fence every primary and release the directory; returns the
   // epoch to resume, or nothing (and changes nothing) if no epoch is durable.
-  std::optional<std::uint64_t> take_over();
+  // `generation`: the new leader's (etcd), or 0: one above the current.
+  std::optional<std::uint64_t> take_over(std::uint64_t generation = 0);
   BackupStatus status();
   // What an authenticated `checksync-rt status HOST:PORT` receives (JSON
   // text, built by the caller from status()); without one it is refused.
@@ -84,6 +88,9 @@ public:
   std::atomic<std::int64_t> last_seen_ms{0}; // newest sign of life of the current primary
   std::atomic<bool> seen_primary{false};
   std::atomic<std::uint64_t> queued_bytes{0}; // received, not yet written (current primary)
+  // Coordinated: the generation of the leader etcd names (election.h); a
+  // primary below it is fenced.
+  std::atomic<std::uint64_t> leader_generation{0};
 
 private:
   class Link;

@@ -22,6 +22,7 @@ constexpr int kConnectTimeoutMs = 1000;
 } // namespace
 
 Shipper::Shipper(ShipperOptions o) : o_(std::move(o)) {
+  m_.generation = o_.generation;
   // OpenSSL would otherwise register, at its first use on this thread, an
   // exit handler that frees its state; exit handlers run newest first, so it
   // would run before the runtime's flush_at_exit while this thread still
@@ -52,7 +53,7 @@ bool Shipper::lease_valid() const {
 }
 
 bool Shipper::submit(std::uint64_t epoch, bool full, std::uint64_t prev, std::uint64_t chain_id,
-                     std::string bytes) {
+                     std::shared_ptr<const std::string> bytes) {
   std::lock_guard l(mu_);
   max_issued_ = std::max(max_issued_, epoch);
   if (!full && full_request_) {
@@ -70,7 +71,7 @@ bool Shipper::submit(std::uint64_t epoch, bool full, std::uint64_t prev, std::ui
   }
   std::uint64_t unsent = queued_bytes_ - sent_bytes_;
   // However large, a checkpoint goes in when nothing else waits to be sent.
-  if (unsent_ < queue_.size() && unsent + bytes.size() > o_.max_queue_bytes) {
+  if (unsent_ < queue_.size() && unsent + bytes->size() > o_.max_queue_bytes) {
     if (full) {
       drop_unsent(epoch, /*lost=*/false); // it replaces them: its ack covers them
     } else {
@@ -80,10 +81,10 @@ bool Shipper::submit(std::uint64_t epoch, bool full, std::uint64_t prev, std::ui
       drop_unsent(epoch, /*lost=*/true);
       full_request_ = std::max<std::uint64_t>({full_request_.value_or(0), max_issued_});
       char why[160];
-      std::snprintf(why, sizeof why,
-                    "%.1f MB of checkpoints not yet sent would exceed CHECKSYNC_BACKUP_QUEUE_MB=%llu",
-                    double(unsent + bytes.size()) / 1e6,
-                    (unsigned long long)(o_.max_queue_bytes >> 20));
+      std::snprintf(
+          why, sizeof why,
+          "%.1f MB of checkpoints not yet sent would exceed CHECKSYNC_BACKUP_QUEUE_MB=%llu",
+          double(unsent + bytes->size()) / 1e6, (unsigned long long)(o_.max_queue_bytes >> 20));
       report_drop(epoch, n, why);
       cv_.notify_all();
       return false;
@@ -91,9 +92,8 @@ bool Shipper::submit(std::uint64_t epoch, bool full, std::uint64_t prev, std::ui
   }
   if (full && full_request_ && epoch > *full_request_)
     full_request_.reset(); // this is the full checkpoint that was asked for
-  queued_bytes_ += bytes.size();
-  queue_.push_back(
-      {epoch, prev, full, chain_id, std::make_shared<const std::string>(std::move(bytes))});
+  queued_bytes_ += bytes->size();
+  queue_.push_back({epoch, prev, full, chain_id, std::move(bytes)});
   cv_.notify_all();
   wake();
   return true;
@@ -120,6 +120,11 @@ bool Shipper::wait_acked(std::uint64_t epoch) {
   return !is_lost(epoch);
 }
 
+int Shipper::ack_state(std::uint64_t epoch) {
+  std::lock_guard l(mu_);
+  return m_.acked >= epoch ? 1 : is_lost(epoch) ? -1 : 0;
+}
+
 void Shipper::mark_lost(std::uint64_t first, std::uint64_t last) {
   // Caller holds mu_. Merges with the ranges it overlaps or touches.
   if (first > last)
@@ -137,6 +142,8 @@ void Shipper::mark_lost(std::uint64_t first, std::uint64_t last) {
   }
   lost_[first] = last;
   cv_.notify_all();
+  if (o_.on_change)
+    o_.on_change();
 }
 
 bool Shipper::is_lost(std::uint64_t epoch) const {
@@ -252,6 +259,8 @@ void Shipper::acked(std::uint64_t epoch) {
       queue_.pop_front();
     }
     cv_.notify_all();
+    if (o_.on_change)
+      o_.on_change();
   }
   release(std::move(done));
 }
@@ -308,6 +317,8 @@ void Shipper::reconcile(std::uint64_t durable, std::uint64_t chain_id) {
   if (!queue_.empty() && !queue_.front().full && queue_.front().prev != durable)
     restart_chain(durable, why);
   cv_.notify_all();
+  if (o_.on_change)
+    o_.on_change();
 }
 
 int Shipper::connect_and_handshake(std::uint64_t &durable, std::uint64_t &chain_id,

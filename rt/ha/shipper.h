@@ -29,6 +29,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -44,7 +45,12 @@ struct ShipperOptions {
   std::string secret;
   std::string program;
   int heartbeat_ms = 100;
+  // The etcd leadership's generation (leadership.h), or 0: the backup assigns one.
+  std::uint64_t generation = 0;
   std::uint64_t max_queue_bytes = std::uint64_t(256) << 20;
+  // Called (from any thread, possibly under the shipper's lock: it must not
+  // call back) whenever an epoch is acknowledged or lost (replicas.h waits on it).
+  std::function<void()> on_change;
 };
 
 struct ShipperMetrics {
@@ -69,7 +75,12 @@ public:
   // not above the floor of a pending full request), which is reported on
   // stderr (at most a line a second).
   bool submit(std::uint64_t epoch, bool full, std::uint64_t prev_epoch, std::uint64_t chain_id,
-              std::string bytes);
+              std::shared_ptr<const std::string> bytes);
+  bool submit(std::uint64_t epoch, bool full, std::uint64_t prev_epoch, std::uint64_t chain_id,
+              std::string bytes) {
+    return submit(epoch, full, prev_epoch, chain_id,
+                  std::make_shared<const std::string>(std::move(bytes)));
+  }
   // If set, the next checkpoint must be full and have an epoch above the
   // value (the backup holds that epoch, or queued epochs up to it were lost).
   // Held back while checkpoints already sent await their ack: a new full
@@ -79,6 +90,8 @@ public:
   // was dropped unacknowledged (false, even once a later one is: only a later
   // checkpoint can be durable).
   bool wait_acked(std::uint64_t epoch);
+  // Without waiting: 1 acknowledged, -1 lost (as wait_acked's false), 0 not yet.
+  int ack_state(std::uint64_t epoch);
   // Waits up to timeout_ms for everything queued to be acknowledged, then
   // stops the thread. False if some checkpoint was not acknowledged.
   bool flush(int timeout_ms);

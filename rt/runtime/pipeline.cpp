@@ -110,8 +110,8 @@ void pipeline_loop(Runtime &r) {
     lock.unlock();
     std::uint64_t size = j.bytes.size();
     bool stored = false;
-    if (!j.failed && r.shipper)
-      r.shipper->submit(j.epoch, j.full, j.prev_epoch, j.chain_id, std::move(j.bytes));
+    if (!j.failed && r.replicas)
+      r.replicas->submit(j.epoch, j.full, j.prev_epoch, j.chain_id, std::move(j.bytes));
     else if (!j.failed && r.store)
       stored = store_job(r, j);
     lock.lock();

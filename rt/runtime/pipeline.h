@@ -8,8 +8,9 @@
 #include <checksync/checksync.h>
 
 #include "format/capture.h"
+#include "ha/leadership.h"
+#include "ha/replicas.h"
 #include "runtime/verify.h"
-#include "ha/shipper.h"
 #include "store/compactor.h"
 #include "store/store.h"
 
@@ -69,7 +70,8 @@ struct Runtime {
   bool background_encode = true;
 
   std::unique_ptr<DirStore> store;
-  std::unique_ptr<Shipper> shipper; // CHECKSYNC_BACKUP
+  std::unique_ptr<Replicas> replicas;     // CHECKSYNC_BACKUP
+  std::unique_ptr<Leadership> leadership; // CHECKSYNC_COORDINATOR
   std::mutex q_mu;
   std::condition_variable q_cv;
   std::deque<Job> queue;

@@ -25,7 +25,8 @@
 #include "format/capture.h"
 #include "format/format.h"
 #include "format/node_holders.h"
-#include "ha/shipper.h"
+#include "ha/leadership.h"
+#include "ha/replicas.h"
 #include "heap/dirty.h"
 #include "heap/heap.h"
 #include "heap/marker.h"
@@ -66,12 +67,15 @@ using Clock = std::chrono::steady_clock;
 void flush_at_exit() {
   Runtime &r = rt();
   drain_pipeline(r);
-  if (r.shipper) {
+  if (r.replicas) {
     int ms = int(options::uint("CHECKSYNC_EXIT_FLUSH_MS"));
-    if (!r.shipper->flush(ms))
+    if (!r.replicas->flush(ms))
       LOG_WARN("exiting before the backup acknowledged every checkpoint (waited %d ms)", ms);
-    return;
   }
+  if (r.leadership)
+    r.leadership->release(); // the backups need not wait out the lease
+  if (r.replicas)
+    return;
   if (r.compactor)
     r.compactor->stop();
 }
@@ -169,6 +173,25 @@ void init() {
   try {
     const Snapshot &snap = registry_snapshot();
     check_instrumented(snap);
+    // Leadership first: a resume of a large state must not outlast the lease
+    // serve won for this process.
+    if (const char *url = std::getenv("CHECKSYNC_COORDINATOR"); url && *url) {
+      LeadershipOptions lo;
+      lo.url = url;
+      lo.service = options::text("CHECKSYNC_SERVICE");
+      if (lo.service.empty())
+        die("CHECKSYNC_COORDINATOR is set but CHECKSYNC_SERVICE is not: name the service");
+      lo.lease_ms = std::int64_t(options::uint("CHECKSYNC_LEASE_MS"));
+      char host[256] = "?";
+      ::gethostname(host, sizeof host - 1);
+      lo.holder =
+          std::string(program_invocation_name) + " " + std::to_string(::getpid()) + "@" + host;
+      lo.won_revision = std::int64_t(options::uint("CHECKSYNC_LEADER_REVISION"));
+      lo.won_sent_us = std::int64_t(options::uint("CHECKSYNC_LEADER_SINCE_US"));
+      ::unsetenv("CHECKSYNC_LEADER_REVISION"); // serve's win, for this process only
+      ::unsetenv("CHECKSYNC_LEADER_SINCE_US");
+      r.leadership = std::make_unique<Leadership>(lo);
+    }
     if (const char *from = std::getenv("CHECKSYNC_RESUME")) {
       resumed_from = from;
       ::unsetenv("CHECKSYNC_RESUME"); // not inherited by children
@@ -203,13 +226,14 @@ void init() {
         die("CHECKSYNC_BACKUP is set but CHECKSYNC_SECRET is not: set the secret shared "
             "with `checksync-rt serve`");
       ShipperOptions so;
-      so.backup = wire::parse_endpoint(backup);
-      so.backup_text = backup;
       so.secret = secret;
       so.program = program_invocation_name;
       so.heartbeat_ms = int(options::uint("CHECKSYNC_HEARTBEAT_MS"));
       so.max_queue_bytes = options::uint("CHECKSYNC_BACKUP_QUEUE_MB") << 20;
-      r.shipper = std::make_unique<Shipper>(std::move(so));
+      so.generation = r.leadership ? r.leadership->generation() : 0;
+      auto backups = split_backups(backup);
+      std::size_t quorum = parse_quorum(options::text("CHECKSYNC_QUORUM"), backups.size());
+      r.replicas = std::make_unique<Replicas>(backups, quorum, std::move(so), bool(r.leadership));
       r.need_full = true; // the backup decides what it still needs at connection
       r.pipeline = std::thread(pipeline_loop, std::ref(r));
       r.encoder = std::thread(encoder_loop, std::ref(r));
@@ -252,7 +276,7 @@ bool resumed() noexcept { return rt().resumed; }
 
 bool is_leader() noexcept {
   Runtime &r = rt();
-  return !r.shipper || r.shipper->lease_valid();
+  return (!r.leadership || r.leadership->valid()) && (!r.replicas || r.replicas->lease_valid());
 }
 
 void touch(const void *p) noexcept {
@@ -269,8 +293,8 @@ checkpoint_stats last_checkpoint_stats() {
     std::lock_guard q(r.q_mu);
     s = r.last;
   }
-  if (r.shipper) {
-    ShipperMetrics m = r.shipper->metrics();
+  if (r.replicas) {
+    ShipperMetrics m = r.replicas->metrics();
     s.backup_acked = m.acked;
     s.backup_queued = m.queued;
     s.backup_queued_bytes = m.queued_bytes;
@@ -458,8 +482,8 @@ std::uint64_t checkpoint() {
   std::uint64_t epoch = r.epoch + 1;
   bool full = r.need_full || r.force_full.exchange(false) ||
               (r.full_every && r.since_full + 1 >= r.full_every);
-  if (r.shipper)
-    if (std::optional<std::uint64_t> floor = r.shipper->take_full_request()) {
+  if (r.replicas)
+    if (std::optional<std::uint64_t> floor = r.replicas->take_full_request()) {
       full = true; // the backup cannot continue the chain (or epochs were dropped)
       epoch = std::max(epoch, *floor + 1);
     }
@@ -517,12 +541,12 @@ bool wait_durable(std::uint64_t epoch) {
   if (!r.pipeline.joinable() || epoch > r.epoch)
     return false;
   std::unique_lock q(r.q_mu);
-  if (r.shipper) {
+  if (r.replicas) {
     r.q_cv.wait(q, [&] { return r.processed >= epoch; });
     if (std::find(r.unencoded.begin(), r.unencoded.end(), epoch) != r.unencoded.end())
       return false;
     q.unlock();
-    return r.shipper->wait_acked(epoch);
+    return r.replicas->wait_acked(epoch);
   }
   r.q_cv.wait(q, [&] { return r.durable >= epoch || r.processed >= epoch; });
   return r.durable >= epoch;
