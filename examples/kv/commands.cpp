@@ -193,8 +193,8 @@ bool Server::execute(Conn &c, const Args &a) {
   // Another process may be the primary now (its backup took over): answer
   // nothing from this state, reads included (DESIGN.md: one primary at a time).
   if (!checksync::is_leader() && !ieq(cmd, "PING") && !ieq(cmd, "INFO") && !ieq(cmd, "QUIT"))
-    return error(c.out, "TRYAGAIN no lease: the backup has not confirmed this server is still "
-                        "the primary"),
+    return error(c.out, "TRYAGAIN no lease: this server cannot tell it is still the primary "
+                        "(checksync::is_leader())"),
            false;
   for (const auto &[name, handler] : table)
     if (ieq(cmd, name))

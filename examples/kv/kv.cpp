@@ -57,7 +57,7 @@ void Server::info(std::string &out) {
   char buf[1024];
   std::snprintf(buf, sizeof buf,
                 "# Server\r\nredis_version:7.0.0\r\nchecksync_server:checksync-kv\r\n"
-                "tcp_port:%d\r\n# Clients\r\nconnected_clients:%zu\r\n"
+                "process_id:%d\r\ntcp_port:%d\r\n# Clients\r\nconnected_clients:%zu\r\n"
                 "# Keyspace\r\ndb0:keys=%llu,expires=0,avg_ttl=0\r\n"
                 "# Checksync\r\nsnapshot_mode:%s\r\nsync:%d\r\nresumed:%d\r\n"
                 "checkpoint_epoch:%llu\r\ncheckpoint_full:%d\r\ncheckpoint_objects:%llu\r\n"
@@ -65,8 +65,8 @@ void Server::info(std::string &out) {
                 "checkpoint_pause_us:%llu\r\ncheckpoint_pages_touched:%llu\r\n"
                 "backup_acked_epoch:%llu\r\nbackup_queued_bytes:%llu\r\n"
                 "backup_connected:%d\r\nsnapshots:%llu\r\n",
-                o_.port, conns_.size(), (unsigned long long)store_.size(), mode, int(o_.sync),
-                int(checksync::resumed()), (unsigned long long)st.epoch, int(st.full),
+                int(::getpid()), o_.port, conns_.size(), (unsigned long long)store_.size(), mode,
+                int(o_.sync), int(checksync::resumed()), (unsigned long long)st.epoch, int(st.full),
                 (unsigned long long)st.objects, (unsigned long long)st.bytes,
                 (unsigned long long)st.payload_bytes, (unsigned long long)st.pause_us,
                 (unsigned long long)st.pages_touched, (unsigned long long)st.backup_acked,

@@ -164,8 +164,14 @@ pid_t take_over_as_leader(const ServeOptions &o, Backup &backup, const Win &w) {
     LOG_ERROR("takeover failed: no epoch is durable here");
     return -1;
   }
-  std::string ship_to = o.ship_to;
-  for (const std::string &b : w.others)
+  // --ship-to and the registered backups, each once, never this one.
+  std::vector<std::string> targets = w.others;
+  if (!o.ship_to.empty())
+    for (const std::string &b : split_backups(o.ship_to))
+      if (b != w.self && std::find(targets.begin(), targets.end(), b) == targets.end())
+        targets.push_back(b);
+  std::string ship_to;
+  for (const std::string &b : targets)
     ship_to += (ship_to.empty() ? "" : ",") + b;
   ::setenv("CHECKSYNC_COORDINATOR", o.coordinator.c_str(), 1);
   ::setenv("CHECKSYNC_SERVICE", o.service.c_str(), 1);

@@ -148,6 +148,7 @@ void Election::tick(etcd::Etcd &etcd) {
     return; // another contender was first
   win.revision = *rev;
   win.others = std::move(others);
+  win.self = o_.addr;
   LOG_WARN("won the leadership of '%s' (generation %lld): %s", o_.service.c_str(),
            (long long)win.revision,
            kv ? ("the leader's key stood still for " + std::to_string(wait_ms) + " ms").c_str()

@@ -38,6 +38,7 @@ struct ElectionOptions {
 struct Win {
   std::int64_t revision = 0, sent_us = 0;
   std::vector<std::string> others; // registered backups but this one
+  std::string self;                // this backup's address
 };
 
 class Election {

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <ctime>
+#include <unistd.h>
 
 namespace checksync::detail {
 
@@ -83,8 +84,8 @@ Leadership::Leadership(LeadershipOptions o) : o_(std::move(o)) {
     mod_revision_ = *rev;
     valid_until_us_ = sent + o_.lease_ms * 1000;
   }
-  LOG_INFO("leading service '%s' (generation %llu, lease %lld ms)", o_.service.c_str(),
-           (unsigned long long)generation_, (long long)o_.lease_ms);
+  LOG_INFO("leading service '%s' as pid %d (generation %llu, lease %lld ms)", o_.service.c_str(),
+           int(::getpid()), (unsigned long long)generation_, (long long)o_.lease_ms);
   thread_ = std::thread([this] { loop(); });
 }
 
