@@ -103,6 +103,19 @@ bool Leadership::valid() const {
   return monotonic_us() < valid_until_us_.load(std::memory_order_acquire);
 }
 
+std::optional<std::int64_t> Leadership::own_late_write(etcd::Etcd &etcd, const std::string &key) {
+  auto kv = etcd.get(key);
+  if (!kv)
+    return std::nullopt;
+  try {
+    LeaderRecord r = decode_leader(kv->value);
+    if (r.generation == generation_ && r.holder == o_.holder)
+      return kv->mod_revision;
+  } catch (const Error &) {
+  }
+  return std::nullopt;
+}
+
 void Leadership::loop() {
   const std::string key = leader_key(o_.service);
   const std::string value = encode_leader({generation_, o_.lease_ms, o_.holder});
@@ -118,6 +131,12 @@ void Leadership::loop() {
     std::int64_t sent = monotonic_us();
     try {
       auto rev = etcd.put_if(key, value, mod_revision_);
+      if (!rev && (rev = own_late_write(etcd, key))) {
+        // A renewal that timed out here reached etcd after all: the key is
+        // still ours. Continue from that write, without counting this one.
+        mod_revision_ = *rev;
+        continue;
+      }
       if (!rev) {
         // Someone took the key after our lease ran out: for good.
         valid_until_us_ = 0;

@@ -18,10 +18,14 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
 namespace checksync::detail {
+namespace etcd {
+class Etcd;
+}
 
 std::string leader_key(const std::string &service);
 std::string backups_prefix(const std::string &service);
@@ -60,6 +64,9 @@ public:
 
 private:
   void loop();
+  // The key's mod_revision if its record is this leader's own (a renewal
+  // that timed out but was applied), else nothing.
+  std::optional<std::int64_t> own_late_write(etcd::Etcd &etcd, const std::string &key);
 
   const LeadershipOptions o_;
   std::uint64_t generation_ = 0;
