@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Failover time without a coordinator: kill -9 of the primary -> the new
-primary answering, over repeated runs on loopback.
+"""Failover time: kill -9 of the primary -> the new primary answering, over
+repeated runs on loopback; with --etcd, leadership on a local etcd (issue 16).
 
 Each run starts `checksync-rt serve --takeover --timeout T -- checksync-kv`
 (the backup), a primary `checksync-kv` shipping to it, writes KEYS keys,
@@ -12,11 +12,21 @@ starting the program), plus the CPU time of each side per run (serve's
 includes the resumed kv, up to its first answer). Bounded:
 RUNS runs, each at most 30 s.
 
+With --etcd LEASE_MS, etcd (one member, data on /dev/shm) is started once;
+serve runs with --coordinator and --lease-ms LEASE_MS, the primary with
+`run --coordinator --lease-ms LEASE_MS`, each run under its own service name;
+the detection is then how long serve saw the leader key stand still.
+
   python3 bench/failover_time.py build/prefix --runs 20 --timeout 300
+  python3 bench/failover_time.py build/prefix --runs 20 --etcd 500
 """
 import argparse, os, random, re, signal, socket, subprocess, sys, tempfile, time
 
 from kv_bench import free_port, tree_cpu  # same directory
+
+# The tests' local etcd (lit-tests/e2e/Inputs/etcd_harness.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lit-tests",
+                                "e2e", "Inputs"))
 
 SECRET = "failover-bench"
 
@@ -52,7 +62,7 @@ def connect(port, timeout):
             time.sleep(0.002)
 
 
-def one_run(prefix, timeout_ms, keys, rng, work):
+def one_run(prefix, timeout_ms, keys, rng, work, etcd=None, lease_ms=0, service=""):
     rt = os.path.join(prefix, "bin", "checksync-rt")
     kv = os.path.join(prefix, "bin", "checksync-kv")
     env = dict(os.environ, CHECKSYNC_SECRET=SECRET)
@@ -60,10 +70,12 @@ def one_run(prefix, timeout_ms, keys, rng, work):
         del env[k]
     bkv = free_port()
     slog = os.path.join(work, "serve.log")
+    coordinated = ["--coordinator", etcd.url(), "--service", service,
+                   "--lease-ms", str(lease_ms)] if etcd else []
     serve = subprocess.Popen([rt, "serve", "--listen", "127.0.0.1:0", "--dir",
                               os.path.join(work, "store"), "--takeover", "--timeout",
                               str(timeout_ms), "--program-log", os.path.join(work, "program.log"),
-                              "--", kv, "--port", str(bkv)],
+                              *coordinated, "--", kv, "--port", str(bkv)],
                              stdout=subprocess.DEVNULL, stderr=open(slog, "w"), env=env)
     primary = None
     try:
@@ -75,8 +87,8 @@ def one_run(prefix, timeout_ms, keys, rng, work):
                 break
             time.sleep(0.005)
         pport = free_port()
-        primary = subprocess.Popen([rt, "run", "--backup", "127.0.0.1:%d" % port, "--", kv,
-                                    "--port", str(pport), "--sync"],
+        primary = subprocess.Popen([rt, "run", "--backup", "127.0.0.1:%d" % port, *coordinated,
+                                    "--", kv, "--port", str(pport), "--sync"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         c = connect(pport, 10)
         for i in range(keys):
@@ -106,9 +118,12 @@ def one_run(prefix, timeout_ms, keys, rng, work):
             raise RuntimeError("no answer within 30 s:\n" + open(slog).read())
         log = open(slog).read()
         m = re.search(r"detection (\d+) ms \+ takeover (\d+) ms", log)
+        detection, takeover = (int(m.group(1)), int(m.group(2))) if m else (-1, -1)
+        if etcd:  # the key stood still this long; takeover: the win -> the program's start
+            m = re.search(r"stood still for (\d+) ms", log)
+            detection = int(m.group(1)) if m else -1
         serve_cpu = tree_cpu([serve.pid])  # with the resumed kv, its child
-        return ((t_up - t_kill) * 1000, int(m.group(1)) if m else -1,
-                int(m.group(2)) if m else -1, primary_cpu, serve_cpu)
+        return ((t_up - t_kill) * 1000, detection, takeover, primary_cpu, serve_cpu)
     finally:
         if primary and primary.poll() is None:
             primary.kill()
@@ -132,12 +147,20 @@ def main():
     ap.add_argument("--timeout", type=int, default=300, help="serve --timeout, ms")
     ap.add_argument("--keys", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--etcd", type=int, default=0, metavar="LEASE_MS",
+                    help="leadership on a local etcd with this lease (0: heartbeats)")
     a = ap.parse_args()
     rng = random.Random(a.seed)
+    etcd = None
+    if a.etcd:
+        from etcd_harness import EtcdCluster
+        etcd_work = tempfile.mkdtemp(prefix="checksync-failover-etcd.")
+        etcd = EtcdCluster(etcd_work, 1)
     totals, detect, take, pcpu, scpu = [], [], [], [], []
     for r in range(a.runs):
         with tempfile.TemporaryDirectory(prefix="checksync-failover.") as work:
-            t, d, k, pc, sc = one_run(a.prefix, a.timeout, a.keys, rng, work)
+            t, d, k, pc, sc = one_run(a.prefix, a.timeout, a.keys, rng, work, etcd, a.etcd,
+                                      "bench%d-%d" % (os.getpid(), r))
         totals.append(t)
         detect.append(d)
         take.append(k)
@@ -145,11 +168,15 @@ def main():
         scpu.append(sc)
         print("run %2d: kill -> answering %6.1f ms (serve: detection %d ms + takeover %d ms); "
               "CPU primary %.2f s, serve %.2f s" % (r + 1, t, d, k, pc, sc), flush=True)
-    print("failover over %d runs, --timeout %d ms: min %.0f, p50 %.0f, p90 %.0f, p99 %.0f, "
+    if etcd:
+        etcd.close()
+    how = "etcd, lease %d ms" % a.etcd if a.etcd else "--timeout %d ms" % a.timeout
+    print("failover over %d runs, %s: min %.0f, p50 %.0f, p90 %.0f, p99 %.0f, "
           "max %.0f ms (kill -9 -> the new primary answers a GET)" %
-          (a.runs, a.timeout, min(totals), pct(totals, 50), pct(totals, 90), pct(totals, 99),
+          (a.runs, how, min(totals), pct(totals, 50), pct(totals, 90), pct(totals, 99),
            max(totals)))
-    print("serve's detection p50 %d ms, takeover p50 %d ms" % (pct(detect, 50), pct(take, 50)))
+    print("serve's detection p50 %d ms, takeover p50 %d ms%s" % (
+        pct(detect, 50), pct(take, 50), " (etcd: -1, not split)" if a.etcd else ""))
 
 
 if __name__ == "__main__":

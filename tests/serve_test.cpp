@@ -3,13 +3,14 @@
 // reordered, corrupted and truncated frames, corrupt checkpoint bodies,
 // fencing of a stale generation, and restarts of the backup; stores with a
 // missing, renamed or corrupt file acknowledge only what a resume restores.
-#include "store/chain.h"
 #include "format/format.h"
 #include "ha/shipper.h"
+#include "ha/wire.h"
+#include "schema/types.h"
+#include "serve_harness.h"
+#include "store/chain.h"
 #include "store/store.h"
 #include "test_types.h"
-#include "schema/types.h"
-#include "ha/wire.h"
 
 #include <gtest/gtest.h>
 
@@ -31,64 +32,9 @@
 using namespace checksync::detail;
 namespace w = checksync::detail::wire;
 
+using namespace serve_harness;
+
 namespace {
-
-constexpr const char *kSecret = "test-secret";
-
-// A serve process on an ephemeral port; its log is kept for assertions.
-class Server {
-public:
-  explicit Server(const std::string &dir, std::vector<std::string> extra_env = {},
-                  const std::string &listen = "127.0.0.1:0") {
-    log_ = dir + ".log";
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(fd, 2);
-      ::setenv("CHECKSYNC_SECRET", kSecret, 1);
-      for (auto &e : extra_env)
-        ::putenv(const_cast<char *>((new std::string(e))->c_str()));
-      ::execl(CHECKSYNC_RT_BIN, CHECKSYNC_RT_BIN, "serve", "--listen", listen.c_str(), "--dir",
-              dir.c_str(), "--compact-after", "0", "--compact-ratio", "0", "-v",
-              static_cast<char *>(nullptr));
-      std::_Exit(127);
-    }
-    for (int i = 0; i < 500 && port_.empty(); ++i) {
-      ::usleep(10000);
-      std::string l = log();
-      auto at = l.find("listening on 127.0.0.1:");
-      if (at != std::string::npos) {
-        auto end = l.find_first_not_of("0123456789", at + 23);
-        port_ = l.substr(at + 23, end - at - 23);
-      }
-    }
-  }
-  ~Server() { stop(SIGTERM); }
-  void stop(int sig) {
-    if (pid_ > 0) {
-      ::kill(pid_, sig);
-      ::waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-    }
-  }
-  std::string log() const {
-    std::FILE *f = std::fopen(log_.c_str(), "r");
-    std::string s;
-    if (!f)
-      return s;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
-      s.append(buf, n);
-    std::fclose(f);
-    return s;
-  }
-  const std::string &port() const { return port_; }
-
-private:
-  pid_t pid_ = -1;
-  std::string log_, port_;
-};
 
 // A primary made by hand.
 struct Client {
@@ -176,17 +122,6 @@ struct Client {
   }
 };
 
-// Valid checkpoint bytes for an epoch (the content does not matter here).
-std::string image(std::uint64_t epoch, bool full, std::uint64_t prev, std::uint64_t chain = 0) {
-  auto &s = cstest::registered();
-  ImageInfo info;
-  info.epoch = epoch;
-  info.kind = full ? "full" : "delta";
-  info.prev_epoch = full ? 0 : prev;
-  info.chain_id = chain;
-  return encode_image(info, s.types, s.roots, {}, {});
-}
-
 // A checkpoint file around `body`: a valid envelope (magic, version,
 // length, checksum) whatever the body holds.
 std::string envelope(const std::string &body) {
@@ -202,24 +137,6 @@ void make_store(const std::string &dir, std::uint64_t last, std::uint64_t chain 
   store.write(1, true, image(1, true, 0, chain));
   for (std::uint64_t e = 2; e <= last; ++e)
     store.write(e, false, image(e, false, e - 1, chain));
-}
-
-// A port nothing listens on (for a backup started later).
-std::string free_port() {
-  std::string bound;
-  int fd = w::listen_on({"127.0.0.1", "0"}, &bound);
-  ::close(fd);
-  return bound.substr(bound.rfind(':') + 1);
-}
-
-ShipperOptions shipper_options(const std::string &port) {
-  ShipperOptions o;
-  o.backup = {"127.0.0.1", port};
-  o.backup_text = "127.0.0.1:" + port;
-  o.secret = kSecret;
-  o.program = "serve_test";
-  o.heartbeat_ms = 20;
-  return o;
 }
 
 // Waits (bounded) for the shipper's full request, which it holds back
@@ -238,13 +155,6 @@ std::string delta_path(const std::string &dir, std::uint64_t epoch) {
   char name[64];
   std::snprintf(name, sizeof name, "/delta-%020llu.csk", (unsigned long long)epoch);
   return dir + name;
-}
-
-std::string temp_dir(const char *name) {
-  std::string d = std::filesystem::temp_directory_path() / ("checksync-serve-test-" +
-                                                            std::to_string(::getpid()) + name);
-  std::filesystem::remove_all(d);
-  return d;
 }
 
 } // namespace

@@ -52,6 +52,7 @@ struct ServeOptions {
   // name, and the lease of a program resumed here.
   std::string coordinator, service;
   int lease_ms = 1000;
+  std::string quorum; // the resumed program's CHECKSYNC_QUORUM ("": its default)
 };
 int run_serve(const ServeOptions &opts);
 

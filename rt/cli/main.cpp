@@ -122,6 +122,11 @@ CLI::App *add_serve(CLI::App &app, checksync::cli::ServeOptions &so) {
                    "long it may serve without renewing its leadership)")
       ->capture_default_str()
       ->check(CLI::Range(100, 600000));
+  serve->add_option("--quorum", so.quorum,
+                    "With --takeover: how many of the resumed program's backups acknowledge an "
+                    "epoch before it is durable: majority (default), all or a number (at most "
+                    "the number of backups it ships to). With two backups, 1 keeps the service "
+                    "writable while one host is down");
   serve->add_option("command", so.command, "-- PROGRAM ARGS... (with --takeover)");
 
   return serve;

@@ -24,28 +24,28 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdarg>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
-#include <deque>
-#include <optional>
 #include <csignal>
+#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <fcntl.h>
 #include <filesystem>
 #include <mutex>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <optional>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
-
 
 namespace checksync::cli {
 using namespace checksync::detail;
@@ -173,6 +173,16 @@ pid_t take_over_as_leader(const ServeOptions &o, Backup &backup, const Win &w) {
   std::string ship_to;
   for (const std::string &b : targets)
     ship_to += (ship_to.empty() ? "" : ",") + b;
+  if (!o.quorum.empty()) {
+    std::string q = o.quorum;
+    if (std::isdigit(static_cast<unsigned char>(q[0])) && std::stoul(q) > targets.size() &&
+        !targets.empty()) {
+      LOG_WARN("--quorum %s, but the program ships to %zu backup(s): quorum all", q.c_str(),
+               targets.size());
+      q = "all";
+    }
+    ::setenv("CHECKSYNC_QUORUM", q.c_str(), 1);
+  }
   ::setenv("CHECKSYNC_COORDINATOR", o.coordinator.c_str(), 1);
   ::setenv("CHECKSYNC_SERVICE", o.service.c_str(), 1);
   ::setenv("CHECKSYNC_LEASE_MS", std::to_string(o.lease_ms).c_str(), 1);
@@ -320,6 +330,14 @@ int run_serve(const ServeOptions &o) {
         wire::parse_endpoint(b);
     } catch (const Error &e) {
       LOG_ERROR("--ship-to: %s", e.what());
+      return 1;
+    }
+  }
+  if (!o.quorum.empty()) {
+    try {
+      parse_quorum(o.quorum, 1000); // the number of backups is known at the takeover
+    } catch (const Error &e) {
+      LOG_ERROR("--quorum: %s", e.what());
       return 1;
     }
   }

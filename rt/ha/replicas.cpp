@@ -17,11 +17,11 @@ std::size_t parse_quorum(const std::string &text, std::size_t n) {
   std::size_t q = 0;
   for (char c : text) {
     if (c < '0' || c > '9' || q > 1000)
-      throw Error("CHECKSYNC_QUORUM='" + text + "' is not majority, all or a number");
+      throw Error("quorum '" + text + "' is not majority, all or a number");
     q = q * 10 + std::size_t(c - '0');
   }
   if (q == 0 || q > n)
-    throw Error("CHECKSYNC_QUORUM=" + text + " with " + std::to_string(n) +
+    throw Error("quorum " + text + " with " + std::to_string(n) +
                 " backup(s): it must be from 1 to " + std::to_string(n));
   return q;
 }

@@ -1,0 +1,75 @@
+// Several backups (replicas.h): an epoch is durable once a quorum of real
+// `checksync-rt serve` processes acknowledged it, and not before; the
+// parsers of the quorum, the backup list, the coordinator URL and the
+// leader record refuse what they cannot honour.
+#include "ha/etcd.h"
+#include "ha/leadership.h"
+#include "ha/replicas.h"
+#include "schema/types.h"
+#include "serve_harness.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <thread>
+
+using namespace serve_harness;
+
+TEST(Replicas, QuorumBackupListAndCoordinatorAreChecked) {
+  EXPECT_EQ(parse_quorum("majority", 3), 2u);
+  EXPECT_EQ(parse_quorum("", 2), 2u) << "majority of two is both";
+  EXPECT_EQ(parse_quorum("all", 3), 3u);
+  EXPECT_EQ(parse_quorum("1", 3), 1u);
+  EXPECT_THROW(parse_quorum("4", 3), Error);
+  EXPECT_THROW(parse_quorum("0", 3), Error);
+  EXPECT_THROW(parse_quorum("two", 3), Error);
+  EXPECT_EQ(split_backups("a:1,b:2").size(), 2u);
+  EXPECT_THROW(split_backups("a:1,,b:2"), Error);
+  EXPECT_THROW(split_backups("a:1,a:1"), Error);
+  EXPECT_EQ(etcd::parse_url("etcd://127.0.0.1:2379,h:1").size(), 2u);
+  EXPECT_THROW(etcd::parse_url("http://127.0.0.1:2379"), Error);
+  EXPECT_THROW(etcd::parse_url("etcd://127.0.0.1"), Error);
+  EXPECT_THROW(etcd::parse_url("etcd://h:99999"), Error);
+  LeaderRecord r = decode_leader(encode_leader({7, 500, "kv 1@h"}));
+  EXPECT_EQ(r.generation, 7u);
+  EXPECT_EQ(r.lease_ms, 500);
+  EXPECT_EQ(r.holder, "kv 1@h");
+  EXPECT_THROW(decode_leader("not json"), Error);
+  EXPECT_THROW(decode_leader(R"({"generation":1,"lease_ms":0})"), Error);
+  EXPECT_EQ(takeover_wait_ms(500), 650);
+}
+
+// Three backups, quorum 2: one down, epochs stay durable; two down, an
+// epoch waits; one back, it becomes durable.
+TEST(Replicas, AnEpochIsDurableOnceAQuorumHasIt) {
+  std::vector<std::string> dirs, ports, list;
+  for (int i = 0; i < 3; ++i) {
+    dirs.push_back(temp_dir(("replica" + std::to_string(i)).c_str()));
+    ports.push_back(free_port());
+    list.push_back("127.0.0.1:" + ports.back());
+  }
+  std::vector<std::unique_ptr<Server>> s;
+  for (int i = 0; i < 3; ++i) {
+    s.push_back(std::make_unique<Server>(dirs[i], std::vector<std::string>{}, list[i]));
+    ASSERT_FALSE(s.back()->port().empty()) << s.back()->log();
+  }
+  Replicas r(list, 2, shipper_options(ports[0]), /*coordinated=*/false);
+  ASSERT_TRUE(r.submit(1, true, 0, 9, image(1, true, 0, 9)));
+  EXPECT_TRUE(r.wait_acked(1));
+  s[2]->stop(SIGKILL);
+  ASSERT_TRUE(r.submit(2, false, 1, 9, image(2, false, 1, 9)));
+  EXPECT_TRUE(r.wait_acked(2)) << "two of three have it";
+  s[1]->stop(SIGKILL);
+  ASSERT_TRUE(r.submit(3, false, 2, 9, image(3, false, 2, 9)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(r.metrics().acked, 2u) << "one backup is not a quorum";
+  EXPECT_FALSE(r.metrics().connected);
+  s[1] = std::make_unique<Server>(dirs[1], std::vector<std::string>{}, list[1]);
+  ASSERT_FALSE(s[1]->port().empty()) << s[1]->log();
+  EXPECT_TRUE(r.wait_acked(3)) << "the restarted backup catches up";
+  EXPECT_EQ(r.metrics().acked, 3u);
+  EXPECT_TRUE(r.flush(5000));
+  for (auto &d : dirs)
+    std::filesystem::remove_all(d);
+}
