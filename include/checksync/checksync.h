@@ -107,15 +107,18 @@ checkpoint_stats last_checkpoint_stats();
 // Returns false if it can never become durable (local storage error, reported
 // on stderr; dropped from a full shipping queue or refused by the backup, in
 // which case the next checkpoint is full; no storage configured; an epoch not
-// taken yet).
+// taken yet; with a coordinator, acknowledged only after this process's
+// leadership lease ran out: a new leader may not have it).
 bool wait_durable(std::uint64_t epoch);
 
 // True while this process may answer clients as the primary: always without
 // a backup, or with a backup that never takes over; with `serve --takeover`,
 // only while the backup's confirmation of a recent heartbeat guarantees it
 // cannot have taken over (until 80% of its --timeout after the heartbeat was
-// sent; false before the first). A server answers nothing, reads included,
-// while it is false: another process may be the primary (docs/protocol.md,
+// sent; false before the first). With a coordinator (CHECKSYNC_COORDINATOR),
+// only while its leadership on etcd is renewed (until the lease after the
+// last successful renewal was sent) and a quorum of backups confirms the link. A server answers
+// nothing, reads included, while it is false: another process may be the primary (docs/protocol.md,
 // "Leases"). Cheap: one atomic load and a clock read. Meaningful after init().
 bool is_leader() noexcept;
 

@@ -53,6 +53,7 @@ struct ServeOptions {
   std::string coordinator, service;
   int lease_ms = 1000;
   std::string quorum; // the resumed program's CHECKSYNC_QUORUM ("": its default)
+  std::string advertise; // how others reach this backup ("": --listen as given)
 };
 int run_serve(const ServeOptions &opts);
 

@@ -112,10 +112,15 @@ CLI::App *add_serve(CLI::App &app, checksync::cli::ServeOptions &so) {
                     "etcd://HOST:PORT[,HOST:PORT...]: leadership is on etcd instead of the "
                     "primary's heartbeats. This backup registers what it holds; with "
                     "--takeover it takes over only by winning the service's leader key, once "
-                    "the leader stopped renewing it for longer than its lease, and only if no "
-                    "other live backup holds newer state. Primaries must use the same "
+                    "the leader stopped renewing it for longer than its lease (or released "
+                    "it), after hearing from enough backups to cover every quorum of the old "
+                    "leader, and only if none holds newer state. Primaries must use the same "
                     "--coordinator and --service");
   serve->add_option("--service", so.service, "With --coordinator: the service's name");
+  serve->add_option("--advertise", so.advertise,
+                    "With --coordinator: HOST:PORT at which primaries and the other backups "
+                    "reach this one, as they name it in --backup and --ship-to (default: "
+                    "--listen as given; required when --listen is a wildcard address)");
   serve
       ->add_option("--lease-ms", so.lease_ms,
                    "With --coordinator --takeover: the lease of the program resumed here (how "

@@ -67,24 +67,42 @@ BackupOptions backup_options(const ServeOptions &o, const std::string &secret) {
   return bo;
 }
 
+// The environment of the resumed program: ours, with `set` replacing or
+// adding NAME=VALUE entries ("" values remove NAME). Built before fork: the
+// election runs on its own thread, and setenv there would race getenv on
+// the others.
+std::vector<std::string>
+child_environment(const std::vector<std::pair<std::string, std::string>> &set) {
+  std::vector<std::string> env;
+  for (char **e = environ; *e; ++e) {
+    std::string entry = *e;
+    std::string name = entry.substr(0, entry.find('='));
+    bool replaced =
+        std::any_of(set.begin(), set.end(), [&](const auto &kv) { return kv.first == name; });
+    if (!replaced)
+      env.push_back(entry);
+  }
+  for (const auto &[name, value] : set)
+    if (!value.empty())
+      env.push_back(name + "=" + value);
+  return env;
+}
+
 // Starts `checksync-rt resume --from DIR --dir DIR -- PROGRAM ARGS` after a
 // takeover. Returns its pid, or -1 (logged).
-pid_t start_program(const ServeOptions &o, const std::string &ship_to) {
+pid_t start_program(const ServeOptions &o, std::vector<std::string> env) {
   // The child only execs `checksync-rt resume` (this same binary): other
   // threads may hold locks at fork time, so nothing else runs in it.
   std::vector<std::string> args = {"checksync-rt", "resume", "--from", o.dir, "--dir", o.dir,
                                    "--"};
   args.insert(args.end(), o.command.begin(), o.command.end());
-  std::vector<char *> argv;
+  std::vector<char *> argv, envp;
   for (auto &a : args)
     argv.push_back(a.data());
   argv.push_back(nullptr);
-  // Shipping on to the next backup, or checkpointing into DIR (resume sets
-  // CHECKSYNC_DIR; the runtime ships instead when CHECKSYNC_BACKUP is set).
-  if (ship_to.empty())
-    ::unsetenv("CHECKSYNC_BACKUP");
-  else
-    ::setenv("CHECKSYNC_BACKUP", ship_to.c_str(), 1);
+  for (auto &e : env)
+    envp.push_back(e.data());
+  envp.push_back(nullptr);
   // The program's output stays out of this log (stderr): both of its
   // streams go to --program-log, or else to this process's stdout.
   int out_fd = 1;
@@ -100,7 +118,7 @@ pid_t start_program(const ServeOptions &o, const std::string &ship_to) {
   if (child == 0) {
     ::dup2(out_fd, 1); // dup2 clears FD_CLOEXEC on the copies
     ::dup2(out_fd, 2);
-    ::execv("/proc/self/exe", argv.data());
+    ::execve("/proc/self/exe", argv.data(), envp.data());
     std::_Exit(127);
   }
   if (out_fd != 1)
@@ -138,7 +156,9 @@ pid_t maybe_take_over(const ServeOptions &o, Backup &backup, std::int64_t restar
   }
   LOG_WARN("takeover: %s; resuming %s from epoch %llu", waited.c_str(), o.command[0].c_str(),
            (unsigned long long)*epoch);
-  pid_t child = start_program(o, o.ship_to);
+  // Shipping on to the next backup, or checkpointing into DIR (resume sets
+  // CHECKSYNC_DIR; the runtime ships instead when CHECKSYNC_BACKUP is set).
+  pid_t child = start_program(o, child_environment({{"CHECKSYNC_BACKUP", o.ship_to}}));
   if (child < 0)
     return -1; // start_program said why
   auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
@@ -164,34 +184,20 @@ pid_t take_over_as_leader(const ServeOptions &o, Backup &backup, const Win &w) {
     LOG_ERROR("takeover failed: no epoch is durable here");
     return -1;
   }
-  // --ship-to and the registered backups, each once, never this one.
-  std::vector<std::string> targets = w.others;
-  if (!o.ship_to.empty())
-    for (const std::string &b : split_backups(o.ship_to))
-      if (b != w.self && std::find(targets.begin(), targets.end(), b) == targets.end())
-        targets.push_back(b);
   std::string ship_to;
-  for (const std::string &b : targets)
+  for (const std::string &b : w.targets)
     ship_to += (ship_to.empty() ? "" : ",") + b;
-  if (!o.quorum.empty()) {
-    std::string q = o.quorum;
-    if (std::isdigit(static_cast<unsigned char>(q[0])) && std::stoul(q) > targets.size() &&
-        !targets.empty()) {
-      LOG_WARN("--quorum %s, but the program ships to %zu backup(s): quorum all", q.c_str(),
-               targets.size());
-      q = "all";
-    }
-    ::setenv("CHECKSYNC_QUORUM", q.c_str(), 1);
-  }
-  ::setenv("CHECKSYNC_COORDINATOR", o.coordinator.c_str(), 1);
-  ::setenv("CHECKSYNC_SERVICE", o.service.c_str(), 1);
-  ::setenv("CHECKSYNC_LEASE_MS", std::to_string(o.lease_ms).c_str(), 1);
-  ::setenv("CHECKSYNC_LEADER_REVISION", std::to_string(w.revision).c_str(), 1);
-  ::setenv("CHECKSYNC_LEADER_SINCE_US", std::to_string(w.sent_us).c_str(), 1);
   LOG_WARN("takeover: resuming %s from epoch %llu as the leader of '%s' (generation %lld)%s%s",
            o.command[0].c_str(), (unsigned long long)*epoch, o.service.c_str(),
            (long long)w.revision, ship_to.empty() ? "" : ", shipping to ", ship_to.c_str());
-  return start_program(o, ship_to);
+  return start_program(
+      o, child_environment({{"CHECKSYNC_BACKUP", ship_to},
+                            {"CHECKSYNC_QUORUM", w.quorum},
+                            {"CHECKSYNC_COORDINATOR", o.coordinator},
+                            {"CHECKSYNC_SERVICE", o.service},
+                            {"CHECKSYNC_LEASE_MS", std::to_string(o.lease_ms)},
+                            {"CHECKSYNC_LEADER_REVISION", std::to_string(w.revision)},
+                            {"CHECKSYNC_LEADER_SINCE_US", std::to_string(w.sent_us)}}));
 }
 
 // serve's timers, on the event loop next to the connections (server.h).
@@ -363,17 +369,38 @@ int run_serve(const ServeOptions &o) {
   backup->set_status_report([&o, bound_text, backup] {
     return status_json(o.dir, bound_text, o.takeover, o.timeout_ms, backup->status());
   });
-  Loop loop(o, *backup, bound_text);
+  // How primaries and the other backups reach this one (election.h): as
+  // given, so `--ship-to hostB:7400` on another host and this backup's
+  // registration name it alike.
+  std::string advertised = o.advertise;
+  if (advertised.empty()) {
+    wire::Endpoint ep = wire::parse_endpoint(o.listen);
+    if (ep.host.empty() || ep.host == "0.0.0.0" || ep.host == "::" || ep.host == "*") {
+      if (!o.coordinator.empty()) {
+        LOG_ERROR("--listen %s is every address: give --advertise HOST:PORT, the address "
+                  "primaries and the other backups reach this one at",
+                  o.listen.c_str());
+        return 1;
+      }
+    }
+    advertised = ep.port == "0" ? bound_text : o.listen;
+  }
+  // Never destroyed, like *backup: the election's thread may use it until exit.
+  Loop &loop = *new Loop(o, *backup, bound_text);
   Server server(loop.io(), *backup, lfd);
-  std::unique_ptr<Election> election; // never destroyed either, like *backup
   if (!o.coordinator.empty()) {
     ElectionOptions eo;
     eo.url = o.coordinator;
     eo.service = o.service;
-    eo.addr = bound_text;
+    eo.addr = advertised;
+    eo.secret = secret_env;
     eo.takeover = o.takeover;
     eo.lease_ms = o.lease_ms;
-    election = std::make_unique<Election>(eo, *backup, [&o, backup, &loop](const Win &w) {
+    if (!o.ship_to.empty())
+      eo.ship_to = split_backups(o.ship_to);
+    eo.quorum = o.quorum;
+    // Never destroyed, like *backup: its thread may still run when serve returns.
+    new Election(eo, *backup, [&o, backup, &loop](const Win &w) {
       pid_t child = take_over_as_leader(o, *backup, w);
       if (child <= 0)
         return false;

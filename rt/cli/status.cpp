@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "status.h"
 
+#include "ha/status_query.h"
 #include "ha/wire.h"
 #include "schema/types.h"
 #include "store/store.h"
@@ -51,6 +52,7 @@ std::string status_json(const std::string &dir, const std::string &listen, bool 
            {"updated_unix_ms", unix_ms()},
            {"generation", st.generation},
            {"durable_epoch", st.durable},
+           {"durable_generation", st.durable_generation},
            {"chain_id", st.chain_id},
            {"chain_broken", st.broken},
            {"primary", primary},
@@ -84,55 +86,6 @@ json read_status_file(const std::string &dir) {
   return json::parse(f);
 }
 
-struct StatusFailure : std::runtime_error {
-  int code;
-  StatusFailure(int c, const std::string &m) : std::runtime_error(m), code(c) {}
-};
-
-// Asks a running serve over its port: CHALLENGE, STATUS_QUERY, STATUS, each
-// side proving it holds the secret (docs/protocol.md). Not a primary: it
-// changes no generation and fences nobody.
-json query_status(const std::string &target, const std::string &secret, int timeout_ms) {
-  namespace wire = detail::wire;
-  std::string error;
-  int fd = wire::connect_to(wire::parse_endpoint(target), timeout_ms, &error);
-  if (fd < 0)
-    throw StatusFailure(2, "cannot connect: " + error);
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  wire::Reader rd(fd);
-  wire::Frame f;
-  auto next = [&](const char *what) {
-    std::string err;
-    if (rd.next(f, timeout_ms, err) != wire::Reader::Result::Frame)
-      throw StatusFailure(2, std::string("no ") + what +
-                                 " from serve: " + (err.empty() ? "timeout" : err));
-    if (f.type == wire::Type::Error) {
-      wire::ErrorMsg e = wire::decode_error(f.payload);
-      throw StatusFailure(e.code == wire::ErrorCode::Auth ? 4 : 2,
-                          "serve refused: " + e.message +
-                              (e.code == wire::ErrorCode::Auth ? " (check CHECKSYNC_SECRET)" : ""));
-    }
-  };
-  next("CHALLENGE");
-  if (f.type != wire::Type::Challenge)
-    throw StatusFailure(2, std::string("expected CHALLENGE, got ") + wire::type_name(f.type));
-  wire::Challenge ch = wire::decode_challenge(f.payload);
-  wire::StatusQuery q{wire::random_nonce(), {}};
-  q.mac = wire::status_query_mac(secret, ch.nonce, q.nonce);
-  if (!wire::send_frame(fd, wire::Type::StatusQuery, wire::encode(q)))
-    throw StatusFailure(2, "connection lost");
-  next("STATUS");
-  if (f.type != wire::Type::Status)
-    throw StatusFailure(2, std::string("expected STATUS, got ") + wire::type_name(f.type));
-  wire::StatusReply r = wire::decode_status(f.payload);
-  if (!wire::mac_equal(r.mac, wire::status_reply_mac(secret, q.nonce, ch.nonce, r.json)))
-    throw StatusFailure(4, "the reply does not prove the secret: not our serve, or a forgery");
-  return json::parse(r.json);
-}
-
 bool is_endpoint(const std::string &target) {
   std::error_code ec;
   return !std::filesystem::is_directory(target, ec) && target.find(':') != std::string::npos;
@@ -152,11 +105,11 @@ int run_status(const StatusOptions &opts) {
                      opts.dir.c_str());
         return 1;
       }
-      doc = query_status(opts.dir, secret, opts.timeout_ms);
+      doc = json::parse(ha::query_status(opts.dir, secret, opts.timeout_ms));
     } else {
       doc = read_status_file(opts.dir);
     }
-  } catch (const StatusFailure &e) {
+  } catch (const ha::StatusQueryFailure &e) {
     std::fprintf(stderr, "checksync-rt status: %s: %s\n", opts.dir.c_str(), e.what());
     return e.code;
   } catch (const std::exception &e) { // bad JSON, a malformed frame, a bad address

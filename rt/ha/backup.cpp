@@ -75,6 +75,7 @@ Backup::Backup(BackupOptions o) : o_(std::move(o)) {
   compactor_ = std::make_unique<Compactor>(*store_, o_.compact_after, o_.compact_ratio,
                                            o_.compress_level);
   generation_ = read_generation(o_.dir);
+  durable_generation_ = generation_;
   if (!list_checkpoints(o_.dir).empty()) {
     // Announce exactly what a resume from here would restore: the same
     // routine, following each delta's link to the epoch before it.
@@ -222,6 +223,7 @@ BackupStatus Backup::status() {
   std::int64_t seen = last_seen_ms;
   std::lock_guard l(mu_);
   st.generation = generation_;
+  st.durable_generation = durable_generation_;
   st.durable = durable_;
   st.chain_id = chain_id_;
   st.primary_program = primary_program_;

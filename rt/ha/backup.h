@@ -38,6 +38,7 @@ struct BackupOptions {
 // What `checksync-rt status` shows (serve writes it to DIR/serve-status.json).
 struct BackupStatus {
   std::uint64_t generation = 0, durable = 0, chain_id = 0;
+  std::uint64_t durable_generation = 0;      // the primary generation that stored `durable`
   std::string primary_program, primary_peer; // the newest authenticated primary
   std::int64_t since_primary_ms = -1;        // since its last sign of life; -1: none yet
   bool taken_over = false, broken = false, compacting = false;
@@ -96,8 +97,11 @@ private:
   class Link;
   Admission answer_status(const wire::Nonce &challenge, const wire::Frame &f,
                           const std::string &peer);
+  // A primary stops being current when etcd names a newer leader, before
+  // that one connects (its link is closed within 200 ms, nothing more stored).
   bool current(std::uint64_t gen, std::uint64_t conn) {
-    return !taken_over_ && gen == generation_ && conn == active_conn_;
+    return !taken_over_ && gen == generation_ && conn == active_conn_ &&
+           (!o_.coordinated || gen >= leader_generation);
   }
 
   const BackupOptions o_;
@@ -105,6 +109,8 @@ private:
   std::unique_ptr<DirStore> store_;
   std::unique_ptr<Compactor> compactor_;
   std::uint64_t generation_ = 0, durable_ = 0, active_conn_ = 0, next_conn_ = 0;
+  // Who stored durable_ (at start: DIR/generation, an upper bound).
+  std::uint64_t durable_generation_ = 0;
   bool taken_over_ = false;
   bool broken_ = false; // files beyond durable_ that a resume ignores: only a full may follow
   std::uint64_t chain_id_ = 0; // ImageInfo::chain_id of the stored chain

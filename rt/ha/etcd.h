@@ -29,7 +29,7 @@ std::vector<std::pair<std::string, int>> parse_url(const std::string &url);
 
 class Etcd {
 public:
-  // timeout_ms bounds each request to one member.
+  // timeout_ms bounds each call, over all the members it tries.
   explicit Etcd(const std::string &url, int timeout_ms = 300);
   ~Etcd();
   Etcd(const Etcd &) = delete;

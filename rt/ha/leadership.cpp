@@ -11,13 +11,17 @@
 #include <algorithm>
 #include <cstdlib>
 #include <ctime>
+#include <optional>
+#include <sys/random.h>
 #include <unistd.h>
 
 namespace checksync::detail {
 
-std::int64_t monotonic_us() {
+std::int64_t lease_clock_us() {
   timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts); // the same clock in every process: serve hands it on
+  // The same clock in every process (serve hands a stamp on), and one that
+  // counts a suspended machine's sleep, so a lease does not outlive it.
+  ::clock_gettime(CLOCK_BOOTTIME, &ts);
   return std::int64_t(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
 }
 
@@ -27,9 +31,11 @@ std::string backups_prefix(const std::string &service) {
 }
 
 std::string encode_leader(const LeaderRecord &r) {
-  return nlohmann::json{
-      {"generation", r.generation}, {"lease_ms", r.lease_ms}, {"holder", r.holder}}
-      .dump();
+  nlohmann::json j{{"generation", r.generation}, {"lease_ms", r.lease_ms}, {"holder", r.holder},
+                   {"nonce", r.nonce},           {"backups", r.backups},   {"quorum", r.quorum}};
+  if (r.released)
+    j["released"] = true;
+  return j.dump();
 }
 
 LeaderRecord decode_leader(const std::string &value) {
@@ -39,12 +45,26 @@ LeaderRecord decode_leader(const std::string &value) {
     r.generation = j.at("generation").get<std::uint64_t>();
     r.lease_ms = j.at("lease_ms").get<std::int64_t>();
     r.holder = j.value("holder", "");
+    r.nonce = j.value("nonce", std::uint64_t(0));
+    r.backups = j.value("backups", std::uint64_t(0));
+    r.quorum = j.value("quorum", std::uint64_t(0));
+    r.released = j.value("released", false);
     if (r.lease_ms <= 0 || r.lease_ms > 3600000)
       throw Error("lease_ms out of range");
+    if (r.quorum > r.backups)
+      throw Error("quorum above the number of backups");
     return r;
   } catch (const std::exception &e) {
     throw Error(std::string("the leader record is not CheckSync's: ") + e.what());
   }
+}
+
+std::uint64_t random_nonce64() {
+  std::uint64_t n = 0;
+  while (n == 0)
+    if (::getrandom(&n, sizeof n, 0) != sizeof n)
+      n = std::uint64_t(lease_clock_us()) ^ (std::uint64_t(::getpid()) << 32);
+  return n;
 }
 
 std::int64_t takeover_wait_ms(std::int64_t lease_ms) {
@@ -62,22 +82,34 @@ Leadership::Leadership(LeadershipOptions o) : o_(std::move(o)) {
     valid_until_us_ = o_.won_sent_us + o_.lease_ms * 1000;
   } else {
     etcd::Etcd etcd(o_.url, int(std::max<std::int64_t>(200, o_.lease_ms)));
+    std::int64_t expected = 0; // the key absent, or this released record
     if (auto kv = etcd.get(key)) {
       std::string who;
+      bool released = false;
       try {
         LeaderRecord r = decode_leader(kv->value);
-        who = r.holder + ", generation " +
-              std::to_string(r.generation ? r.generation : std::uint64_t(kv->mod_revision));
+        released = r.released;
+        who = r.holder + ", generation " + std::to_string(generation_of(r, kv->mod_revision));
       } catch (const Error &e) {
         who = e.what();
       }
-      throw Error("service '" + o_.service + "' has a leader (" + who +
-                  "): another primary runs, or a backup holding its state takes over; a "
-                  "primary that starts afresh needs the key gone (etcdctl del " +
-                  key + ")");
+      if (!released)
+        throw Error("service '" + o_.service + "' has a leader (" + who +
+                    "): another primary runs, or a backup holding its state takes over; a "
+                    "primary that starts afresh needs the key gone (etcdctl del " +
+                    key + ")");
+      expected = kv->mod_revision;
     }
-    std::int64_t sent = monotonic_us();
-    auto rev = etcd.put_if(key, encode_leader({0, o_.lease_ms, o_.holder}), 0);
+    std::int64_t sent = lease_clock_us();
+    LeaderRecord mine{0, o_.lease_ms, o_.holder, nonce_, o_.backups, o_.quorum};
+    std::optional<std::int64_t> rev;
+    try {
+      rev = etcd.put_if(key, encode_leader(mine), expected);
+    } catch (const Error &) {
+      // It may have been applied all the same: the nonce tells.
+    }
+    if (!rev)
+      rev = own_late_write(etcd, key);
     if (!rev)
       throw Error("service '" + o_.service + "': another process won the leader key first");
     generation_ = std::uint64_t(*rev);
@@ -100,7 +132,7 @@ Leadership::~Leadership() {
 }
 
 bool Leadership::valid() const {
-  return monotonic_us() < valid_until_us_.load(std::memory_order_acquire);
+  return lease_clock_us() < valid_until_us_.load(std::memory_order_acquire);
 }
 
 std::optional<std::int64_t> Leadership::own_late_write(etcd::Etcd &etcd, const std::string &key) {
@@ -109,7 +141,9 @@ std::optional<std::int64_t> Leadership::own_late_write(etcd::Etcd &etcd, const s
     return std::nullopt;
   try {
     LeaderRecord r = decode_leader(kv->value);
-    if (r.generation == generation_ && r.holder == o_.holder)
+    if (r.released)
+      return std::nullopt;
+    if (r.nonce == nonce_ || (generation_ && r.generation == generation_))
       return kv->mod_revision;
   } catch (const Error &) {
   }
@@ -118,23 +152,28 @@ std::optional<std::int64_t> Leadership::own_late_write(etcd::Etcd &etcd, const s
 
 void Leadership::loop() {
   const std::string key = leader_key(o_.service);
-  const std::string value = encode_leader({generation_, o_.lease_ms, o_.holder});
+  const std::string value =
+      encode_leader({generation_, o_.lease_ms, o_.holder, nonce_, o_.backups, o_.quorum});
   const auto every = std::chrono::milliseconds(std::max<std::int64_t>(10, o_.lease_ms / 4));
   etcd::Etcd etcd(o_.url, int(std::max<std::int64_t>(50, o_.lease_ms / 4)));
-  bool warned = false;
+  bool warned = false, at_once = false;
   for (;;) {
     {
       std::unique_lock l(mu_);
-      if (cv_.wait_for(l, every, [&] { return stopping_; }))
+      if (cv_.wait_for(l, at_once ? std::chrono::milliseconds(0) : every,
+                       [&] { return stopping_; }))
         return;
     }
-    std::int64_t sent = monotonic_us();
+    at_once = false;
+    std::int64_t sent = lease_clock_us();
     try {
       auto rev = etcd.put_if(key, value, mod_revision_);
       if (!rev && (rev = own_late_write(etcd, key))) {
-        // A renewal that timed out here reached etcd after all: the key is
-        // still ours. Continue from that write, without counting this one.
+        // A renewal that timed out here reached etcd after all, or serve
+        // renewed for us while we started: the key is still this
+        // leadership's. Continue from that write, without counting this one.
         mod_revision_ = *rev;
+        at_once = true;
         continue;
       }
       if (!rev) {
@@ -171,7 +210,8 @@ void Leadership::release() {
   valid_until_us_ = 0;
   try {
     etcd::Etcd etcd(o_.url, 500);
-    etcd.delete_if(leader_key(o_.service), mod_revision_);
+    LeaderRecord r{generation_, o_.lease_ms, o_.holder, nonce_, o_.backups, o_.quorum, true};
+    etcd.put_if(leader_key(o_.service), encode_leader(r), mod_revision_);
   } catch (const Error &e) {
     LOG_WARN("could not release the leadership of service '%s': %s", o_.service.c_str(), e.what());
   }

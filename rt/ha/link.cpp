@@ -396,6 +396,7 @@ void Backup::Link::finish(const wire::CheckpointHead &h, std::unique_ptr<Pending
       return;
     }
     b_.durable_ = h.epoch;
+    b_.durable_generation_ = gen_;
     if (h.full) {
       b_.broken_ = false;
       b_.chain_id_ = chain_id;

@@ -47,10 +47,11 @@ public:
   bool lease_valid() const;
 
 private:
+  // Before the shippers: their threads bump it until they are destroyed.
+  std::atomic<std::uint64_t> changes_{0}; // bumped by every shipper's on_change
   std::vector<std::unique_ptr<Shipper>> shippers_;
   std::size_t quorum_;
   bool coordinated_;
-  std::atomic<std::uint64_t> changes_{0}; // bumped by every shipper's on_change
 };
 
 } // namespace checksync::detail

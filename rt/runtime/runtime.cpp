@@ -186,6 +186,10 @@ void init() {
       ::gethostname(host, sizeof host - 1);
       lo.holder =
           std::string(program_invocation_name) + " " + std::to_string(::getpid()) + "@" + host;
+      if (const char *b = std::getenv("CHECKSYNC_BACKUP"); b && *b) {
+        lo.backups = split_backups(b).size();
+        lo.quorum = parse_quorum(options::text("CHECKSYNC_QUORUM"), lo.backups);
+      }
       lo.won_revision = std::int64_t(options::uint("CHECKSYNC_LEADER_REVISION"));
       lo.won_sent_us = std::int64_t(options::uint("CHECKSYNC_LEADER_SINCE_US"));
       ::unsetenv("CHECKSYNC_LEADER_REVISION"); // serve's win, for this process only
@@ -546,7 +550,10 @@ bool wait_durable(std::uint64_t epoch) {
     if (std::find(r.unencoded.begin(), r.unencoded.end(), epoch) != r.unencoded.end())
       return false;
     q.unlock();
-    return r.replicas->wait_acked(epoch);
+    // With a coordinator, an epoch acknowledged after this process's lease
+    // ran out may be missing from the state a new leader resumed (it won on
+    // what the backups held then): not durable for this process's clients.
+    return r.replicas->wait_acked(epoch) && (!r.leadership || r.leadership->valid());
   }
   r.q_cv.wait(q, [&] { return r.durable >= epoch || r.processed >= epoch; });
   return r.durable >= epoch;

@@ -131,7 +131,7 @@ const std::vector<Spec> &all() {
       {"CHECKSYNC_LEADER_REVISION", Kind::Uint, 0, 9e18, "0",
        "the leader key's revision `checksync-rt serve` won for this process (set by serve)"},
       {"CHECKSYNC_LEADER_SINCE_US", Kind::Uint, 0, 9e18, "0",
-       "when serve sent that winning write, CLOCK_MONOTONIC us (set by serve)"},
+       "when serve sent that winning write, CLOCK_BOOTTIME us (set by serve)"},
       {"CHECKSYNC_RESUME", Kind::Text, 0, 0, "",
        "restore this directory or file at init() (set by `checksync-rt resume`)"},
       {"CHECKSYNC_FULL_EVERY", Kind::Uint, 0, 1e9, "0",
