@@ -242,10 +242,14 @@ void Server::after_batch(bool wrote) {
     if (o_.sync && wrote) { // group commit: this batch's replies wait for it
       std::uint64_t e = checksync::checkpoint();
       checkpoint_taken();
-      // Not durable means dropped (queue full, chain restarted): the next
-      // checkpoint is full and covers this batch; no reply leaves before.
+      // Not durable means dropped (queue full, chain restarted: the next
+      // checkpoint is full and covers this batch) or acknowledged after the
+      // leadership lease ran out (a new leader may not have it): no reply
+      // leaves before a checkpoint is durable under a valid lease.
       while (!checksync::wait_durable(e)) {
-        std::fprintf(stderr, "checksync-kv: checkpoint %llu was dropped; taking another\n",
+        std::fprintf(stderr,
+                     "checksync-kv: checkpoint %llu is not durable for this server (dropped, "
+                     "or acknowledged after its lease ran out); taking another\n",
                      (unsigned long long)e);
         ::usleep(100000); // a full disk would otherwise spin
         e = checksync::checkpoint();

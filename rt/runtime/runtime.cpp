@@ -176,6 +176,9 @@ void init() {
     // Leadership first: a resume of a large state must not outlast the lease
     // serve won for this process.
     if (const char *url = std::getenv("CHECKSYNC_COORDINATOR"); url && *url) {
+      // Tests stand in for a resume whose checking outlasts the lease.
+      if (auto ms = options::uint("CHECKSYNC_TEST_START_DELAY_MS"))
+        std::this_thread::sleep_for(std::chrono::milliseconds(ms));
       LeadershipOptions lo;
       lo.url = url;
       lo.service = options::text("CHECKSYNC_SERVICE");

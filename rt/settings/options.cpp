@@ -164,6 +164,8 @@ const std::vector<Spec> &all() {
        "also encode each delta inside checkpoint() and abort if the background one differs", true},
       {"CHECKSYNC_TEST_ENCODE_DELAY_US", Kind::Uint, 0, 1e6, "0",
        "slow the encoder down by this many us per object", true},
+      {"CHECKSYNC_TEST_START_DELAY_MS", Kind::Uint, 0, 600000, "0",
+       "wait this long in init() before leading (a slow resume, for tests)", true},
       {"CHECKSYNC_TEST_STAMP_PERIOD", Kind::Uint, 0, 4e9, "0",
        "wrap the marking stamp after this many checkpoints", true},
       {"CHECKSYNC_TEST_MAX_FRAME", Kind::Uint, 0, 1e10, "0",

@@ -13,10 +13,20 @@ outage:       etcd stopped: the primary answers nothing (reads included)
               generation, when etcd is back (nobody could take the key).
 restart:      the primary and its only backup killed, the backup restarted:
               it finds the leader gone and takes over with the state.
+late-ack:     a --sync write whose acknowledgement arrives after the
+              primary's lease ran out (etcd stopped) is not answered OK
+              until the lease is renewed.
+slow-resume:  a resumed program that takes 2 s to start (longer than the
+              lease): serve renews the key for it, so no other backup takes
+              over and it is not deposed.
+answers:      with --quorum 1 of 2 backups, a backup does not take over
+              while the other answers nothing (it may hold the newest
+              epoch); it does once the other is back.
 """
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -37,7 +47,7 @@ class Env:
         self.procs = []
         self.kv_ports = []
 
-    def serve(self, name, takeover=True, port=None, kv_port=None, extra=()):
+    def serve(self, name, takeover=True, port=None, kv_port=None, extra=(), env=None):
         port = port or free_port()
         kv_port = kv_port or free_port()
         self.kv_ports.append(kv_port)
@@ -48,7 +58,8 @@ class Env:
             args += ["--takeover", "--program-log", os.path.join(self.work, name + ".program.log"),
                      "--", self.kv, "--port", str(kv_port), "--checkpoint-ms", "20", "--sync"]
         p = subprocess.Popen(args, stdout=subprocess.DEVNULL,
-                             stderr=open(os.path.join(self.work, name + ".log"), "a"), env=self.env)
+                             stderr=open(os.path.join(self.work, name + ".log"), "a"),
+                             env=dict(self.env, **(env or {})))
         self.procs.append(p)
         return p, port, kv_port
 
@@ -194,11 +205,97 @@ def restart(e):
           "acknowledged keys there" % (took * 1000, ok))
 
 
+def late_ack(e):
+    s, b1, _ = e.serve("l1", takeover=False)
+    p, port = e.primary([b1])
+    c = wait_ok(port)
+    s.send_signal(signal.SIGSTOP)  # its acknowledgements wait
+    c.send("SET", "late", "1")      # taken while the lease holds
+    time.sleep(0.05)
+    m = e.etcd.members[0]
+    m.signal(signal.SIGSTOP)        # no renewal: the lease runs out
+    time.sleep(1.0)
+    s.send_signal(signal.SIGCONT)   # the acknowledgement arrives now
+    c.s.settimeout(1.0)
+    try:
+        early = c.reply()
+    except socket.timeout:
+        early = "none"
+    m.signal(signal.SIGCONT)
+    c.s.settimeout(10)
+    late = c.reply() if early == "none" else "-"
+    print("late-ack: answer while the lease was out: %s; once etcd is back: %s" % (early, late))
+
+
+def slow_resume(e):
+    delay = {"CHECKSYNC_TEST_START_DELAY_MS": "2000"}
+    s1, b1, k1 = e.serve("s1", env=delay)
+    s2, b2, k2 = e.serve("s2", env=delay)
+    p, port = e.primary([b1, b2])
+    c = wait_ok(port)
+    for i in range(50):
+        assert c.call("SET", "s%d" % i, str(i)) == "OK"
+    p.kill()
+    t0 = time.time()
+    new = None
+    while new is None and time.time() < t0 + 20:
+        for k in (k1, k2):
+            try:
+                c2 = Client(k, timeout=0.2)
+                c2.s.settimeout(1)
+                if c2.call("GET", "s49") == "49":
+                    new = c2
+                    break
+            except (OSError, ConnectionError):
+                pass
+        time.sleep(0.05)
+    assert new, "no backup took over"
+    time.sleep(1.0)
+    logs = "".join(open(os.path.join(e.work, n)).read()
+                   for n in os.listdir(e.work) if n.endswith(".log"))
+    print("slow-resume: answering %d ms after the kill; %d win(s), %d deposed" % (
+        (time.time() - 1.0 - t0) * 1000, logs.count("won the leadership"),
+        logs.count("deposed")))
+
+
+def answers(e):
+    s1, b1, k1 = e.serve("a1")
+    s2, b2, k2 = e.serve("a2")
+    p, port = e.primary([b1, b2], extra=["--quorum", "1"])
+    c = wait_ok(port)
+    for i in range(50):
+        assert c.call("SET", "a%d" % i, str(i)) == "OK"
+    s2.send_signal(signal.SIGSTOP)  # answers nothing, may hold the newest epoch
+    p.kill()
+    time.sleep(3.0)
+    logs = [open(os.path.join(e.work, n + ".log")).read() for n in ("a1", "a2")]
+    waited = ["a takeover"] if any("won the leadership" in l for l in logs) else []
+    log1 = logs[0]
+    m = re.search(r"heard from 1 backup\(s\) of the 2 needed", log1)
+    s2.send_signal(signal.SIGCONT)
+    t1 = time.time()
+    back = None
+    while back is None and time.time() < t1 + 15:
+        for k in (k1, k2):
+            try:
+                c2 = Client(k, timeout=0.2)
+                c2.s.settimeout(1)
+                if c2.call("GET", "a49") == "49":
+                    back = k
+            except (OSError, ConnectionError):
+                pass
+        time.sleep(0.05)
+    print("answers: with one of 2 backups silent for 3 s: %s, log %s; after it is back: %s" % (
+        ", ".join(waited) or "no takeover", "says why" if m else "silent",
+        "taken over" if back else "nothing"))
+
+
 def main():
     rt, kv, work, scenario = sys.argv[1:5]
     e = Env(rt, kv, work)
     try:
-        {"refused": refused, "quorum": quorum, "outage": outage, "restart": restart}[scenario](e)
+        {"refused": refused, "quorum": quorum, "outage": outage, "restart": restart,
+         "late-ack": late_ack, "slow-resume": slow_resume, "answers": answers}[scenario](e)
     finally:
         e.close()
 
