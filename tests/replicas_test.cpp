@@ -73,3 +73,32 @@ TEST(Replicas, AnEpochIsDurableOnceAQuorumHasIt) {
   for (auto &d : dirs)
     std::filesystem::remove_all(d);
 }
+
+// The async bound: no answers while a checkpoint has waited longer than
+// the lag limit for its quorum (a backup that confirms heartbeats but has
+// not stored it does not count). Without the rule, the fault loop saw a new
+// leader answer 1.3 s of writes that its backups never had.
+TEST(Replicas, ACheckpointWaitingTooLongForItsQuorumEndsTheLease) {
+  std::string dir = temp_dir("replica-lag");
+  std::string port = free_port();
+  Server s(dir, {}, "127.0.0.1:" + port);
+  ASSERT_FALSE(s.port().empty()) << s.log();
+  Replicas r({"127.0.0.1:" + port}, 1, shipper_options(port), /*coordinated=*/false,
+             /*max_lag_ms=*/200);
+  ASSERT_TRUE(r.submit(1, true, 0, 9, image(1, true, 0, 9)));
+  EXPECT_TRUE(r.wait_acked(1));
+  for (int i = 0; i < 100 && !r.lease_valid(); ++i) // the first LEASE
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(r.lease_valid());
+  ::kill(s.pid(), SIGSTOP);
+  ASSERT_TRUE(r.submit(2, false, 1, 9, image(2, false, 1, 9)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(r.lease_valid()) << "within the limit";
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(r.lease_valid()) << "epoch 2 waited 300 ms for its quorum";
+  ::kill(s.pid(), SIGCONT);
+  EXPECT_TRUE(r.wait_acked(2));
+  EXPECT_TRUE(r.lease_valid()) << "nothing overdue once it is stored";
+  EXPECT_TRUE(r.flush(5000));
+  std::filesystem::remove_all(dir);
+}

@@ -117,7 +117,8 @@ bool wait_durable(std::uint64_t epoch);
 // cannot have taken over (until 80% of its --timeout after the heartbeat was
 // sent; false before the first). With a coordinator (CHECKSYNC_COORDINATOR),
 // only while its leadership on etcd is renewed (until the lease after the
-// last successful renewal was sent) and a quorum of backups confirms the link. A server answers
+// last successful renewal was sent), a quorum of backups confirms the link,
+// and no checkpoint taken more than a lease ago still waits for its quorum. A server answers
 // nothing, reads included, while it is false: another process may be the primary (docs/protocol.md,
 // "Leases"). Cheap: one atomic load and a clock read. Meaningful after init().
 bool is_leader() noexcept;

@@ -1,6 +1,7 @@
 // replicas.cpp - see replicas.h.
 #include "ha/replicas.h"
 
+#include "ha/leadership.h"
 #include "schema/types.h"
 
 #include <algorithm>
@@ -45,8 +46,8 @@ std::vector<std::string> split_backups(const std::string &list) {
 }
 
 Replicas::Replicas(const std::vector<std::string> &backups, std::size_t quorum, ShipperOptions base,
-                   bool coordinated)
-    : quorum_(quorum), coordinated_(coordinated) {
+                   bool coordinated, std::int64_t max_lag_ms)
+    : quorum_(quorum), coordinated_(coordinated), max_lag_us_(max_lag_ms * 1000) {
   for (const std::string &b : backups) {
     ShipperOptions o = base;
     o.backup = wire::parse_endpoint(b);
@@ -60,12 +61,34 @@ Replicas::Replicas(const std::vector<std::string> &backups, std::size_t quorum, 
 }
 
 bool Replicas::submit(std::uint64_t epoch, bool full, std::uint64_t prev, std::uint64_t chain_id,
-                      std::string bytes) {
+                      std::string bytes, std::int64_t taken_us) {
   auto shared = std::make_shared<const std::string>(std::move(bytes)); // one copy for all
   std::size_t taken = 0;
   for (auto &s : shippers_)
     taken += s->submit(epoch, full, prev, chain_id, shared);
+  if (max_lag_us_) {
+    std::lock_guard l(lag_mu_);
+    pending_.emplace_back(epoch, taken_us ? taken_us : lease_clock_us());
+    trim();
+  }
   return taken >= quorum_;
+}
+
+bool Replicas::settled(std::uint64_t epoch) {
+  std::size_t acked = 0, lost = 0;
+  for (auto &s : shippers_) {
+    int st = s->ack_state(epoch);
+    acked += st > 0;
+    lost += st < 0;
+  }
+  return acked >= quorum_ || lost > shippers_.size() - quorum_;
+}
+
+void Replicas::trim() {
+  while (!pending_.empty() && settled(pending_.front().first))
+    pending_.pop_front();
+  oldest_pending_us_.store(pending_.empty() ? 0 : pending_.front().second,
+                           std::memory_order_release);
 }
 
 std::optional<std::uint64_t> Replicas::take_full_request() {
@@ -124,7 +147,16 @@ ShipperMetrics Replicas::metrics() {
   return m;
 }
 
-bool Replicas::lease_valid() const {
+bool Replicas::lease_valid() {
+  if (std::int64_t oldest = oldest_pending_us_.load(std::memory_order_acquire);
+      oldest && lease_clock_us() - oldest > max_lag_us_) {
+    // Slow path, only once a checkpoint is overdue: is it still unsettled?
+    std::lock_guard l(lag_mu_);
+    trim();
+    oldest = oldest_pending_us_.load(std::memory_order_relaxed);
+    if (oldest && lease_clock_us() - oldest > max_lag_us_)
+      return false;
+  }
   std::size_t valid = 0;
   for (auto &s : shippers_)
     valid += s->lease_valid();

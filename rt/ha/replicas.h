@@ -10,7 +10,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,13 +27,17 @@ std::vector<std::string> split_backups(const std::string &list);
 class Replicas {
 public:
   // One shipper per entry of `backups`, each with `base`'s other options.
+  // max_lag_ms (0: no limit): lease_valid() is false while a checkpoint
+  // taken longer ago than this has not reached a quorum, which bounds
+  // what async mode can lose (docs/protocol.md, "Leadership on etcd").
   Replicas(const std::vector<std::string> &backups, std::size_t quorum, ShipperOptions base,
-           bool coordinated);
+           bool coordinated, std::int64_t max_lag_ms = 0);
   std::size_t size() const { return shippers_.size(); }
   std::size_t quorum() const { return quorum_; }
 
+  // taken_us: when the checkpoint was taken (lease_clock_us(); 0: now).
   bool submit(std::uint64_t epoch, bool full, std::uint64_t prev_epoch, std::uint64_t chain_id,
-              std::string bytes);
+              std::string bytes, std::int64_t taken_us = 0);
   // The highest floor any backup asks a full checkpoint above (Shipper::take_full_request).
   std::optional<std::uint64_t> take_full_request();
   // True once a quorum acknowledged `epoch` or a later one; false once too
@@ -43,8 +49,9 @@ public:
   // Heartbeat mode: every backup confirms it cannot have taken over (any of
   // them might). With a coordinator (etcd decides who leads): a quorum
   // confirms the link is alive, so a primary cut off from its backups stops
-  // answering within a lease, which bounds what async mode can lose.
-  bool lease_valid() const;
+  // answering within a lease; and no checkpoint waits for a quorum longer
+  // than max_lag_ms.
+  bool lease_valid();
 
 private:
   // Before the shippers: their threads bump it until they are destroyed.
@@ -52,6 +59,13 @@ private:
   std::vector<std::unique_ptr<Shipper>> shippers_;
   std::size_t quorum_;
   bool coordinated_;
+  // Checkpoints not yet known to be at a quorum: (epoch, when taken, us).
+  bool settled(std::uint64_t epoch); // at a quorum, or lost for good
+  void trim();                       // caller holds lag_mu_
+  const std::int64_t max_lag_us_;
+  std::mutex lag_mu_;
+  std::deque<std::pair<std::uint64_t, std::int64_t>> pending_;
+  std::atomic<std::int64_t> oldest_pending_us_{0}; // 0: none
 };
 
 } // namespace checksync::detail

@@ -31,6 +31,7 @@ struct Job {
   std::uint64_t epoch = 0;
   bool full = false;
   std::uint64_t prev_epoch = 0, chain_id = 0;
+  std::int64_t taken_us = 0;            // when checkpoint() began (lease clock)
   std::string bytes;                    // encoded (full checkpoints, verify mode)
   std::unique_ptr<DeltaEncoding> delta; // or still to encode (deltas)
   std::string expected; // CHECKSYNC_VERIFY_COW: the delta encoded at checkpoint()

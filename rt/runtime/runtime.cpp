@@ -173,6 +173,7 @@ void init() {
   try {
     const Snapshot &snap = registry_snapshot();
     check_instrumented(snap);
+    std::int64_t lo_lease_ms = 0;
     // Leadership first: a resume of a large state must not outlast the lease
     // serve won for this process.
     if (const char *url = std::getenv("CHECKSYNC_COORDINATOR"); url && *url) {
@@ -197,6 +198,7 @@ void init() {
       lo.won_sent_us = std::int64_t(options::uint("CHECKSYNC_LEADER_SINCE_US"));
       ::unsetenv("CHECKSYNC_LEADER_REVISION"); // serve's win, for this process only
       ::unsetenv("CHECKSYNC_LEADER_SINCE_US");
+      lo_lease_ms = lo.lease_ms;
       r.leadership = std::make_unique<Leadership>(lo);
     }
     if (const char *from = std::getenv("CHECKSYNC_RESUME")) {
@@ -240,7 +242,10 @@ void init() {
       so.generation = r.leadership ? r.leadership->generation() : 0;
       auto backups = split_backups(backup);
       std::size_t quorum = parse_quorum(options::text("CHECKSYNC_QUORUM"), backups.size());
-      r.replicas = std::make_unique<Replicas>(backups, quorum, std::move(so), bool(r.leadership));
+      // With a coordinator, async mode loses at most a lease of writes: no
+      // answers while a checkpoint has waited longer for its quorum.
+      r.replicas = std::make_unique<Replicas>(backups, quorum, std::move(so), bool(r.leadership),
+                                              r.leadership ? lo_lease_ms : 0);
       r.need_full = true; // the backup decides what it still needs at connection
       r.pipeline = std::thread(pipeline_loop, std::ref(r));
       r.encoder = std::thread(encoder_loop, std::ref(r));
@@ -480,6 +485,7 @@ std::uint64_t checkpoint() {
   if (!r.initialized)
     throw error("checksync::checkpoint() called before checksync::init()");
   auto t0 = Clock::now();
+  std::int64_t taken_us = lease_clock_us(); // what async mode may lose is timed from here
   {
     // The previous delta's copy-on-write must be over before collecting.
     std::unique_lock q(r.q_mu);
@@ -500,6 +506,7 @@ std::uint64_t checkpoint() {
   Job job;
   job.epoch = epoch;
   job.full = full;
+  job.taken_us = taken_us;
   ImageInfo info;
   std::string fallback; // why a delta became a full checkpoint
   // Guarded threads wait while the state is collected (and, for a delta,

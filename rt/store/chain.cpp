@@ -4,7 +4,9 @@
 #include "store/store.h"
 #include "log/progress.h"
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 namespace checksync::detail {
 namespace {
@@ -24,6 +26,38 @@ void check_exists(const std::string &path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec))
     throw Error(path + ": no such file or directory");
+}
+
+bool all_exist(const ChainFiles &chain) {
+  std::error_code ec;
+  if (!std::filesystem::exists(chain.base.path, ec))
+    return false;
+  for (const StoredCheckpoint &d : chain.deltas)
+    if (!std::filesystem::exists(d.path, ec))
+      return false;
+  return true;
+}
+
+// Reads a directory's chain with `read`, again if files it listed vanished
+// meanwhile: a running serve (or the program's compactor) replaces a chain
+// by a new full checkpoint or a merged base and deletes the old files. A
+// read that failed, or stopped at a delta, because of that is not the
+// directory's state; one whose files all still exist is.
+template <class Read> auto read_stable_chain(const std::string &dir, std::string *note, Read read) {
+  for (int attempt = 1;; ++attempt) {
+    ChainFiles chain = find_chain(dir);
+    if (note)
+      note->clear();
+    try {
+      auto result = read(chain);
+      if (attempt == 10 || all_exist(chain))
+        return result;
+    } catch (const Error &) {
+      if (attempt == 10 || all_exist(chain))
+        throw;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 } // namespace
@@ -48,45 +82,46 @@ std::unique_ptr<Image> load_chain(const std::string &path, std::string *note) {
       throw Error(path + ": a delta cannot be resumed alone; resume from its directory");
     return merge_chain(std::move(parts), path);
   }
-  ChainFiles chain = find_chain(path);
-  std::uint64_t total = file_size_or_0(chain.base.path), done = 0;
-  for (const StoredCheckpoint &d : chain.deltas)
-    total += file_size_or_0(d.path);
-  log::Progress progress("loading " + path, total);
-  // A merged chain that does not validate (a reachable ref to nothing) ends
-  // at the longest prefix that does: what resume restores, and what serve
-  // announces, is always a state some prefix of the chain describes.
-  std::size_t limit = chain.deltas.size();
-  for (;;) {
-    parts.clear();
-    progress.step("reading the base");
-    parts.push_back(parse_image(read_whole_file(chain.base.path), chain.base.path));
-    progress.done(done = parts.back()->file_bytes);
-    for (std::size_t i = 0; i < limit; ++i) {
-      const StoredCheckpoint &d = chain.deltas[i];
-      progress.step("reading delta " + std::to_string(i + 1) + " of " + std::to_string(limit));
+  return read_stable_chain(path, note, [&](const ChainFiles &chain) {
+    std::uint64_t total = file_size_or_0(chain.base.path), done = 0;
+    for (const StoredCheckpoint &d : chain.deltas)
+      total += file_size_or_0(d.path);
+    log::Progress progress("loading " + path, total);
+    // A merged chain that does not validate (a reachable ref to nothing) ends
+    // at the longest prefix that does: what resume restores, and what serve
+    // announces, is always a state some prefix of the chain describes.
+    std::size_t limit = chain.deltas.size();
+    for (;;) {
+      parts.clear();
+      progress.step("reading the base");
+      parts.push_back(parse_image(read_whole_file(chain.base.path), chain.base.path));
+      progress.done(done = parts.back()->file_bytes);
+      for (std::size_t i = 0; i < limit; ++i) {
+        const StoredCheckpoint &d = chain.deltas[i];
+        progress.step("reading delta " + std::to_string(i + 1) + " of " + std::to_string(limit));
+        try {
+          parts.push_back(parse_link(read_whole_file(d.path), d.path, parts.back()->info.epoch,
+                                     parts.front()->info.chain_id));
+          progress.done(done += parts.back()->file_bytes);
+        } catch (const Error &e) {
+          if (note)
+            *note = "ignored " + d.path + " and later deltas: " + e.what();
+          break;
+        }
+      }
+      std::size_t deltas = parts.size() - 1;
+      progress.step("merging and checking " + std::to_string(deltas + 1) + " files");
       try {
-        parts.push_back(parse_link(read_whole_file(d.path), d.path, parts.back()->info.epoch,
-                                   parts.front()->info.chain_id));
-        progress.done(done += parts.back()->file_bytes);
+        return merge_chain(std::move(parts), path);
       } catch (const Error &e) {
+        if (deltas == 0)
+          throw;
         if (note)
-          *note = "ignored " + d.path + " and later deltas: " + e.what();
-        break;
+          *note = "ignored " + chain.deltas[deltas - 1].path + " and later deltas: " + e.what();
+        limit = deltas - 1;
       }
     }
-    std::size_t deltas = parts.size() - 1;
-    progress.step("merging and checking " + std::to_string(deltas + 1) + " files");
-    try {
-      return merge_chain(std::move(parts), path);
-    } catch (const Error &e) {
-      if (deltas == 0)
-        throw;
-      if (note)
-        *note = "ignored " + chain.deltas[deltas - 1].path + " and later deltas: " + e.what();
-      limit = deltas - 1;
-    }
-  }
+  });
 }
 
 std::unique_ptr<Image> load_chain_at(const std::string &dir, std::uint64_t epoch) {
@@ -118,28 +153,29 @@ std::uint64_t check_chain(const std::string &path, std::string *note) {
     check_envelope(read_whole_file(path), path);
     return 0;
   }
-  ChainFiles chain = find_chain(path);
-  std::uint64_t total = file_size_or_0(chain.base.path), done = 0;
-  for (const StoredCheckpoint &d : chain.deltas)
-    total += file_size_or_0(d.path);
-  log::Progress progress("checking " + path, total);
-  progress.step("reading the base");
-  check_envelope(read_whole_file(chain.base.path), chain.base.path);
-  progress.done(done = file_size_or_0(chain.base.path));
-  std::uint64_t epoch = chain.base.epoch;
-  for (const StoredCheckpoint &d : chain.deltas) {
-    progress.step("reading the deltas");
-    try {
-      check_envelope(read_whole_file(d.path), d.path);
-      progress.done(done += file_size_or_0(d.path));
-    } catch (const Error &e) {
-      if (note)
-        *note = std::string("ignored ") + d.path + " and later deltas: " + e.what();
-      break;
+  return read_stable_chain(path, note, [&](const ChainFiles &chain) {
+    std::uint64_t total = file_size_or_0(chain.base.path), done = 0;
+    for (const StoredCheckpoint &d : chain.deltas)
+      total += file_size_or_0(d.path);
+    log::Progress progress("checking " + path, total);
+    progress.step("reading the base");
+    check_envelope(read_whole_file(chain.base.path), chain.base.path);
+    progress.done(done = file_size_or_0(chain.base.path));
+    std::uint64_t epoch = chain.base.epoch;
+    for (const StoredCheckpoint &d : chain.deltas) {
+      progress.step("reading the deltas");
+      try {
+        check_envelope(read_whole_file(d.path), d.path);
+        progress.done(done += file_size_or_0(d.path));
+      } catch (const Error &e) {
+        if (note)
+          *note = std::string("ignored ") + d.path + " and later deltas: " + e.what();
+        break;
+      }
+      epoch = d.epoch;
     }
-    epoch = d.epoch;
-  }
-  return epoch;
+    return epoch;
+  });
 }
 
 } // namespace checksync::detail

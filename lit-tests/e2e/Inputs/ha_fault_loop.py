@@ -328,6 +328,12 @@ class Loop:
                   self.restarts, len(self.acks), len(lost), window * 1000, ASYNC_WINDOW_MS,
                   len(gens), len(double), self.tryagain, longest_gap * 1000))
         bad = double or (lost and self.a.mode == "sync") or window * 1000 > ASYNC_WINDOW_MS
+        # The history, for a failure's post-mortem: every acknowledgement.
+        with open(os.path.join(self.a.work, "history.txt"), "w") as f:
+            lost_keys = {k for (k, _, _, _) in lost}
+            for (k, s, r, p) in self.acks:
+                f.write("%s %.6f %.6f pid %d gen %d%s\n" % (k, s, r, p, gen[p],
+                                                          " LOST" if k in lost_keys else ""))
         if bad:
             print("FAILED: double %s lost %s" % (double[:5], lost[:5]))
             sys.exit(1)
