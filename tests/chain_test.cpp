@@ -30,6 +30,7 @@ TEST(Chain, ReadsWhileTheChainIsReplacedSeeOneWholeState) {
         bool full = e % 4 == 1;
         store.write(e, full, image(e, full, e - 1, 7));
         written = e;
+        std::this_thread::sleep_for(std::chrono::microseconds(200)); // readers get a turn
       }
     });
     auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);

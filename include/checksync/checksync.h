@@ -120,7 +120,8 @@ bool wait_durable(std::uint64_t epoch);
 // last successful renewal was sent), a quorum of backups confirms the link,
 // and no checkpoint taken more than a lease ago still waits for its quorum. A server answers
 // nothing, reads included, while it is false: another process may be the primary (docs/protocol.md,
-// "Leases"). Cheap: one atomic load and a clock read. Meaningful after init().
+// "Leases"). Cheap: atomic loads and a clock read (with a coordinator, a few
+// locks while a checkpoint is overdue). Meaningful after init().
 bool is_leader() noexcept;
 
 // The runtime's messages. Each is one line: a UTC timestamp, "checksync:",

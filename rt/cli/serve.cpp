@@ -190,14 +190,15 @@ pid_t take_over_as_leader(const ServeOptions &o, Backup &backup, const Win &w) {
   LOG_WARN("takeover: resuming %s from epoch %llu as the leader of '%s' (generation %lld)%s%s",
            o.command[0].c_str(), (unsigned long long)*epoch, o.service.c_str(),
            (long long)w.revision, ship_to.empty() ? "" : ", shipping to ", ship_to.c_str());
-  return start_program(
-      o, child_environment({{"CHECKSYNC_BACKUP", ship_to},
-                            {"CHECKSYNC_QUORUM", w.quorum},
-                            {"CHECKSYNC_COORDINATOR", o.coordinator},
-                            {"CHECKSYNC_SERVICE", o.service},
-                            {"CHECKSYNC_LEASE_MS", std::to_string(o.lease_ms)},
-                            {"CHECKSYNC_LEADER_REVISION", std::to_string(w.revision)},
-                            {"CHECKSYNC_LEADER_SINCE_US", std::to_string(w.sent_us)}}));
+  return start_program(o,
+                       child_environment({{"CHECKSYNC_BACKUP", ship_to},
+                                          {"CHECKSYNC_QUORUM", w.quorum},
+                                          {"CHECKSYNC_COORDINATOR", o.coordinator},
+                                          {"CHECKSYNC_SERVICE", o.service},
+                                          {"CHECKSYNC_LEASE_MS", std::to_string(o.lease_ms)},
+                                          {"CHECKSYNC_LEADER_REVISION", std::to_string(w.revision)},
+                                          {"CHECKSYNC_LEADER_SINCE_US", std::to_string(w.sent_us)},
+                                          {"CHECKSYNC_LEADER_NONCE", std::to_string(w.nonce)}}));
 }
 
 // serve's timers, on the event loop next to the connections (server.h).
@@ -221,7 +222,8 @@ public:
 private:
   // For `checksync-rt status DIR`, once a second.
   void write_status_now() {
-    write_status(o_.dir, status_json(o_.dir, bound_, o_.takeover, o_.timeout_ms, b_.status()));
+    write_status(o_.dir,
+                 status_json(o_.dir, bound_, o_.takeover, o_.timeout_ms, b_.status(), o_.service));
     status_timer_.expires_after(std::chrono::seconds(1));
     status_timer_.async_wait([this](const asio::error_code &ec) {
       if (!ec)
@@ -367,7 +369,7 @@ int run_serve(const ServeOptions &o) {
     return 2;
   }
   backup->set_status_report([&o, bound_text, backup] {
-    return status_json(o.dir, bound_text, o.takeover, o.timeout_ms, backup->status());
+    return status_json(o.dir, bound_text, o.takeover, o.timeout_ms, backup->status(), o.service);
   });
   // How primaries and the other backups reach this one (election.h): as
   // given, so `--ship-to hostB:7400` on another host and this backup's
@@ -412,7 +414,11 @@ int run_serve(const ServeOptions &o) {
            o.takeover
                ? (" (takeover after " + std::to_string(o.timeout_ms) + " ms of silence)").c_str()
                : "");
-  return loop.run();
+  int code = loop.run();
+  // Not a return: the election's and the links' threads run on, and static
+  // destructors would race them (and could replace the program's status).
+  std::fflush(nullptr);
+  std::_Exit(code);
 }
 
 } // namespace checksync::cli

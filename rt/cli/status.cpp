@@ -31,7 +31,7 @@ std::int64_t unix_ms() {
 } // namespace
 
 std::string status_json(const std::string &dir, const std::string &listen, bool takeover,
-                        int timeout_ms, const ha::BackupStatus &st) {
+                        int timeout_ms, const ha::BackupStatus &st, const std::string &service) {
   std::uint64_t files = 0, bytes = 0;
   try {
     for (const auto &c : detail::list_checkpoints(dir)) {
@@ -49,6 +49,7 @@ std::string status_json(const std::string &dir, const std::string &listen, bool 
                {"queued_bytes", st.queued_bytes}};
   json doc{{"pid", ::getpid()},
            {"listen", listen},
+           {"service", service}, // --service, with --coordinator
            {"updated_unix_ms", unix_ms()},
            {"generation", st.generation},
            {"durable_epoch", st.durable},

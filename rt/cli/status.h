@@ -10,7 +10,8 @@ namespace checksync::cli {
 
 // What serve reports: to DIR/serve-status.json and to `status HOST:PORT`.
 std::string status_json(const std::string &dir, const std::string &listen, bool takeover,
-                        int timeout_ms, const ha::BackupStatus &st);
+                        int timeout_ms, const ha::BackupStatus &st,
+                        const std::string &service = "");
 // Rewrites DIR/serve-status.json (atomically; best effort).
 void write_status(const std::string &dir, const std::string &text);
 

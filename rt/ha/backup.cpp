@@ -48,8 +48,8 @@ std::int64_t now_ms() {
 
 
 // DIR/generation: the newest primary generation, so fencing survives restarts.
-std::uint64_t read_generation(const std::string &dir) {
-  std::FILE *f = std::fopen((dir + "/generation").c_str(), "r");
+std::uint64_t read_generation(const std::string &dir, const char *name) {
+  std::FILE *f = std::fopen((dir + "/" + name).c_str(), "r");
   if (!f)
     return 0;
   unsigned long long g = 0;
@@ -75,7 +75,11 @@ Backup::Backup(BackupOptions o) : o_(std::move(o)) {
   compactor_ = std::make_unique<Compactor>(*store_, o_.compact_after, o_.compact_ratio,
                                            o_.compress_level);
   generation_ = read_generation(o_.dir);
-  durable_generation_ = generation_;
+  // The generation that stored what DIR holds; directories from before it
+  // was recorded: the newest admitted, an upper bound.
+  durable_generation_ = read_generation(o_.dir, "durable-generation");
+  if (durable_generation_ == 0)
+    durable_generation_ = generation_;
   if (!list_checkpoints(o_.dir).empty()) {
     // Announce exactly what a resume from here would restore: the same
     // routine, following each delta's link to the epoch before it.

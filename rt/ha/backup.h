@@ -47,7 +47,7 @@ struct BackupStatus {
 
 std::int64_t now_ms(); // steady clock
 // DIR/generation: the newest primary generation, so fencing survives restarts.
-std::uint64_t read_generation(const std::string &dir);
+std::uint64_t read_generation(const std::string &dir, const char *name = "generation");
 void write_generation(const std::string &dir, std::uint64_t g); // throws Error
 
 using detail::Compactor;

@@ -152,6 +152,8 @@ bool Election::campaign(etcd::Etcd &etcd, std::uint64_t need, bool had_key) {
     Holding h;
     try {
       json j = json::parse(query_status(addr, o_.secret, kStatusTimeoutMs));
+      if (j.value("service", "") != o_.service)
+        continue; // a stale address, now another service's backup: not one of ours
       h = {j.value("durable_generation", j.value("generation", std::uint64_t(0))),
            j.value("durable_epoch", std::uint64_t(0)), addr,
            j["takeover"].value("armed", false) && !j["takeover"].value("done", false)};
@@ -159,7 +161,7 @@ bool Election::campaign(etcd::Etcd &etcd, std::uint64_t need, bool had_key) {
       continue; // dead, or cut off from us: it cannot be elected either
     }
     ++heard;
-    if (h.better_than(mine)) {
+    if (h.durable > 0 && h.better_than(mine)) { // holding nothing, it cannot help
       say_once(h.candidate ? "the leader of '" + o_.service + "' is gone; backup " + addr +
                                  " holds newer state (generation " + std::to_string(h.generation) +
                                  ", epoch " + std::to_string(h.durable) + " against " +
@@ -183,7 +185,9 @@ bool Election::campaign(etcd::Etcd &etcd, std::uint64_t need, bool had_key) {
   for (const std::string &b : o_.ship_to)
     if (b != o_.addr && std::find(win.targets.begin(), win.targets.end(), b) == win.targets.end())
       win.targets.push_back(b);
-  win.quorum = o_.quorum;
+  // Explicit, so the program and the leader record agree whatever
+  // CHECKSYNC_QUORUM serve itself inherited.
+  win.quorum = o_.quorum.empty() ? "majority" : o_.quorum;
   std::uint64_t n = win.targets.size(), q = 0;
   if (n) {
     if (!win.quorum.empty() && std::isdigit(static_cast<unsigned char>(win.quorum[0])) &&
@@ -211,6 +215,7 @@ bool Election::campaign(etcd::Etcd &etcd, std::uint64_t need, bool had_key) {
     rev = kv->mod_revision;
   }
   win.revision = *rev;
+  win.nonce = nonce_;
   LOG_WARN("won the leadership of '%s' (generation %lld): %s; heard from %llu backup(s)",
            o_.service.c_str(), (long long)win.revision,
            had_key ? ("the leader's key stood still for " +

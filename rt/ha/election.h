@@ -44,6 +44,7 @@ struct ElectionOptions {
 // What the winner hands to the program it resumes.
 struct Win {
   std::int64_t revision = 0, sent_us = 0;
+  std::uint64_t nonce = 0;          // of serve's records (the winning write, the renewals)
   std::vector<std::string> targets; // the backups it ships to (never this one)
   std::string quorum;               // CHECKSYNC_QUORUM for them
 };

@@ -51,8 +51,9 @@ LeaderRecord decode_leader(const std::string &value) {
     r.released = j.value("released", false);
     if (r.lease_ms <= 0 || r.lease_ms > 3600000)
       throw Error("lease_ms out of range");
-    if (r.quorum > r.backups)
-      throw Error("quorum above the number of backups");
+    if (r.quorum > r.backups || (r.backups > 0 && r.quorum == 0))
+      throw Error("quorum " + std::to_string(r.quorum) + " with " + std::to_string(r.backups) +
+                  " backups");
     return r;
   } catch (const std::exception &e) {
     throw Error(std::string("the leader record is not CheckSync's: ") + e.what());
@@ -143,8 +144,13 @@ std::optional<std::int64_t> Leadership::own_late_write(etcd::Etcd &etcd, const s
     LeaderRecord r = decode_leader(kv->value);
     if (r.released)
       return std::nullopt;
-    if (r.nonce == nonce_ || (generation_ && r.generation == generation_))
+    // Ours, or serve's renewals for us while this process started (its
+    // nonce came with the win): never another process's, even one handed the
+    // same generation.
+    if (r.nonce == nonce_ ||
+        (o_.won_nonce && r.nonce == o_.won_nonce && r.generation == generation_))
       return kv->mod_revision;
+
   } catch (const Error &) {
   }
   return std::nullopt;
@@ -211,7 +217,15 @@ void Leadership::release() {
   try {
     etcd::Etcd etcd(o_.url, 500);
     LeaderRecord r{generation_, o_.lease_ms, o_.holder, nonce_, o_.backups, o_.quorum, true};
-    etcd.put_if(leader_key(o_.service), encode_leader(r), mod_revision_);
+    const std::string key = leader_key(o_.service);
+    if (!etcd.put_if(key, encode_leader(r), mod_revision_)) {
+      // Our last renewal may have timed out yet been applied: once more.
+      auto rev = own_late_write(etcd, key);
+      if (!rev || !etcd.put_if(key, encode_leader(r), *rev))
+        LOG_WARN("could not release the leadership of service '%s': the key changed; the "
+                 "backups wait out the lease",
+                 o_.service.c_str());
+    }
   } catch (const Error &e) {
     LOG_WARN("could not release the leadership of service '%s': %s", o_.service.c_str(), e.what());
   }

@@ -60,6 +60,7 @@ struct LeadershipOptions {
   // Set when `serve` won the key for this process: the winning write's
   // revision and when it was sent (CLOCK_BOOTTIME, us). 0: win it here.
   std::int64_t won_revision = 0, won_sent_us = 0;
+  std::uint64_t won_nonce = 0; // serve's, whose renewals carry it until ours appear
 };
 
 class Leadership {

@@ -396,7 +396,18 @@ void Backup::Link::finish(const wire::CheckpointHead &h, std::unique_ptr<Pending
       return;
     }
     b_.durable_ = h.epoch;
-    b_.durable_generation_ = gen_;
+    if (b_.durable_generation_ != gen_) {
+      // Before the ack: which generation stored what DIR holds decides
+      // elections after a restart too (election.h).
+      try {
+        write_file_durably(b_.o_.dir, "durable-generation", std::to_string(gen_) + "\n");
+      } catch (const Error &e) {
+        LOG_ERROR("cannot record the generation of epoch %llu: %s (an election after a restart "
+                  "of this serve ranks it by DIR/generation)",
+                  (unsigned long long)h.epoch, e.what());
+      }
+      b_.durable_generation_ = gen_;
+    }
     if (h.full) {
       b_.broken_ = false;
       b_.chain_id_ = chain_id;

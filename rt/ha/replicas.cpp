@@ -61,17 +61,33 @@ Replicas::Replicas(const std::vector<std::string> &backups, std::size_t quorum, 
 }
 
 bool Replicas::submit(std::uint64_t epoch, bool full, std::uint64_t prev, std::uint64_t chain_id,
-                      std::string bytes, std::int64_t taken_us) {
+                      std::string bytes) {
   auto shared = std::make_shared<const std::string>(std::move(bytes)); // one copy for all
   std::size_t taken = 0;
   for (auto &s : shippers_)
     taken += s->submit(epoch, full, prev, chain_id, shared);
   if (max_lag_us_) {
     std::lock_guard l(lag_mu_);
-    pending_.emplace_back(epoch, taken_us ? taken_us : lease_clock_us());
     trim();
   }
   return taken >= quorum_;
+}
+
+void Replicas::taken(std::uint64_t epoch, std::int64_t taken_us) {
+  if (!max_lag_us_)
+    return;
+  std::lock_guard l(lag_mu_);
+  pending_.emplace_back(epoch, taken_us);
+  trim();
+}
+
+void Replicas::forget(std::uint64_t epoch) {
+  std::lock_guard l(lag_mu_);
+  auto it = std::find_if(pending_.begin(), pending_.end(),
+                         [&](const auto &p) { return p.first == epoch; });
+  if (it != pending_.end())
+    pending_.erase(it);
+  trim();
 }
 
 bool Replicas::settled(std::uint64_t epoch) {

@@ -35,9 +35,13 @@ public:
   std::size_t size() const { return shippers_.size(); }
   std::size_t quorum() const { return quorum_; }
 
-  // taken_us: when the checkpoint was taken (lease_clock_us(); 0: now).
   bool submit(std::uint64_t epoch, bool full, std::uint64_t prev_epoch, std::uint64_t chain_id,
-              std::string bytes, std::int64_t taken_us = 0);
+              std::string bytes);
+  // The lag rule's bookkeeping: `epoch` was taken at taken_us (lease clock),
+  // counted from then whether or not it has been encoded and submitted yet;
+  // forget() it if it will never be submitted.
+  void taken(std::uint64_t epoch, std::int64_t taken_us);
+  void forget(std::uint64_t epoch);
   // The highest floor any backup asks a full checkpoint above (Shipper::take_full_request).
   std::optional<std::uint64_t> take_full_request();
   // True once a quorum acknowledged `epoch` or a later one; false once too

@@ -111,7 +111,9 @@ void pipeline_loop(Runtime &r) {
     std::uint64_t size = j.bytes.size();
     bool stored = false;
     if (!j.failed && r.replicas)
-      r.replicas->submit(j.epoch, j.full, j.prev_epoch, j.chain_id, std::move(j.bytes), j.taken_us);
+      r.replicas->submit(j.epoch, j.full, j.prev_epoch, j.chain_id, std::move(j.bytes));
+    else if (j.failed && r.replicas)
+      r.replicas->forget(j.epoch); // never shipped: nothing to wait for (the next is full)
     else if (!j.failed && r.store)
       stored = store_job(r, j);
     lock.lock();

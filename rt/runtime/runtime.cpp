@@ -196,8 +196,10 @@ void init() {
       }
       lo.won_revision = std::int64_t(options::uint("CHECKSYNC_LEADER_REVISION"));
       lo.won_sent_us = std::int64_t(options::uint("CHECKSYNC_LEADER_SINCE_US"));
+      lo.won_nonce = options::uint("CHECKSYNC_LEADER_NONCE");
       ::unsetenv("CHECKSYNC_LEADER_REVISION"); // serve's win, for this process only
       ::unsetenv("CHECKSYNC_LEADER_SINCE_US");
+      ::unsetenv("CHECKSYNC_LEADER_NONCE");
       lo_lease_ms = lo.lease_ms;
       r.leadership = std::make_unique<Leadership>(lo);
     }
@@ -547,6 +549,8 @@ std::uint64_t checkpoint() {
   last.encoded = !job.delta; // encoded here (else the pipeline fills these in)
   job.prev_epoch = info.prev_epoch;
   job.chain_id = info.chain_id;
+  if (r.replicas) // counted from now, not from when it is shipped (replicas.h)
+    r.replicas->taken(job.epoch, job.taken_us);
   return publish(r, std::move(job), last);
 }
 

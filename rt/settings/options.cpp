@@ -130,6 +130,8 @@ const std::vector<Spec> &all() {
        "with a coordinator, how long the primary serves without renewing its leadership, ms"},
       {"CHECKSYNC_LEADER_REVISION", Kind::Uint, 0, 9e18, "0",
        "the leader key's revision `checksync-rt serve` won for this process (set by serve)"},
+      {"CHECKSYNC_LEADER_NONCE", Kind::Uint, 0, 1.9e19, "0",
+       "the nonce of serve's records while it renews for this process (set by serve)"},
       {"CHECKSYNC_LEADER_SINCE_US", Kind::Uint, 0, 9e18, "0",
        "when serve sent that winning write, CLOCK_BOOTTIME us (set by serve)"},
       {"CHECKSYNC_RESUME", Kind::Text, 0, 0, "",

@@ -41,19 +41,24 @@ bool all_exist(const ChainFiles &chain) {
 // Reads a directory's chain with `read`, again if files it listed vanished
 // meanwhile: a running serve (or the program's compactor) replaces a chain
 // by a new full checkpoint or a merged base and deletes the old files. A
-// read that failed, or stopped at a delta, because of that is not the
-// directory's state; one whose files all still exist is.
+// read that failed, or stopped early at a delta, because of that is not the
+// directory's state; a complete one, or one whose files all still exist,
+// is. Retried for at most 5 s.
 template <class Read> auto read_stable_chain(const std::string &dir, std::string *note, Read read) {
-  for (int attempt = 1;; ++attempt) {
-    ChainFiles chain = find_chain(dir);
-    if (note)
-      note->clear();
+  std::string own_note;
+  std::string &why = note ? *note : own_note; // set when the read stopped early
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    why.clear();
+    ChainFiles chain;
+    bool last = std::chrono::steady_clock::now() > give_up;
     try {
-      auto result = read(chain);
-      if (attempt == 10 || all_exist(chain))
+      chain = find_chain(dir);
+      auto result = read(chain, why);
+      if (why.empty() || last || all_exist(chain))
         return result;
     } catch (const Error &) {
-      if (attempt == 10 || all_exist(chain))
+      if (last || (!chain.base.path.empty() && all_exist(chain)))
         throw;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -82,7 +87,7 @@ std::unique_ptr<Image> load_chain(const std::string &path, std::string *note) {
       throw Error(path + ": a delta cannot be resumed alone; resume from its directory");
     return merge_chain(std::move(parts), path);
   }
-  return read_stable_chain(path, note, [&](const ChainFiles &chain) {
+  return read_stable_chain(path, note, [&](const ChainFiles &chain, std::string &why) {
     std::uint64_t total = file_size_or_0(chain.base.path), done = 0;
     for (const StoredCheckpoint &d : chain.deltas)
       total += file_size_or_0(d.path);
@@ -104,8 +109,7 @@ std::unique_ptr<Image> load_chain(const std::string &path, std::string *note) {
                                      parts.front()->info.chain_id));
           progress.done(done += parts.back()->file_bytes);
         } catch (const Error &e) {
-          if (note)
-            *note = "ignored " + d.path + " and later deltas: " + e.what();
+          why = "ignored " + d.path + " and later deltas: " + e.what();
           break;
         }
       }
@@ -116,8 +120,7 @@ std::unique_ptr<Image> load_chain(const std::string &path, std::string *note) {
       } catch (const Error &e) {
         if (deltas == 0)
           throw;
-        if (note)
-          *note = "ignored " + chain.deltas[deltas - 1].path + " and later deltas: " + e.what();
+        why = "ignored " + chain.deltas[deltas - 1].path + " and later deltas: " + e.what();
         limit = deltas - 1;
       }
     }
@@ -153,7 +156,7 @@ std::uint64_t check_chain(const std::string &path, std::string *note) {
     check_envelope(read_whole_file(path), path);
     return 0;
   }
-  return read_stable_chain(path, note, [&](const ChainFiles &chain) {
+  return read_stable_chain(path, note, [&](const ChainFiles &chain, std::string &why) {
     std::uint64_t total = file_size_or_0(chain.base.path), done = 0;
     for (const StoredCheckpoint &d : chain.deltas)
       total += file_size_or_0(d.path);
@@ -168,8 +171,7 @@ std::uint64_t check_chain(const std::string &path, std::string *note) {
         check_envelope(read_whole_file(d.path), d.path);
         progress.done(done += file_size_or_0(d.path));
       } catch (const Error &e) {
-        if (note)
-          *note = std::string("ignored ") + d.path + " and later deltas: " + e.what();
+        why = std::string("ignored ") + d.path + " and later deltas: " + e.what();
         break;
       }
       epoch = d.epoch;

@@ -18,12 +18,21 @@ import time
 import urllib.request
 
 
+_handed_out = set()
+
+
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+    """A port nothing listens on, never one this process handed out before:
+    the kernel may offer a closed port again before its first user binds it
+    (a kv once got a backup's port that way)."""
+    while True:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        p = s.getsockname()[1]
+        s.close()
+        if p not in _handed_out:
+            _handed_out.add(p)
+            return p
 
 
 class EtcdMember:
