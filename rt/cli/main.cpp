@@ -131,7 +131,8 @@ CLI::App *add_serve(CLI::App &app, checksync::cli::ServeOptions &so) {
                     "With --takeover: how many of the resumed program's backups acknowledge an "
                     "epoch before it is durable: majority (default), all or a number (at most "
                     "the number of backups it ships to). With two backups, 1 keeps the service "
-                    "writable while one host is down");
+                    "writable while one host is down, and a failover then needs both to "
+                    "answer");
   serve->add_option("command", so.command, "-- PROGRAM ARGS... (with --takeover)");
 
   return serve;
@@ -170,8 +171,9 @@ int main(int argc, char **argv) {
                   "(CHECKSYNC_QUORUM)");
   run->add_option("--coordinator", rno.coordinator,
                   "etcd://HOST:PORT[,HOST:PORT...]: lead the service on etcd; the program "
-                  "starts only if the service has no leader, and stops serving (is_leader() "
-                  "false) when it cannot renew its leadership within its lease "
+                  "starts only if the service has no leader (none, or one that exited "
+                  "cleanly), stops serving (is_leader() false) when it cannot renew its "
+                  "leadership within its lease, and exits with status 5 once another leads "
                   "(CHECKSYNC_COORDINATOR)");
   run->add_option("--service", rno.service,
                   "With --coordinator: the service's name "
