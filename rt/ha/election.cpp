@@ -137,7 +137,7 @@ void Election::tick(etcd::Etcd &etcd) {
   campaign(etcd, need, bool(kv));
 }
 
-bool Election::campaign(etcd::Etcd &etcd, std::uint64_t need, bool had_key) {
+void Election::campaign(etcd::Etcd &etcd, std::uint64_t need, bool had_key) {
   BackupStatus st = backup_.status();
   Holding mine{st.durable_generation, st.durable, o_.addr};
   // What every registered backup holds now, asked directly: a registration
@@ -169,14 +169,14 @@ bool Election::campaign(etcd::Etcd &etcd, std::uint64_t need, bool had_key) {
                            : "the leader of '" + o_.service + "' is gone, but backup " + addr +
                                  " holds newer state and does not take over (no --takeover): no "
                                  "backup takes over until it does, or is resumed by hand");
-      return false;
+      return;
     }
   }
   if (heard < need) {
     say_once("the leader of '" + o_.service + "' is gone; heard from " + std::to_string(heard) +
              " backup(s) of the " + std::to_string(need) +
              " needed to be sure to hold every acknowledged epoch: waiting");
-    return false;
+    return;
   }
 
   // The resumed program's backups: the registered ones and --ship-to, each once.
@@ -211,7 +211,7 @@ bool Election::campaign(etcd::Etcd &etcd, std::uint64_t need, bool had_key) {
   if (!rev) {
     auto kv = etcd.get(leader_key(o_.service));
     if (!kv || decode_leader(kv->value).nonce != nonce_)
-      return false; // another contender was first
+      return; // another contender was first
     rev = kv->mod_revision;
   }
   win.revision = *rev;
@@ -234,18 +234,12 @@ bool Election::campaign(etcd::Etcd &etcd, std::uint64_t need, bool had_key) {
   quorum_ = q;
   handing_over_ = true;
   handover_since_us_ = lease_clock_us();
-  {
-    std::lock_guard l(mu_);
-    if (stopping_) // serve is exiting: start nothing it would not wait for
-      return false;
-  }
   if (!won_(win)) {
     LOG_ERROR("takeover failed after winning: the key goes stale and another backup takes over");
     handing_over_ = false;
     done_ = true;
   }
-  return true;
-}
+  }
 
 void Election::hand_over(etcd::Etcd &etcd) {
   auto kv = etcd.get(leader_key(o_.service));

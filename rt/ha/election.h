@@ -61,7 +61,7 @@ private:
   void loop();
   void tick(detail::etcd::Etcd &etcd);
   void keep_registered(detail::etcd::Etcd &etcd, std::int64_t now);
-  bool campaign(detail::etcd::Etcd &etcd, std::uint64_t need, bool had_key);
+  void campaign(detail::etcd::Etcd &etcd, std::uint64_t need, bool had_key);
   void hand_over(detail::etcd::Etcd &etcd);
   void say_once(const std::string &line); // a waiting reason, logged when it changes
 

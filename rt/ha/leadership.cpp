@@ -150,7 +150,6 @@ std::optional<std::int64_t> Leadership::own_late_write(etcd::Etcd &etcd, const s
     if (r.nonce == nonce_ ||
         (o_.won_nonce && r.nonce == o_.won_nonce && r.generation == generation_))
       return kv->mod_revision;
-
   } catch (const Error &) {
   }
   return std::nullopt;

@@ -98,6 +98,22 @@ def wait_ok(port, timeout=15):
     sys.exit("port %d never answered OK" % port)
 
 
+def first_answering(ports, key, value, timeout):
+    """The first of `ports` whose kv answers GET key with value, or None."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for k in ports:
+            try:
+                c = Client(k, timeout=0.2)
+                c.s.settimeout(1)
+                if c.call("GET", key) == value:
+                    return k
+            except (OSError, ConnectionError):
+                pass
+        time.sleep(0.05)
+    return None
+
+
 def refused(e):
     _, b1, _ = e.serve("b1", takeover=False)
     p1, port1 = e.primary([b1])
@@ -237,19 +253,7 @@ def slow_resume(e):
         assert c.call("SET", "s%d" % i, str(i)) == "OK"
     p.kill()
     t0 = time.time()
-    new = None
-    while new is None and time.time() < t0 + 20:
-        for k in (k1, k2):
-            try:
-                c2 = Client(k, timeout=0.2)
-                c2.s.settimeout(1)
-                if c2.call("GET", "s49") == "49":
-                    new = c2
-                    break
-            except (OSError, ConnectionError):
-                pass
-        time.sleep(0.05)
-    assert new, "no backup took over"
+    assert first_answering((k1, k2), "s49", "49", 20), "no backup took over"
     time.sleep(1.0)
     logs = "".join(open(os.path.join(e.work, n)).read()
                    for n in os.listdir(e.work) if n.endswith(".log"))
@@ -273,18 +277,7 @@ def answers(e):
     log1 = logs[0]
     m = re.search(r"heard from 1 backup\(s\) of the 2 needed", log1)
     s2.send_signal(signal.SIGCONT)
-    t1 = time.time()
-    back = None
-    while back is None and time.time() < t1 + 15:
-        for k in (k1, k2):
-            try:
-                c2 = Client(k, timeout=0.2)
-                c2.s.settimeout(1)
-                if c2.call("GET", "a49") == "49":
-                    back = k
-            except (OSError, ConnectionError):
-                pass
-        time.sleep(0.05)
+    back = first_answering((k1, k2), "a49", "49", 15)
     print("answers: with one of 2 backups silent for 3 s: %s, log %s; after it is back: %s" % (
         ", ".join(waited) or "no takeover", "says why" if m else "silent",
         "taken over" if back else "nothing"))
